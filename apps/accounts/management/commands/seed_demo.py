@@ -1,0 +1,38 @@
+"""`manage.py seed_demo`: the demo trader and operator logins of the embedded desk.
+
+Passwords are generated once into the git-ignored `.env` (never a fixed, guessable one) and
+printed on every run. Existing users are left alone, so a changed password stays changed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from apps.accounts.services import ensure_user
+from tradedesk.local_env import ensure_local_env, read_values
+
+DEMO_LOGINS = [
+    # (username, env name of the password, is operator)
+    ("demo", "DEMO_TRADER_PASSWORD", False),
+    ("operator", "DEMO_OPERATOR_PASSWORD", True),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo trader and operator logins (if missing) and print their credentials."
+
+    def handle(self, *args, **options) -> None:
+        ensure_local_env(settings.LOCAL_ENV_FILE, tuple(name for _, name, _ in DEMO_LOGINS))
+        values = read_values(settings.LOCAL_ENV_FILE) | dict(os.environ)
+        lines = []
+        for username, password_name, operator in DEMO_LOGINS:
+            created = ensure_user(
+                username=username, password=values[password_name], is_staff=operator
+            )
+            role = "operator (admin at /admin/)" if operator else "trader"
+            note = "" if created else "  (existing login: if you changed its password, use yours)"
+            lines.append(f"  {role:<28} {username} / {values[password_name]}{note}")
+        self.stdout.write("Demo logins:\n" + "\n".join(lines))

@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from apps.core.models import Event, LoopTick
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Operators read these rows; the application alone writes them."""
+
+    actions = None
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "level", "kind", "user", "subject_type", "subject_id", "message"]
+    list_filter = ["level", "kind", "subject_type", "created_at"]
+    search_fields = ["message", "kind", "subject_id", "user__username"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+
+
+@admin.register(LoopTick)
+class LoopTickAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "last_started_at",
+        "last_finished_at",
+        "last_duration_ms",
+        "runs",
+        "last_error",
+    ]
+    search_fields = ["name"]

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+# The main navigation, in the order the desk is used.
+NAV = [
+    ("desk", "Desk", ("core:desk", ())),
+    ("signals", "Signals", ("core:section", ("signals",))),
+    ("queue", "Queue", ("core:section", ("queue",))),
+    ("risk", "Risk", ("core:section", ("risk",))),
+    ("performance", "Performance", ("core:section", ("performance",))),
+    ("logs", "Logs", ("core:logs", ())),
+    ("settings", "Settings", ("core:settings", ())),
+]
+
+
+def desk(request: HttpRequest) -> dict:
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    match = request.resolver_match
+    current = match.kwargs.get("slug") or match.url_name if match else ""
+    if current == "event-detail":
+        current = "logs"
+    return {
+        "nav": [
+            {"key": key, "label": label, "url": reverse(name, args=args), "active": key == current}
+            for key, label, (name, args) in NAV
+        ]
+    }

@@ -1,0 +1,49 @@
+"""`manage.py rundesk`: the embedded desk in one process (what `make run` starts).
+
+daphne serves HTTP and WebSockets, and an InProcessRunner runs the Celery beat schedule and
+every enqueued task in threads of the same process, so the desk needs no broker and no worker.
+Ctrl-C stops the server; the runner stops with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from daphne.server import Server
+from django.core.management.base import BaseCommand, CommandError
+from twisted.internet import reactor
+
+from apps.core.background import InProcessRunner
+from tradedesk.asgi import application
+from tradedesk.celery import app as celery_app
+
+
+class Command(BaseCommand):
+    help = "Serve the desk with the periodic loops running in this process (embedded mode)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host: str, port: int, **options) -> None:
+        runner: InProcessRunner | None = None
+
+        def ready() -> None:
+            nonlocal runner
+            # daphne has made the reactor's asyncio loop current; the runner lives on it.
+            runner = InProcessRunner(celery_app, asyncio.get_event_loop())
+            runner.start()
+            self.stdout.write(f"TradeDesk is serving on http://{host}:{port}/ (Ctrl-C to stop)")
+
+        reactor.addSystemEventTrigger("before", "shutdown", lambda: runner and runner.stop())
+        server = Server(
+            application=application,
+            endpoints=[f"tcp:port={port}:interface={host}"],
+            ready_callable=ready,
+            # Long enough for an htmx page, short enough that Ctrl-C is never stuck behind it.
+            websocket_handshake_timeout=10,
+        )
+        server.run()
+        if not server.listening_addresses:
+            raise CommandError(f"Could not listen on {host}:{port} (is another desk running?).")
+        self.stdout.write("TradeDesk stopped.")

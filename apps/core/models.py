@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete an audit event."""
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Events are append-only: they are never updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Events are append-only: they are never deleted.")
+
+
+class Event(models.Model):
+    """One append-only audit record: who or what, when, about which object, what and why.
+
+    Written only through `apps.core.events.record_event`. The timeline of every trade, signal
+    and account is read from these rows, so they are never updated or deleted by the app.
+    """
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        SUCCESS = "success", "Success"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # PROTECT: a user with history is deactivated, never deleted, so the audit stays whole.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        help_text="Whose object this is about; empty for system-wide events.",
+    )
+    kind = models.CharField(
+        max_length=64, db_index=True, help_text="Dotted name, e.g. trade.activated."
+    )
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    subject_type = models.CharField(
+        max_length=64, blank=True, help_text="Model label of the subject, e.g. trades.trade."
+    )
+    subject_id = models.CharField(max_length=64, blank=True)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A subject's timeline (trade page, signal page).
+            models.Index(
+                fields=["subject_type", "subject_id", "created_at"], name="event_subject_idx"
+            ),
+            # The Logs page: one user's newest events.
+            models.Index(fields=["user", "-created_at"], name="event_user_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Events are append-only: they are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Events are append-only: they are never deleted.")
+
+
+class LoopTick(models.Model):
+    """The last run of one periodic loop; `/readyz` and the desk status read it.
+
+    One row per loop, overwritten on every tick: the loops' history is not an audit trail,
+    only their liveness matters here.
+    """
+
+    name = models.CharField(max_length=64, primary_key=True)
+    last_started_at = models.DateTimeField()
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    runs = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from apps.core import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.desk, name="desk"),
+    path("logs/", views.logs, name="logs"),
+    path("logs/<int:pk>/", views.event_detail, name="event-detail"),
+    path("settings/", views.settings_page, name="settings"),
+    path("<slug:slug>/", views.section, name="section"),
+]
