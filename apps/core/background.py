@@ -62,11 +62,15 @@ class InProcessRunner:
         self._beat = self.loop.create_task(self._run_beat())
         self._beat.add_done_callback(_log_crash)
 
-    def stop(self) -> None:
+    async def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop scheduling, and give tasks already running up to `timeout` seconds to finish."""
         global _runner
         _runner = None
         if self._beat is not None:
             self._beat.cancel()
+        pending = [self._beat, *self._running] if self._beat else list(self._running)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
     def submit(self, task: Task, args: tuple, kwargs: dict) -> None:
         """Run `task` in a worker thread; safe to call from any thread."""

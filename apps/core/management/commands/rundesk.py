@@ -12,6 +12,7 @@ import asyncio
 from daphne.server import Server
 from django.core.management.base import BaseCommand, CommandError
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 
 from apps.core.background import InProcessRunner
 from tradedesk.asgi import application
@@ -35,7 +36,11 @@ class Command(BaseCommand):
             runner.start()
             self.stdout.write(f"TradeDesk is serving on http://{host}:{port}/ (Ctrl-C to stop)")
 
-        reactor.addSystemEventTrigger("before", "shutdown", lambda: runner and runner.stop())
+        def stop_runner() -> Deferred | None:
+            # Twisted waits for the returned Deferred: running tasks finish before we exit.
+            return Deferred.fromFuture(asyncio.ensure_future(runner.shutdown())) if runner else None
+
+        reactor.addSystemEventTrigger("before", "shutdown", stop_runner)
         server = Server(
             application=application,
             endpoints=[f"tcp:port={port}:interface={host}"],

@@ -1,0 +1,60 @@
+"""Suite-wide setup: real PostgreSQL and Redis, checked once with a one-line error if missing."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+from tradedesk.celery import app as celery_app
+
+
+def _database_problem() -> str | None:
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return f"the tests need PostgreSQL, but DATABASE_URL selects {database['ENGINE']}"
+    host, port = database.get("HOST") or "localhost", database.get("PORT") or 5432
+    try:
+        psycopg.connect(
+            host=host,
+            port=port,
+            user=database.get("USER"),
+            password=database.get("PASSWORD"),
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        return f"PostgreSQL is not reachable at {host}:{port} ({reason})"
+    return None
+
+
+def _redis_problem() -> str | None:
+    if not settings.REDIS_URL:
+        return "the tests need Redis, but REDIS_URL is empty"
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return f"Redis is not reachable at {settings.REDIS_URL} ({exc})"
+    finally:
+        client.close()
+    return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    problems = [p for p in (_database_problem(), _redis_problem()) if p]
+    if problems:
+        pytest.exit(
+            "; ".join(problems) + ". Start them, or set DATABASE_URL / REDIS_URL.", returncode=3
+        )
+    # No worker runs under pytest: enqueued tasks run inline, in the test's own transaction.
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_clean_cache(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()  # locks and throttles must not leak from one test into the next

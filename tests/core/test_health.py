@@ -1,0 +1,38 @@
+import pytest
+
+from apps.core.services import heartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_without_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_part_and_the_age_of_the_last_loop_tick(client):
+    heartbeat()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    report = response.json()
+    assert report["status"] == "ok"
+    assert report["database"] == {"ok": True, "vendor": "postgresql"}
+    assert report["redis"] == {"ok": True}
+    assert report["channel_layer"] == {"ok": True}
+    assert report["loops"]["core.heartbeat"]["age_seconds"] <= 5
+
+
+def test_readyz_is_degraded_not_down_when_no_loop_has_ticked(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["loops"]["core.heartbeat"] == {"age_seconds": None, "stale": True}
+
+
+def test_readyz_is_503_when_redis_is_unreachable(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+    assert response.json()["redis"]["ok"] is False

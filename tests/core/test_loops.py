@@ -1,0 +1,68 @@
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from apps.core.broadcast import user_group
+from apps.core.locks import single_flight
+from apps.core.loops import run_loop
+from apps.core.models import LoopTick
+from apps.core.services import heartbeat
+from tests.accounts.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_tick_is_recorded_with_its_duration():
+    assert run_loop("test.loop", lambda: None) is True
+    assert run_loop("test.loop", lambda: None) is True
+    tick = LoopTick.objects.get(name="test.loop")
+    assert tick.runs == 2
+    assert tick.last_finished_at >= tick.last_started_at
+    assert tick.last_duration_ms is not None
+    assert tick.last_error == ""
+
+
+def test_a_tick_is_skipped_while_another_holds_the_loop():
+    ran = []
+    with single_flight("loop:test.loop", ttl_seconds=30) as held:
+        assert held
+        assert run_loop("test.loop", lambda: ran.append(1)) is False
+    assert ran == []
+    assert not LoopTick.objects.filter(name="test.loop").exists()
+    assert run_loop("test.loop", lambda: ran.append(1)) is True  # released on exit
+    assert ran == [1]
+
+
+def test_a_failing_tick_records_its_error_and_raises():
+    def tick():
+        raise ValueError("exchange said no")
+
+    with pytest.raises(ValueError):
+        run_loop("test.loop", tick)
+    assert LoopTick.objects.get(name="test.loop").last_error == "ValueError: exchange said no"
+    assert run_loop("test.loop", lambda: None) is True  # the lock did not leak
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_pushes_the_desk_status_to_active_users_only():
+    active, inactive = UserFactory(), UserFactory(is_active=False)
+    layer = get_channel_layer()
+    channels = {}
+    for user in (active, inactive):
+        channels[user] = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(user_group(user.pk), channels[user])
+
+    assert heartbeat() is True
+
+    message = async_to_sync(layer.receive)(channels[active])
+    assert 'id="desk-status"' in message["html"]
+    assert "core.heartbeat" in message["html"]
+    assert LoopTick.objects.get(name="core.heartbeat").runs == 1
+    with pytest.raises(TimeoutError):
+        async_to_sync(_receive_within)(layer, channels[inactive], 0.3)
+
+
+async def _receive_within(layer, channel, seconds):
+    import asyncio
+
+    return await asyncio.wait_for(layer.receive(channel), seconds)
