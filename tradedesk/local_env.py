@@ -51,12 +51,18 @@ def ensure_local_env(
 ) -> None:
     """Append a generated value for each of `names` set neither by the environment nor the file."""
     present = set(read_values(path)) | set(environ)
-    missing = [name for name in names if name not in present]
+    missing = [name for name in names if name not in present and f"{name}_FILE" not in present]
     if not missing:
         return
     lines = "".join(f"{name}={GENERATED[name]()}\n" for name in missing)
-    # O_APPEND keeps concurrent first runs from clobbering each other; 0600 keeps it private.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        # O_APPEND keeps concurrent first runs from clobbering each other; 0600 keeps it private.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as exc:
+        raise RuntimeError(
+            f"{', '.join(missing)} not set, and {path} cannot be written to generate them "
+            f"({exc.strerror}). Set them in the environment (see .env.example)."
+        ) from exc
     with os.fdopen(fd, "a") as handle:
         if handle.tell() == 0:
             handle.write(HEADER)

@@ -18,11 +18,14 @@ from tradedesk.local_env import ensure_local_env
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_ENV_FILE = BASE_DIR / ".env"
 
-env = environ.Env()
+# FileAwareEnv: every variable may also be given as NAME_FILE, a path to read it from (Docker
+# secrets). Real environment variables win over the local env file.
+env = environ.FileAwareEnv()
 # Secrets are generated into the git-ignored local env file on first run unless the environment
-# already provides them (the stack and Compose do). Real environment variables always win.
+# already provides them (the stack and Compose do).
 ensure_local_env(LOCAL_ENV_FILE, ("SECRET_KEY", "FIELD_ENCRYPTION_KEY"))
-environ.Env.read_env(LOCAL_ENV_FILE)
+if LOCAL_ENV_FILE.exists():
+    environ.Env.read_env(LOCAL_ENV_FILE)
 
 SECRET_KEY = env.str("SECRET_KEY")
 # Fernet keys for encrypted fields (exchange API keys). Comma-separated: the first encrypts, all
@@ -183,7 +186,8 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = False
+# The preload directive only consents to the browsers' preload list; submitting is manual.
+SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=HTTPS)
 if env.bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True

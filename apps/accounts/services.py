@@ -7,11 +7,13 @@ from apps.core.events import record_event
 
 
 @transaction.atomic
-def ensure_user(*, username: str, password: str, is_staff: bool = False) -> bool:
-    """Create login `username` unless it exists. Returns True when it was created."""
+def ensure_user(*, username: str, password: str, is_staff: bool = False):
+    """The login `username`, created with `password` if it does not exist (an existing login,
+    and the password its owner may have changed, are left alone)."""
     User = get_user_model()
-    if User.objects.filter(username=username).exists():
-        return False
+    existing = User.objects.filter(username=username).first()
+    if existing is not None:
+        return existing
     user = User.objects.create_user(
         username=username, password=password, is_staff=is_staff, is_superuser=is_staff
     )
@@ -21,4 +23,4 @@ def ensure_user(*, username: str, password: str, is_staff: bool = False) -> bool
         user=user,
         subject=user,
     )
-    return True
+    return user

@@ -21,6 +21,10 @@ class LoopStatus:
     error: str
     stale: bool
 
+    @property
+    def dom_id(self) -> str:
+        return "loop-" + self.name.replace(".", "-")
+
 
 def loop_statuses(*, now: datetime) -> list[LoopStatus]:
     """Every scheduled loop with the age of its last tick; a loop that never ran is stale."""

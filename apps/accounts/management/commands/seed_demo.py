@@ -29,10 +29,9 @@ class Command(BaseCommand):
         values = read_values(settings.LOCAL_ENV_FILE) | dict(os.environ)
         lines = []
         for username, password_name, operator in DEMO_LOGINS:
-            created = ensure_user(
-                username=username, password=values[password_name], is_staff=operator
-            )
+            password = values[password_name]
+            user = ensure_user(username=username, password=password, is_staff=operator)
             role = "operator (admin at /admin/)" if operator else "trader"
-            note = "" if created else "  (existing login: if you changed its password, use yours)"
-            lines.append(f"  {role:<28} {username} / {values[password_name]}{note}")
+            note = "" if user.check_password(password) else "  (password since changed: use yours)"
+            lines.append(f"  {role:<28} {username} / {password}{note}")
         self.stdout.write("Demo logins:\n" + "\n".join(lines))

@@ -1,0 +1,99 @@
+import pytest
+from django.urls import reverse
+
+from tests.accounts.factories import OperatorFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/", "/signals/", "/queue/", "/risk/", "/performance/", "/logs/", "/settings/"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_desk_page_needs_a_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_desk_page_renders_with_the_navigation(client, path):
+    client.force_login(UserFactory())
+    html = client.get(path).content.decode()
+    for label in ["Desk", "Signals", "Queue", "Risk", "Performance", "Logs", "Settings"]:
+        assert f">{label}</a>" in html
+    assert 'aria-current="page"' in html
+
+
+def test_an_unknown_section_is_404(client):
+    client.force_login(UserFactory())
+    assert client.get("/nonsense/").status_code == 404
+
+
+def test_the_desk_shows_the_status_and_opens_the_live_socket(client):
+    client.force_login(UserFactory())
+    html = client.get("/").content.decode()
+    assert 'id="desk-status"' in html
+    assert 'ws-connect="/ws/desk/"' in html
+    assert "core.heartbeat" in html
+    # htmx 2 and its ws extension come from django-htmx's vendored copies, not a CDN.
+    assert "/static/django_htmx/htmx-2.min.js" in html
+    assert "/static/django_htmx/ext/hx-ws-2.min.js" in html
+    assert "http://" not in html.split("<body")[0] and "https://" not in html.split("<body")[0]
+
+
+def test_htmx_requests_carry_the_csrf_token_from_the_body(client):
+    client.force_login(UserFactory())
+    response = client.get("/")
+    assert f'"X-CSRFToken": "{response.context["csrf_token"]}"' in response.content.decode()
+
+
+def test_pages_send_a_strict_content_security_policy_and_security_headers(client):
+    client.force_login(UserFactory())
+    response = client.get("/")
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_the_admin_is_for_operators_not_traders(client):
+    client.force_login(UserFactory())
+    assert client.get("/admin/").status_code == 302
+    client.force_login(OperatorFactory())
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/core/event/",
+        "/admin/core/looptick/",
+        "/admin/accounts/user/",
+        "/admin/axes/accessattempt/",
+    ],
+)
+def test_operators_can_browse_every_registered_model(client, path):
+    from apps.core.events import record_event
+    from apps.core.services import heartbeat
+
+    record_event(kind="desk.note", message="Visible in the admin.")
+    heartbeat()
+    client.force_login(OperatorFactory())
+    response = client.get(path, {"q": "a"})
+    assert response.status_code == 200
+
+
+def test_events_are_read_only_in_the_admin(client):
+    from apps.core.events import record_event
+
+    event = record_event(kind="desk.note", message="Audit row.")
+    client.force_login(OperatorFactory())
+    assert client.get(f"/admin/core/event/{event.pk}/delete/").status_code == 403
+    assert client.get("/admin/core/event/add/").status_code == 403
+    change = client.get(f"/admin/core/event/{event.pk}/change/")
+    assert change.status_code == 200
+    assert 'name="_save"' not in change.content.decode()
