@@ -35,6 +35,7 @@ class Command(BaseCommand):
             runner = InProcessRunner(celery_app, asyncio.get_event_loop())
             runner.start()
             self.stdout.write(f"TradeDesk is serving on http://{host}:{port}/ (Ctrl-C to stop)")
+            self.stdout.flush()  # shown at once even when the output is piped into a log
 
         def stop_runner() -> Deferred | None:
             # Twisted waits for the returned Deferred: running tasks finish before we exit.
