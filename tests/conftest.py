@@ -26,7 +26,7 @@ def _database_problem() -> str | None:
             connect_timeout=3,
         ).close()
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return f"PostgreSQL is not reachable at {host}:{port} ({reason})"
     return None
 
@@ -48,7 +48,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     problems = [p for p in (_database_problem(), _redis_problem()) if p]
     if problems:
         pytest.exit(
-            "; ".join(problems) + ". Start them, or set DATABASE_URL / REDIS_URL.", returncode=3
+            "; ".join(problems) + ". Start it, or set DATABASE_URL / REDIS_URL.", returncode=3
         )
     # No worker runs under pytest: enqueued tasks run inline, in the test's own transaction.
     celery_app.conf.task_always_eager = True

@@ -37,14 +37,17 @@ def broadcast_fragment(*, user_ids: Iterable[int], template: str, context: dict[
     if not recipients:
         return
 
+    async def send_to_all(html: str) -> None:
+        layer = get_channel_layer()
+        for user_id in recipients:
+            await layer.group_send(user_group(user_id), {"type": FRAGMENT_EVENT, "html": html})
+
     def send() -> None:
         html = render_to_string(template, context)
-        layer = get_channel_layer()
         try:
-            for user_id in recipients:
-                async_to_sync(layer.group_send)(
-                    user_group(user_id), {"type": FRAGMENT_EVENT, "html": html}
-                )
+            # One async_to_sync for all recipients: each call costs an event loop and a
+            # connection, which a heartbeat fanned out to every user would pay per user.
+            async_to_sync(send_to_all)(html)
         except Exception:
             logger.exception("Live update %s could not be sent", template)
 

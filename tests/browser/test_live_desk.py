@@ -78,3 +78,19 @@ def test_the_theme_switch_persists_across_pages(page, live_server_url):
     expect(page.locator("html")).to_have_attribute("data-theme", after)
     page.goto(f"{live_server_url}/logs/")
     expect(page.locator("html")).to_have_attribute("data-theme", after)
+
+
+def test_the_admin_and_password_change_work_under_the_strict_csp(page, live_server_url):
+    from tests.accounts.factories import OperatorFactory
+
+    operator = OperatorFactory()
+    log_in(page, live_server_url, operator.username, PASSWORD)
+    for path, heading in [
+        ("/admin/", "Operations"),
+        ("/admin/core/event/", "Select event to view"),
+        ("/admin/accounts/user/", "Select user to change"),
+        ("/accounts/password_change/", "Password change"),
+    ]:
+        page.goto(f"{live_server_url}{path}")
+        expect(page.locator("h1").first).to_contain_text(heading)
+    assert page.csp_violations == []
