@@ -46,8 +46,6 @@ class Command(BaseCommand):
             application=application,
             endpoints=[f"tcp:port={port}:interface={host}"],
             ready_callable=ready,
-            # Long enough for an htmx page, short enough that Ctrl-C is never stuck behind it.
-            websocket_handshake_timeout=10,
         )
         server.run()
         if not server.listening_addresses:
