@@ -20,11 +20,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "level", "kind", "user", "subject_type", "subject_id", "message"]
+    list_display = [
+        "created_at",
+        "level",
+        "kind",
+        "user",
+        "account",
+        "subject_type",
+        "subject_id",
+        "message",
+    ]
     list_filter = ["level", "kind", "subject_type", "created_at"]
     search_fields = ["message", "kind", "subject_id", "user__username"]
     date_hierarchy = "created_at"
-    list_select_related = ["user"]
+    list_select_related = ["user", "account"]
 
 
 @admin.register(LoopTick)

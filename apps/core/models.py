@@ -40,6 +40,14 @@ class Event(models.Model):
         related_name="events",
         help_text="Whose object this is about; empty for system-wide events.",
     )
+    account = models.ForeignKey(
+        "exchanges.ExchangeAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        help_text="The exchange account concerned, if any.",
+    )
     kind = models.CharField(
         max_length=64, db_index=True, help_text="Dotted name, e.g. trade.activated."
     )

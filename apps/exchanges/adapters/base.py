@@ -1,0 +1,62 @@
+"""The one protocol every exchange implementation follows (ccxt for real exchanges, paper).
+
+Rules for implementations:
+* return our frozen dataclasses with Decimal values; raise only `apps.exchanges.errors`;
+* take amounts and prices already rounded by `apps.exchanges.domain.precision` (the adapter
+  sends them as they are and never rounds again);
+* `create_order` always carries our client order id, and returns the order as the exchange now
+  knows it (an acknowledgement is followed up with a fetch); a duplicate client id resolves to
+  the existing order instead of failing;
+* never log or put a credential into an error message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from apps.exchanges.domain.types import (
+    Balance,
+    Candle,
+    ExchangeOrder,
+    MarketRules,
+    OrderSide,
+    OrderType,
+    Ticker,
+)
+
+
+class ExchangeAdapter(Protocol):
+    def load_markets(self) -> list[MarketRules]: ...
+
+    def fetch_tickers(self, symbols: Sequence[str]) -> dict[str, Ticker]: ...
+
+    def fetch_candles(
+        self, symbol: str, timeframe: str, *, since_ms: int | None = None, limit: int = 200
+    ) -> list[Candle]: ...
+
+    def fetch_balance(self) -> dict[str, Balance]: ...
+
+    def create_order(
+        self,
+        *,
+        symbol: str,
+        side: OrderSide,
+        type: OrderType,
+        amount: Decimal,
+        price: Decimal | None,
+        client_order_id: str,
+    ) -> ExchangeOrder: ...
+
+    def cancel_order(
+        self, *, symbol: str, exchange_order_id: str = "", client_order_id: str = ""
+    ) -> ExchangeOrder: ...
+
+    def fetch_order(
+        self, *, symbol: str, exchange_order_id: str = "", client_order_id: str = ""
+    ) -> ExchangeOrder: ...
+
+    def fetch_open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.core.fields import EncryptedTextField, MoneyField
+
+PAPER = "paper"
+
+
+class ExchangeAccount(models.Model):
+    """One set of exchange credentials (or a paper account) owned by one user.
+
+    Everything trading-related hangs off an account. Credentials are encrypted at rest and are
+    never rendered back: forms show a mask, the admin leaves them out, events never carry them.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exchange_accounts"
+    )
+    label = models.CharField(max_length=60, help_text="Your name for it, e.g. Binance main.")
+    kind = models.CharField(
+        max_length=32,
+        help_text="paper, or a ccxt exchange id from SUPPORTED_EXCHANGES.",
+    )
+    sandbox = models.BooleanField(
+        default=False, help_text="Use the exchange's testnet / demo environment (ccxt sandbox)."
+    )
+    quote_currency = models.CharField(max_length=12, default="USDT")
+    api_key = EncryptedTextField(blank=True)
+    api_secret = EncryptedTextField(blank=True)
+    api_passphrase = EncryptedTextField(blank=True, help_text="OKX and a few others need one.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    markets_refreshed_at = models.DateTimeField(null=True, blank=True)
+    balances_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["label", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "label"], name="exchange_account_label_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.kind_label})"
+
+    @property
+    def is_paper(self) -> bool:
+        return self.kind == PAPER
+
+    @property
+    def kind_label(self) -> str:
+        if self.is_paper:
+            return "paper"
+        return f"{self.kind} testnet" if self.sandbox else self.kind
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.api_key and self.api_secret)
+
+
+class PaperSettings(models.Model):
+    """How a paper account simulates its exchange: prices, fees, fills and injected faults."""
+
+    class PriceSource(models.TextChoices):
+        SIMULATED = "simulated", "Simulated (offline random walk)"
+        LIVE = "live", "Live public prices of a real exchange"
+
+    account = models.OneToOneField(
+        ExchangeAccount, on_delete=models.CASCADE, related_name="paper_settings"
+    )
+    price_source = models.CharField(
+        max_length=16, choices=PriceSource.choices, default=PriceSource.SIMULATED
+    )
+    live_exchange = models.CharField(
+        max_length=32, blank=True, help_text="With live prices: the ccxt id whose markets to use."
+    )
+    maker_fee_rate = MoneyField(default=Decimal("0.001"))
+    taker_fee_rate = MoneyField(default=Decimal("0.001"))
+    slippage_rate = MoneyField(
+        default=Decimal("0.0005"), help_text="Market orders fill at last price ± this fraction."
+    )
+    max_fill_fraction = MoneyField(
+        default=Decimal(1),
+        help_text="Largest part of a resting order filled per price update (1 = all at once).",
+    )
+    # Fault injection for tests and drills.
+    latency_ms = models.PositiveIntegerField(default=0)
+    error_rates = models.JSONField(
+        default=dict, blank=True, help_text='Per error class, e.g. {"RateLimited": "0.1"}.'
+    )
+    timeout_after_placing_rate = MoneyField(
+        default=Decimal(0), help_text="Fraction of orders placed whose caller gets a timeout."
+    )
+    seed = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"Paper settings of {self.account}"
+
+
+class Market(models.Model):
+    """One symbol's rules on one account's exchange; refreshed by the market loop."""
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="markets")
+    symbol = models.CharField(max_length=40)
+    exchange_symbol = models.CharField(max_length=40, blank=True)
+    base = models.CharField(max_length=20)
+    quote = models.CharField(max_length=20)
+    tick_size = MoneyField()
+    step_size = MoneyField()
+    min_amount = MoneyField(null=True, blank=True)
+    max_amount = MoneyField(null=True, blank=True)
+    min_notional = MoneyField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "symbol"], name="market_account_symbol_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+class BalanceSnapshot(models.Model):
+    """The desk's cached copy of one asset's balance on one account (from the last fetch)."""
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="balances")
+    asset = models.CharField(max_length=20)
+    free = MoneyField()
+    used = MoneyField()
+    total = MoneyField()
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["asset"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "asset"], name="balance_account_asset_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset} {self.total}"
+
+
+# --- The paper exchange's own books (what a real exchange would keep on its side) -----------
+
+
+class PaperBalance(models.Model):
+    """A paper account's holding of one asset; changed only by fills (and the initial deposit)."""
+
+    account = models.ForeignKey(
+        ExchangeAccount, on_delete=models.CASCADE, related_name="paper_balances"
+    )
+    asset = models.CharField(max_length=20)
+    free = MoneyField(default=Decimal(0))
+    used = MoneyField(default=Decimal(0), help_text="Held by resting orders.")
+
+    class Meta:
+        ordering = ["asset"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "asset"], name="paper_balance_unique"),
+            models.CheckConstraint(
+                condition=Q(free__gte=0) & Q(used__gte=0), name="paper_balance_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset} {self.free}+{self.used}"
+
+
+class PaperOrder(models.Model):
+    """An order on the paper exchange."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+        CANCELED = "canceled"
+
+    account = models.ForeignKey(
+        ExchangeAccount, on_delete=models.CASCADE, related_name="paper_orders"
+    )
+    exchange_order_id = models.CharField(max_length=40, unique=True)
+    client_order_id = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=40)
+    side = models.CharField(max_length=4)
+    type = models.CharField(max_length=8)
+    price = MoneyField(null=True, blank=True)
+    amount = MoneyField()
+    filled = MoneyField(default=Decimal(0))
+    cost = MoneyField(default=Decimal(0), help_text="Sum of fill amount × fill price.")
+    fee_cost = MoneyField(default=Decimal(0))
+    fee_currency = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A client order id is accepted once per account, as on a real exchange.
+            models.UniqueConstraint(
+                fields=["account", "client_order_id"], name="paper_order_client_id_unique"
+            ),
+        ]
+        indexes = [
+            # Matching: resting orders of a symbol, polled on every price update.
+            models.Index(
+                fields=["symbol"], condition=Q(status="open"), name="paper_order_resting_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.amount} {self.symbol} ({self.status})"
+
+
+class PaperPrice(models.Model):
+    """The current simulated price of a symbol (shared by all paper accounts on one desk)."""
+
+    symbol = models.CharField(max_length=40, primary_key=True)
+    last = MoneyField()
+    updated_at = models.DateTimeField()
+    steps = models.PositiveBigIntegerField(default=0, help_text="Random-walk steps taken so far.")
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.last}"
