@@ -132,6 +132,20 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Exchanges ------------------------------------------------------------------------------
+# ccxt exchange ids a trader may connect (besides "paper"); more are a configuration change.
+SUPPORTED_EXCHANGES = env.list("SUPPORTED_EXCHANGES", default=["binance", "bybit", "okx", "kraken"])
+# Per-request timeout for exchange calls: well below the task time limits, so a hung exchange
+# becomes our RequestTimedOut instead of a killed task.
+EXCHANGE_TIMEOUT_SECONDS = env.int("EXCHANGE_TIMEOUT_SECONDS", default=10)
+MARKETS_REFRESH_MINUTES = env.int("MARKETS_REFRESH_MINUTES", default=60)
+# An account whose markets are older than this refuses new orders (precision may have changed).
+MARKETS_MAX_AGE_MINUTES = env.int("MARKETS_MAX_AGE_MINUTES", default=180)
+BALANCES_REFRESH_SECONDS = env.int("BALANCES_REFRESH_SECONDS", default=30)
+# What a new paper account is credited with, in its quote currency.
+PAPER_INITIAL_BALANCE = Decimal(env.str("PAPER_INITIAL_BALANCE", default="10000"))
+PAPER_PRICE_SECONDS = env.float("PAPER_PRICE_SECONDS", default=2.0)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 # Without a broker there is no worker: a task enqueued outside `manage.py rundesk` (which runs
@@ -150,21 +164,12 @@ HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     # Desk status: proves the loops run and pushes the status fragment to open pages.
     "heartbeat": {"task": "core.heartbeat", "schedule": HEARTBEAT_SECONDS},
+    # The "precision" loop: each account's symbols, ticks, steps and minimums.
+    "markets": {"task": "exchanges.refresh_markets", "schedule": 60.0},
+    "balances": {"task": "exchanges.refresh_balances", "schedule": float(BALANCES_REFRESH_SECONDS)},
+    # The paper exchange's simulated prices (and the fills they cause).
+    "paper-prices": {"task": "exchanges.paper_prices", "schedule": PAPER_PRICE_SECONDS},
 }
-# --- Exchanges ------------------------------------------------------------------------------
-# ccxt exchange ids a trader may connect (besides "paper"); more are a configuration change.
-SUPPORTED_EXCHANGES = env.list("SUPPORTED_EXCHANGES", default=["binance", "bybit", "okx", "kraken"])
-# Per-request timeout for exchange calls: well below the task time limits, so a hung exchange
-# becomes our RequestTimedOut instead of a killed task.
-EXCHANGE_TIMEOUT_SECONDS = env.int("EXCHANGE_TIMEOUT_SECONDS", default=10)
-MARKETS_REFRESH_MINUTES = env.int("MARKETS_REFRESH_MINUTES", default=60)
-# An account whose markets are older than this refuses new orders (precision may have changed).
-MARKETS_MAX_AGE_MINUTES = env.int("MARKETS_MAX_AGE_MINUTES", default=180)
-BALANCES_REFRESH_SECONDS = env.int("BALANCES_REFRESH_SECONDS", default=30)
-# What a new paper account is credited with, in its quote currency.
-PAPER_INITIAL_BALANCE = Decimal(env.str("PAPER_INITIAL_BALANCE", default="10000"))
-PAPER_PRICE_SECONDS = env.float("PAPER_PRICE_SECONDS", default=2.0)
-
 # /readyz reports a loop as stale when its last tick is older than this.
 LOOP_STALE_SECONDS = env.int("LOOP_STALE_SECONDS", default=60)
 

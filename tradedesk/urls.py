@@ -12,5 +12,6 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("settings/exchanges/", include("apps.exchanges.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -22,6 +22,8 @@ def desk(request: HttpRequest) -> dict:
     current = match.kwargs.get("slug") or match.url_name if match else ""
     if current == "event-detail":
         current = "logs"
+    if match and match.namespace == "exchanges":
+        current = "settings"
     return {
         "nav": [
             {"key": key, "label": label, "url": reverse(name, args=args), "active": key == current}
