@@ -79,8 +79,9 @@ class PreparedOrder:
 def _exact_context(*values: Decimal) -> Context:
     """A context wide enough that the step arithmetic below never rounds.
 
-    The default 28 digits would silently round e.g. 123456789012.123456789 / 1e-18; here every
-    intermediate fits, and Inexact is trapped so a mistake in that reasoning raises instead.
+    The default 28 digits would silently round 123456789012345678901.123456789 at a tick of
+    1e-9 (30 digits); here every intermediate fits, and Inexact is trapped so a mistake in that
+    reasoning raises instead of rounding.
     """
     highest_digit = max(value.adjusted() for value in values) + 1  # +1: a result may carry over
     lowest_digit = min(int(value.as_tuple().exponent) for value in values)
