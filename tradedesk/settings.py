@@ -93,7 +93,10 @@ TEMPLATES = [
                 "apps.core.context_processors.desk",
             ],
             # Partials ({% partialdef %}) in every template without a {% load %}.
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "apps.core.templatetags.money",  # {{ value|plain }} for Decimals
+            ],
         },
     },
 ]

@@ -41,3 +41,14 @@ def test_seeding_again_keeps_a_password_the_trader_changed(local_env, capsys):
     assert demo.check_password("my-own-secret-phrase")
     assert "changed" in capsys.readouterr().out
     assert get_user_model().objects.filter(username="demo").count() == 1
+
+
+def test_the_demo_trader_gets_one_funded_paper_account(local_env):
+    from apps.exchanges.models import ExchangeAccount, PaperBalance
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    account = ExchangeAccount.objects.get(owner__username="demo")
+    assert account.is_paper
+    assert PaperBalance.objects.get(account=account, asset="USDT").free > 0
+    assert not ExchangeAccount.objects.filter(owner__username="operator").exists()

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo trader and operator logins of the embedded desk.
+"""`manage.py seed_demo`: the demo trader (with a paper account) and operator logins.
 
 Passwords are generated once into the git-ignored `.env` (never a fixed, guessable one) and
 printed on every run. Existing users are left alone, so a changed password stays changed.
@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from apps.accounts.services import ensure_user
+from apps.exchanges.models import PAPER
+from apps.exchanges.services import create_account
 from tradedesk.local_env import ensure_local_env, read_values
 
 DEMO_LOGINS = [
@@ -34,4 +36,7 @@ class Command(BaseCommand):
             role = "operator (admin at /admin/)" if operator else "trader"
             note = "" if user.check_password(password) else "  (password since changed: use yours)"
             lines.append(f"  {role:<28} {username} / {password}{note}")
+            if not operator and not user.exchange_accounts.exists():
+                # The demo trader can paper-trade from the first minute.
+                create_account(owner=user, label="Paper", kind=PAPER)
         self.stdout.write("Demo logins:\n" + "\n".join(lines))

@@ -1,0 +1,145 @@
+"""Paper exchange services: open an account, move prices, and (re-exported from `orders`)
+place, cancel, find and match orders.
+
+What a real exchange keeps on its side lives in the database: balances (PaperBalance), orders
+(PaperOrder) and the last price of each symbol (PaperPrice, shared by every account on
+simulated prices). Prices move by `advance_simulated_prices` (a beat task every
+PAPER_PRICE_SECONDS) or `set_price` (tests, drills); both then fill the resting orders the new
+price crosses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.exchanges.domain.precision import fmt, round_price
+from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperPrice, PaperSettings
+from apps.exchanges.paper import walk
+from apps.exchanges.paper.catalog import CATALOG, catalog_market
+from apps.exchanges.paper.orders import (
+    cancel_order,
+    find_order,
+    match_resting_orders,
+    place_order,
+)
+
+__all__ = [
+    "advance_simulated_prices",
+    "cancel_order",
+    "current_price",
+    "current_prices",
+    "find_order",
+    "match_resting_orders",
+    "open_paper_account",
+    "paper_settings_of",
+    "place_order",
+    "set_price",
+]
+
+# The walk's seed is desk-wide because the prices are: every paper account sees one market.
+WALK_SEED = 1
+
+
+# --- Accounts ---------------------------------------------------------------------------------
+
+
+def open_paper_account(
+    account: ExchangeAccount, *, initial_balance: Decimal | None = None
+) -> PaperSettings:
+    """Make `account` ready to trade on the paper exchange. Idempotent.
+
+    `account` may be passed positionally (apps.exchanges.services.create_account does).
+
+    1. Lock the account row, so two concurrent opens deposit once.
+    2. Create its PaperSettings if missing.
+    3. Deposit `initial_balance` (default settings.PAPER_INITIAL_BALANCE) in the account's
+       quote currency, only if the account has no paper balance yet.
+    """
+    if not account.is_paper:
+        raise ValueError(f"{account} is not a paper account.")
+    deposit = settings.PAPER_INITIAL_BALANCE if initial_balance is None else initial_balance
+    with transaction.atomic():
+        ExchangeAccount.objects.select_for_update().get(pk=account.pk)
+        paper_settings, _ = PaperSettings.objects.get_or_create(account=account)
+        if not PaperBalance.objects.filter(account=account).exists():
+            PaperBalance.objects.create(account=account, asset=account.quote_currency, free=deposit)
+    return paper_settings
+
+
+def paper_settings_of(account: ExchangeAccount) -> PaperSettings:
+    """The account's simulation settings (created with defaults if the account never opened)."""
+    paper_settings, _ = PaperSettings.objects.get_or_create(account=account)
+    return paper_settings
+
+
+# --- Prices -----------------------------------------------------------------------------------
+
+
+def current_prices(symbols: Iterable[str]) -> dict[str, tuple[Decimal, datetime | None]]:
+    """Last simulated price and its time per symbol; the catalog start price before any step."""
+    wanted = {symbol: catalog_market(symbol) for symbol in symbols}
+    stored = {row.symbol: row for row in PaperPrice.objects.filter(symbol__in=wanted)}
+    return {
+        symbol: (stored[symbol].last, stored[symbol].updated_at)
+        if symbol in stored
+        else (market.start_price, None)
+        for symbol, market in wanted.items()
+    }
+
+
+def current_price(symbol: str) -> Decimal:
+    return current_prices([symbol])[symbol][0]
+
+
+def set_price(*, symbol: str, price: Decimal, now: datetime | None = None) -> int:
+    """Set a simulated symbol's last price (tests, drills), then match resting orders.
+
+    Returns the number of fills. The price must be positive and on the symbol's tick.
+    """
+    market = catalog_market(symbol)
+    if price <= 0 or round_price(price, market.rules.tick_size) != price:
+        raise ValueError(f"{fmt(price)} is not a price on the {fmt(market.rules.tick_size)} tick.")
+    now = now or timezone.now()
+    PaperPrice.objects.update_or_create(symbol=symbol, defaults={"last": price, "updated_at": now})
+    return match_resting_orders(
+        symbol=symbol, last=price, now=now, step_size=market.rules.step_size
+    )
+
+
+def advance_simulated_prices(*, now: datetime, seed: int = WALK_SEED) -> dict[str, Decimal]:
+    """Move every catalog symbol one random-walk step, then match resting orders.
+
+    1. Per symbol, lock its PaperPrice row (creating it at the catalog start price), take the
+       next deterministic step and save it; the lock makes two overlapping runs take two
+       consecutive steps instead of the same one twice.
+    2. After the price commit, fill the resting orders the new price crosses.
+    """
+    prices: dict[str, Decimal] = {}
+    for symbol, market in CATALOG.items():
+        with transaction.atomic():
+            row, _ = PaperPrice.objects.select_for_update().get_or_create(
+                symbol=symbol, defaults={"last": market.start_price, "updated_at": now}
+            )
+            row.last = walk.next_price(
+                symbol=symbol,
+                seed=seed,
+                step=row.steps + 1,
+                previous=row.last,
+                volatility=market.volatility,
+                tick=market.rules.tick_size,
+                anchor=market.start_price,
+            )
+            row.steps += 1
+            row.updated_at = now
+            row.save(update_fields=["last", "steps", "updated_at"])
+        prices[symbol] = row.last
+        match_resting_orders(
+            symbol=symbol, last=row.last, now=now, step_size=market.rules.step_size
+        )
+    return prices
