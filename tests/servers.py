@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.db import connection
@@ -70,6 +70,53 @@ class Server:
         os.killpg(self.process.pid, signal.SIGINT)
         return self.process.wait(timeout=seconds)
 
+    def descendants(self) -> list[int]:
+        return descendants_of(self.process.pid)
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Every live process below `pid` (honcho starts its children in sessions of their own,
+    so a signal to its process group does not reach them)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def running(pids: list[int], *, within: float = 0.0) -> list[int]:
+    """The processes of `pids` still running (not exited, not zombies) after up to `within` s."""
+    deadline = time.monotonic() + within
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                alive.append(pid)
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def kill_tree(pid: int) -> None:
+    for process_id in [pid, *descendants_of(pid)]:
+        with suppress(ProcessLookupError):
+            os.kill(process_id, signal.SIGKILL)
+
 
 @contextmanager
 def serve(command: list[str], *, port: int, env: dict[str, str]) -> Iterator[Server]:
@@ -93,9 +140,10 @@ def serve(command: list[str], *, port: int, env: dict[str, str]) -> Iterator[Ser
         server.wait_until(lambda: get(f"{server.base_url}/healthz")[0] == 200, 60, "/healthz")
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        # Whatever happened, nothing the server started may outlive the test (an orphaned
+        # worker would keep writing to the test database).
+        kill_tree(process.pid)
+        process.wait()
         log.unlink(missing_ok=True)
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.background import enqueue_on_commit
 from apps.core.broadcast import broadcast_fragment
 from apps.core.events import record_event
 from apps.core.loops import run_loop
@@ -72,6 +73,8 @@ def create_account(
         from apps.exchanges.paper.services import open_paper_account
 
         open_paper_account(account)
+    # Markets and balances load in the background at once, not at the next loop tick.
+    _refresh_in_background(account)
     record_event(
         kind="account.created",
         message=f"Exchange account {account.label} ({account.kind_label}) added.",
@@ -96,6 +99,8 @@ def update_account(*, account: ExchangeAccount, **changes) -> ExchangeAccount:
     if not changed:
         return account
     account.save()
+    if set(changed) & {*SECRET_FIELDS, "sandbox"}:
+        _refresh_in_background(account)
     # Name what changed, never the values: three of these fields are secrets.
     public = [name for name in changed if name not in SECRET_FIELDS]
     secrets = [name for name in changed if name in SECRET_FIELDS]
@@ -174,18 +179,41 @@ def refresh_due_markets(*, now: datetime, batch: int = 20) -> None:
         _never_or_before("markets_refreshed_at", due_before)
     )
     for account in due.order_by("markets_refreshed_at")[:batch]:
-        try:
-            refresh_markets(account=account, now=now)
-        except ExchangeError as exc:
-            record_event(
-                kind="markets.refresh_failed",
-                message=f"Markets of {account.label} could not be refreshed: {exc}",
-                level=Event.Level.WARNING,
-                user=account.owner,
-                account=account,
-                subject=account,
-                data={"error": type(exc).__name__},
-            )
+        _refresh_markets_or_record(account, now=now)
+
+
+def refresh_account(*, account_id: int, now: datetime) -> None:
+    """Markets, then balances, of one account (after it is added or its keys change)."""
+    account = ExchangeAccount.objects.filter(pk=account_id, is_active=True).first()
+    if account is None or not _refresh_markets_or_record(account, now=now):
+        return
+    try:
+        refresh_balances(account=account, now=now)
+    except ExchangeError as exc:
+        logger.warning("Balances of account %s not refreshed: %s", account.pk, exc)
+
+
+def _refresh_in_background(account: ExchangeAccount) -> None:
+    from apps.exchanges.tasks import refresh_account as task  # tasks import this module
+
+    enqueue_on_commit(task, account.pk)
+
+
+def _refresh_markets_or_record(account: ExchangeAccount, *, now: datetime) -> bool:
+    try:
+        refresh_markets(account=account, now=now)
+    except ExchangeError as exc:
+        record_event(
+            kind="markets.refresh_failed",
+            message=f"Markets of {account.label} could not be refreshed: {exc}",
+            level=Event.Level.WARNING,
+            user=account.owner,
+            account=account,
+            subject=account,
+            data={"error": type(exc).__name__},
+        )
+        return False
+    return True
 
 
 def ensure_markets_fresh(*, account: ExchangeAccount, now: datetime) -> None:

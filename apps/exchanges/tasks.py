@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.utils import timezone
 
 from apps.exchanges import services
 
@@ -16,3 +17,8 @@ def refresh_balances() -> bool:
 @shared_task(name="exchanges.paper_prices")
 def paper_prices() -> bool:
     return services.paper_price_loop()
+
+
+@shared_task(name="exchanges.refresh_account")
+def refresh_account(account_id: int) -> None:
+    services.refresh_account(account_id=account_id, now=timezone.now())

@@ -9,14 +9,23 @@ from playwright.sync_api import expect
 
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import log_in, wait_for_live_socket
-from tests.servers import BIN, PYTHON, database_url_of_tests, free_port, get, run_manage, serve
+from tests.servers import (
+    BIN,
+    PYTHON,
+    database_url_of_tests,
+    free_port,
+    get,
+    run_manage,
+    running,
+    serve,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def ready_with_a_loop_tick(base_url: str) -> bool:
     status, body = get(f"{base_url}/readyz")
-    return status == 200 and json.loads(body)["status"] == "ok"
+    return status == 200 and json.loads(body)["loops"]["core.heartbeat"]["age_seconds"] is not None
 
 
 def expect_live_ticks(page) -> None:
@@ -83,5 +92,7 @@ def test_make_stack_runs_web_worker_and_beat_and_pushes_ticks_live(page, tmp_pat
         expect(page.locator("#desk-status")).to_contain_text("stack (postgresql, redis")
         expect_live_ticks(page)
 
-        stack.interrupt()
-        assert stack.process.returncode is not None
+        children = stack.descendants()
+        assert len(children) >= 3  # daphne, worker, beat (and their shells)
+        stack.interrupt()  # Ctrl-C stops all of them
+        assert running(children, within=15) == []

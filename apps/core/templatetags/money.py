@@ -1,4 +1,4 @@
-"""`{{ value|plain }}`: a Decimal as a trader reads it, exact, without exponent or trailing zeros."""
+"""`{{ value|plain }}`: a Decimal as a trader reads it: exact, no exponent, no trailing zeros."""
 
 from __future__ import annotations
 

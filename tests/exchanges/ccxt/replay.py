@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,9 +117,9 @@ class ReplayTransport(BaseAdapter):
         for route in self.routes:
             if route.times == 0 or route.method != method or route.path != path:
                 continue
-            if all(query.get(k) == v for k, v in route.query.items()):
-                if best is None or len(route.query) >= len(best.query):
-                    best = route
+            matches = all(query.get(k) == v for k, v in route.query.items())
+            if matches and (best is None or len(route.query) >= len(best.query)):
+                best = route
         return best
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
@@ -235,3 +236,26 @@ def replay(exchange_id: str, *, markets: bool = True, sandbox: bool = False) -> 
                 query=response.get("query"),
             )
     return Replay(adapter=adapter, transport=transport, session=session)
+
+
+def case_request(case: dict[str, Any], output_type: str) -> tuple[str, dict[str, str], Any]:
+    """(path, query, parsed body) of a recorded request case."""
+    parts = urllib.parse.urlsplit(case["url"])
+    query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    output = case.get("output")
+    if output is None:
+        body = None
+    elif output_type == "urlencoded":
+        body = dict(urllib.parse.parse_qsl(output, keep_blank_values=True))
+    else:
+        body = json.loads(output)
+    return parts.path, query, body
+
+
+def without(data: Any, keys: Sequence[str]) -> Any:
+    """`data` minus `keys` (in a dict, or in each dict of a list), for skipKeys comparisons."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if k not in keys}
+    if isinstance(data, list):
+        return [without(item, keys) for item in data]
+    return data
