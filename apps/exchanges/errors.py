@@ -27,6 +27,10 @@ class RequestTimedOut(TransientExchangeError):
     """No answer in time. For an order, it may or may not have been placed."""
 
 
+class OutcomeUnknown(TransientExchangeError):
+    """The exchange answered, but not with the order (e.g. an empty body): it may exist."""
+
+
 class RateLimited(TransientExchangeError):
     """Rate limit or DDoS protection (binance 429/418, bybit 10006, okx 50011): back off."""
 

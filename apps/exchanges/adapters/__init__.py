@@ -16,7 +16,7 @@ def get_adapter(account) -> ExchangeAdapter:
         from apps.exchanges.adapters.paper import PaperExchange
 
         return PaperExchange(account)
-    from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
+    from apps.exchanges.adapters.ccxt import CcxtAdapter
 
     return CcxtAdapter(
         account.kind,

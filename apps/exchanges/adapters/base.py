@@ -4,9 +4,13 @@ Rules for implementations:
 * return our frozen dataclasses with Decimal values; raise only `apps.exchanges.errors`;
 * take amounts and prices already rounded by `apps.exchanges.domain.precision` (the adapter
   sends them as they are and never rounds again);
+* client order ids are ours, alphanumeric and at most 32 characters (okx's limit, the
+  strictest of the supported exchanges); the adapter sends them unchanged;
 * `create_order` always carries our client order id, and returns the order as the exchange now
   knows it (an acknowledgement is followed up with a fetch); a duplicate client id resolves to
   the existing order instead of failing;
+* after `OrderNotFound` from `cancel_order`, fetch the order: the cancel may have succeeded and
+  only the follow-up read failed;
 * never log or put a credential into an error message.
 """
 

@@ -31,7 +31,7 @@ _local = threading.local()
 
 def _public_adapter(exchange_id: str):
     # Imported here so that a desk on simulated prices never loads ccxt.
-    from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
+    from apps.exchanges.adapters.ccxt import CcxtAdapter
 
     adapters = _local.__dict__.setdefault("adapters", {})
     exchange_id = exchange_id or DEFAULT_LIVE_EXCHANGE

@@ -26,7 +26,7 @@ from requests.adapters import BaseAdapter
 from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
 
-from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
+from apps.exchanges.adapters.ccxt import CcxtAdapter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -10,7 +10,7 @@ import requests
 
 from apps.exchanges import errors
 from apps.exchanges.adapters.base import ExchangeAdapter
-from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
+from apps.exchanges.adapters.ccxt import CcxtAdapter
 from apps.exchanges.domain.types import OrderSide, OrderType
 from tests.exchanges.ccxt.replay import API_KEY, PASSWORD, SECRET, replay
 

@@ -275,7 +275,7 @@ def test_an_empty_answer_to_an_order_is_an_unknown_outcome_not_a_success():
     r = replay("binance")
     r.transport.add("POST", "/api/v3/order", "")
 
-    with pytest.raises(errors.RequestTimedOut, match="client order id") as raised:
+    with pytest.raises(errors.OutcomeUnknown, match="client order id") as raised:
         _create(r)
 
     assert isinstance(raised.value, errors.TransientExchangeError)

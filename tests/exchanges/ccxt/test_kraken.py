@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from apps.exchanges import errors
-from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
+from apps.exchanges.adapters.ccxt import CcxtAdapter
 from apps.exchanges.domain.types import Candle, OrderSide, OrderStatus, OrderType
 from tests.exchanges.ccxt.replay import recorded, replay
 

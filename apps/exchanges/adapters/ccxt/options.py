@@ -1,0 +1,73 @@
+"""Per-exchange ccxt construction options and client-order-id parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt
+import requests
+
+from apps.exchanges import errors
+
+# Options applied at construction. Currency fetching is off where it is a private endpoint
+# (binance sapi, bybit coin/query-info, okx asset/currencies): with keys set, load_markets()
+# would otherwise call it. Kraken's /0/public/Assets is public and feeds its market precision.
+_OPTIONS: dict[str, dict[str, Any]] = {
+    "binance": {
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchCurrencies": False,
+        "fetchMargins": False,  # with keys: sapi margin/allPairs at load_markets (no testnet)
+        "defaultType": "spot",
+        "warnOnFetchOpenOrdersWithoutSymbol": False,
+    },
+    "bybit": {
+        "fetchMarkets": {"types": ["spot"]},
+        # Without these, the first private call detects the account type via /v5/user/query-api.
+        "enableUnifiedAccount": True,
+        "enableUnifiedMargin": False,
+        "defaultType": "spot",
+    },
+    "okx": {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"},
+}
+_PRIVATE_CURRENCIES = {"binance", "bybit", "okx"}
+
+
+def new_exchange(
+    exchange_id: str,
+    *,
+    api_key: str,
+    secret: str,
+    password: str,
+    sandbox: bool,
+    timeout_seconds: int,
+    session: requests.Session | None,
+) -> ccxt.Exchange:
+    """A throttled ccxt client for `exchange_id` with our options, on its testnet if asked."""
+    if exchange_id not in ccxt.exchanges:
+        raise errors.BadRequest(f"{exchange_id!r} is not an exchange ccxt knows")
+    exchange = getattr(ccxt, exchange_id)(
+        {
+            "enableRateLimit": True,
+            "timeout": int(timeout_seconds * 1000),
+            "apiKey": api_key,
+            "secret": secret,
+            "password": password,
+            "options": _OPTIONS.get(exchange_id, {}),
+        }
+    )
+    if exchange_id in _PRIVATE_CURRENCIES:
+        exchange.has["fetchCurrencies"] = False  # instance-level copy; the class is untouched
+    if session is not None:
+        exchange.session = session
+    if sandbox:
+        if not exchange.has.get("sandbox") or not exchange.urls.get("test"):
+            raise errors.BadRequest(f"{exchange_id} has no testnet; turn sandbox off")
+        exchange.set_sandbox_mode(True)
+    return exchange
+
+
+def cancel_params(exchange_id: str, client_order_id: str) -> dict[str, str]:
+    """ccxt params that cancel an order by our client order id."""
+    # bybit v5 needs its native orderLinkId: ccxt's clientOrderId mapping is wrong there.
+    key = "orderLinkId" if exchange_id == "bybit" else "clientOrderId"
+    return {key: client_order_id}
