@@ -42,8 +42,12 @@ class ExchangeAccountForm(forms.Form):
             # The exchange of an existing account is fixed: its markets and orders belong to it.
             del self.fields["kind"]
             for name in ("api_key", "api_secret", "api_passphrase"):
-                if getattr(account, name):
+                if account.is_paper:
+                    del self.fields[name]  # the paper exchange needs no keys
+                elif getattr(account, name):
                     self.fields[name].widget.attrs["placeholder"] = SAVED_MASK
+            if account.is_paper:
+                del self.fields["sandbox"]
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"]

@@ -147,3 +147,22 @@ def test_a_limit_preview_without_a_price_is_a_form_error(client, trader):
         {"symbol": "BTC/USDT", "side": "buy", "type": "limit", "size": "1", "size_in": "base"},
     )
     assert "A limit order needs a price." in response.content.decode()
+
+
+def test_a_paper_accounts_settings_ask_for_no_keys_and_keep_working(client, trader):
+    account = paper_account(trader)
+    url = reverse("exchanges:account-detail", args=[account.pk])
+    html = client.get(url).content.decode()
+    assert 'name="api_key"' not in html and 'name="sandbox"' not in html
+    assert client.post(url, {"label": "Demo paper", "quote_currency": "USDT"}).status_code == 302
+    account.refresh_from_db()
+    assert (account.label, account.sandbox) == ("Demo paper", False)
+
+
+def test_a_real_accounts_saved_keys_show_only_a_mask(client, trader):
+    account = services.create_account(
+        owner=trader, label="Main", kind="binance", api_key="KEY-9", api_secret="SECRET-9"
+    )
+    html = client.get(reverse("exchanges:account-detail", args=[account.pk])).content.decode()
+    assert html.count("saved — leave blank to keep") == 2  # key and secret; no passphrase set
+    assert "KEY-9" not in html and "SECRET-9" not in html
