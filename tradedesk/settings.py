@@ -172,6 +172,8 @@ CELERY_BEAT_SCHEDULE = {
     "balances": {"task": "exchanges.refresh_balances", "schedule": float(BALANCES_REFRESH_SECONDS)},
     # The paper exchange's simulated prices (and the fills they cause).
     "paper-prices": {"task": "exchanges.paper_prices", "schedule": PAPER_PRICE_SECONDS},
+    # Notifications whose retry time has come (after a timeout, a 5xx or a rate limit).
+    "notification-retries": {"task": "notifications.retry_due", "schedule": 15.0},
 }
 # /readyz reports a loop as stale when its last tick is older than this.
 LOOP_STALE_SECONDS = env.int("LOOP_STALE_SECONDS", default=60)
@@ -256,6 +258,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # pattern sets EMAIL_BACKEND, EMAIL_HOST, ...). The embedded default prints mail to the console.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TradeDesk <tradedesk@localhost>")
+# The desk's public address, for links in notifications.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Discord webhook calls: a short timeout (delivery runs in a worker, never in a request).
+DISCORD_TIMEOUT_SECONDS = env.float("DISCORD_TIMEOUT_SECONDS", default=5.0)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

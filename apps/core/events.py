@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -10,6 +11,16 @@ from apps.core.broadcast import broadcast_fragment
 from apps.core.models import Event
 
 EVENT_ROW_LIVE = "core/logs.html#event-row-live"
+
+# Features that react to every recorded event (notifications) subscribe here at start-up, so
+# core never imports them. A listener runs inside the recording transaction: it may only write
+# rows and enqueue work on commit, never do I/O.
+_listeners: list[Callable[[Event], None]] = []
+
+
+def subscribe(listener: Callable[[Event], None]) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def record_event(

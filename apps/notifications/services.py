@@ -1,0 +1,285 @@
+"""Notifications: turn recorded events into deliveries, and deliver them off the trading path.
+
+`notify_event` runs inside the transaction that records an event: it only writes Delivery rows
+and enqueues the delivery task on commit. Sending happens in `deliver`, a Celery task: never in
+a request, never in a trading loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.core.background import enqueue_on_commit
+from apps.core.locks import single_flight
+from apps.core.models import Event
+from apps.notifications import catalog
+from apps.notifications.models import Delivery, DeliveryAttempt, Destination
+from apps.notifications.transports.base import DeliveryError, Message, Transport
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 15 * 60
+# One delivery task sends at most this many batches, then hands over to a fresh task.
+BATCHES_PER_RUN = 5
+
+
+def transport_for(destination: Destination) -> Transport:
+    if destination.kind == Destination.Kind.DISCORD:
+        from apps.notifications.transports.discord import DiscordTransport
+
+        return DiscordTransport()
+    from apps.notifications.transports.email import EmailTransport
+
+    return EmailTransport()
+
+
+# --- From events to deliveries ---------------------------------------------------------------
+
+
+def notify_event(event: Event) -> None:
+    """Queue `event` for every active destination of its owner that subscribes to its kind."""
+    if event.user_id is None or event.kind not in catalog.NOTIFIABLE:
+        return
+    destinations = Destination.objects.filter(
+        owner_id=event.user_id, is_paused=False, status=Destination.Status.ACTIVE
+    )
+    for destination in destinations:
+        if event.kind in destination.event_kinds:
+            queue_delivery(destination=destination, message=render_message(event), event=event)
+
+
+def send_test(*, destination: Destination) -> Delivery:
+    """ "Send test": a delivery whatever the subscriptions and pause say, to prove the path."""
+    message = Message(
+        kind=catalog.TEST_KIND,
+        subject="TradeDesk test notification",
+        body=f"This is a test from TradeDesk to {destination.label}. If you read this, "
+        "notifications reach you here.",
+        severity=catalog.Severity.INFO,
+    )
+    return queue_delivery(destination=destination, message=message)
+
+
+def render_message(event: Event) -> Message:
+    context = {"event": event, "label": catalog.label_of(event.kind), "data": event.data}
+    fields = {
+        name: str(event.data[name])
+        for name in ("account", "symbol", "side", "quantity", "price", "pnl", "reason")
+        if event.data.get(name) not in (None, "")
+    }
+    return Message(
+        kind=event.kind,
+        subject=render_to_string("notifications/subject.txt", context).strip(),
+        body=render_to_string("notifications/body.txt", context).strip(),
+        severity=catalog.severity_of(event.kind, event.level),
+        fields=fields,
+        url=event.data.get("url", ""),
+    )
+
+
+@transaction.atomic
+def queue_delivery(*, destination: Destination, message: Message, event=None) -> Delivery:
+    delivery = Delivery.objects.create(
+        destination=destination,
+        event=event,
+        kind=message.kind,
+        subject=message.subject,
+        body=message.body,
+        severity=message.severity,
+        data={"fields": message.fields, "url": message.url},
+        next_attempt_at=timezone.now(),
+    )
+    _deliver_later(destination.pk)
+    return delivery
+
+
+def _deliver_later(destination_id: int) -> None:
+    from apps.notifications.tasks import deliver  # tasks import this module
+
+    enqueue_on_commit(deliver, destination_id)
+
+
+# --- Delivering -------------------------------------------------------------------------------
+
+
+def deliver(*, destination_id: int) -> None:
+    """Send a destination's due deliveries, a batch at a time, one worker at a time.
+
+    1. Hold the destination's lock: one sender per destination keeps its rate in check.
+    2. Claim up to the transport's batch of due, pending deliveries (compare-and-swap).
+    3. Send outside any transaction and record the attempt: sent, retry later, or failed.
+    4. Repeat for a few batches, pacing sends; what remains is handed to a new task.
+    """
+    with single_flight(f"notify:{destination_id}", ttl_seconds=120) as held:
+        if not held:
+            return  # the holder will see our deliveries; the retry loop catches any race
+        destination = Destination.objects.select_related("owner").get(pk=destination_id)
+        transport = transport_for(destination)
+        for batch_number in range(BATCHES_PER_RUN):
+            if batch_number:
+                time.sleep(transport.min_interval_seconds)
+            batch = _claim(destination, limit=transport.max_batch)
+            if not batch:
+                return
+            if not _send(destination, transport, batch):
+                return
+        if _due(destination).exists():
+            _deliver_later(destination.pk)
+
+
+def deliver_due(*, now: datetime) -> None:
+    """The retry loop: enqueue delivery for every destination with something due."""
+    due = (
+        Delivery.objects.filter(
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lte=now,
+            destination__is_paused=False,
+            destination__status=Destination.Status.ACTIVE,
+        )
+        .values_list("destination_id", flat=True)
+        .distinct()
+    )
+    for destination_id in due:
+        _deliver_later(destination_id)
+
+
+def _due(destination: Destination):
+    return destination.deliveries.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
+    )
+
+
+def _claim(destination: Destination, *, limit: int) -> list[Delivery]:
+    with transaction.atomic():
+        due = _due(destination)
+        if not destination.accepts_deliveries:
+            due = due.filter(kind=catalog.TEST_KIND)  # paused or failing: only "Send test"
+        batch = list(due.order_by("created_at", "id").select_for_update(skip_locked=True)[:limit])
+        Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(status=Delivery.Status.SENDING)
+    return batch
+
+
+def _send(destination: Destination, transport: Transport, batch: list[Delivery]) -> bool:
+    """Send one batch; returns True when it went out (so the next batch may follow)."""
+    started_at, started = timezone.now(), time.monotonic()
+    messages = [_message_of(delivery) for delivery in batch]
+    try:
+        transport.send(destination, messages)
+    except DeliveryError as error:
+        duration = int((time.monotonic() - started) * 1000)
+        _record_failure(destination, batch, error, started_at=started_at, duration_ms=duration)
+        return False
+    duration = int((time.monotonic() - started) * 1000)
+    now = timezone.now()
+    with transaction.atomic():
+        for delivery in batch:
+            DeliveryAttempt.objects.create(
+                delivery=delivery,
+                started_at=started_at,
+                duration_ms=duration,
+                outcome=DeliveryAttempt.Outcome.SENT,
+            )
+        Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+            status=Delivery.Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
+        )
+    return True
+
+
+def _record_failure(destination, batch, error: DeliveryError, *, started_at, duration_ms) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        for delivery in batch:
+            attempts = delivery.attempts + 1
+            permanent = error.permanent or attempts >= MAX_ATTEMPTS
+            DeliveryAttempt.objects.create(
+                delivery=delivery,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                outcome=DeliveryAttempt.Outcome.FAILED
+                if permanent
+                else DeliveryAttempt.Outcome.RETRY,
+                error=str(error),
+            )
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.FAILED if permanent else Delivery.Status.PENDING,
+                attempts=attempts,
+                last_error=str(error),
+                next_attempt_at=now + _retry_delay(attempts, error.retry_after),
+            )
+        if error.permanent:
+            _mark_failing(destination, reason=str(error), now=now)
+
+
+def _mark_failing(destination: Destination, *, reason: str, now: datetime) -> None:
+    from apps.core.events import record_event
+
+    changed = Destination.objects.filter(
+        pk=destination.pk, status=Destination.Status.ACTIVE
+    ).update(status=Destination.Status.FAILING, failing_reason=reason, failing_since=now)
+    if not changed:
+        return
+    record_event(
+        kind="notification.destination_failing",
+        message=f"Notifications to {destination.label} stopped: {reason}",
+        level=Event.Level.ERROR,
+        user=destination.owner,
+        subject=destination,
+        data={"destination": destination.label, "kind": destination.kind},
+    )
+    if destination.kind == Destination.Kind.DISCORD and destination.owner.email:
+        from apps.notifications.tasks import warn_owner_by_email
+
+        enqueue_on_commit(warn_owner_by_email, destination.pk)
+
+
+def warn_owner_by_email(*, destination_id: int) -> None:
+    """Tell the trader by email that their Discord destination stopped working."""
+    from django.core.mail import send_mail
+
+    destination = Destination.objects.select_related("owner").get(pk=destination_id)
+    context = {"destination": destination, "site_url": settings.SITE_URL}
+    send_mail(
+        subject=render_to_string("notifications/failing_subject.txt", context).strip(),
+        message=render_to_string("notifications/failing_body.txt", context),
+        from_email=None,
+        recipient_list=[destination.owner.email],
+    )
+
+
+def _retry_delay(attempts: int, retry_after: float | None) -> timedelta:
+    if retry_after is not None:
+        return timedelta(seconds=retry_after)
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_CAP_SECONDS))
+
+
+def _message_of(delivery: Delivery) -> Message:
+    return Message(
+        kind=delivery.kind,
+        subject=delivery.subject,
+        body=delivery.body,
+        severity=delivery.severity,
+        fields=delivery.data.get("fields", {}),
+        url=delivery.data.get("url", ""),
+    )
+
+
+# --- Destinations -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def resume(*, destination: Destination) -> None:
+    """After fixing a failing destination: clear the failure; pending deliveries go out."""
+    Destination.objects.filter(pk=destination.pk).update(
+        status=Destination.Status.ACTIVE, failing_reason="", failing_since=None
+    )
+    _deliver_later(destination.pk)
