@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/exchanges/", include("apps.exchanges.urls")),
+    path("settings/notifications/", include("apps.notifications.urls")),
     path("", include("apps.core.urls")),
 ]

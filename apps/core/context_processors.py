@@ -22,7 +22,7 @@ def desk(request: HttpRequest) -> dict:
     current = match.kwargs.get("slug") or match.url_name if match else ""
     if current == "event-detail":
         current = "logs"
-    if match and match.namespace == "exchanges":
+    if match and match.namespace in ("exchanges", "notifications"):
         current = "settings"
     return {
         "nav": [

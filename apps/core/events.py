@@ -33,7 +33,8 @@ def record_event(
     level: str = Event.Level.INFO,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event and, after commit, push it to the owner's open Logs page.
+    """Append one event, tell the subscribers (notifications), and after commit push it to the
+    owner's open Logs page.
 
     `kind` is a dotted name (`trade.activated`), `message` the sentence a trader reads, and
     `data` the inputs of the decision (Decimals are stored as strings). Call it inside the
@@ -54,4 +55,6 @@ def record_event(
         broadcast_fragment(
             user_ids=[event.user_id], template=EVENT_ROW_LIVE, context={"event": event}
         )
+    for listener in _listeners:
+        listener(event)
     return event

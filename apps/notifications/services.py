@@ -22,7 +22,12 @@ from apps.core.locks import single_flight
 from apps.core.models import Event
 from apps.notifications import catalog
 from apps.notifications.models import Delivery, DeliveryAttempt, Destination
-from apps.notifications.transports.base import DeliveryError, Message, Transport
+from apps.notifications.transports.base import (
+    DeliveryError,
+    Message,
+    TransientDeliveryError,
+    Transport,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,8 @@ BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 15 * 60
 # One delivery task sends at most this many batches, then hands over to a fresh task.
 BATCHES_PER_RUN = 5
+# How long a claimed delivery may stay "sending" before the retry loop takes it back.
+SENDING_LEASE = timedelta(minutes=5)
 
 
 def transport_for(destination: Destination) -> Transport:
@@ -47,15 +54,29 @@ def transport_for(destination: Destination) -> Transport:
 
 
 def notify_event(event: Event) -> None:
-    """Queue `event` for every active destination of its owner that subscribes to its kind."""
+    """Queue `event` for every active destination of its owner that subscribes to its kind.
+
+    Runs inside the transaction that records the event, so it must never fail that
+    transaction: a notification problem is logged, the trade that caused it stands.
+    """
     if event.user_id is None or event.kind not in catalog.NOTIFIABLE:
         return
-    destinations = Destination.objects.filter(
-        owner_id=event.user_id, is_paused=False, status=Destination.Status.ACTIVE
-    )
-    for destination in destinations:
-        if event.kind in destination.event_kinds:
-            queue_delivery(destination=destination, message=render_message(event), event=event)
+    try:
+        with transaction.atomic():  # a savepoint: our rows go, the caller's stay
+            destinations = [
+                destination
+                for destination in Destination.objects.filter(
+                    owner_id=event.user_id, is_paused=False, status=Destination.Status.ACTIVE
+                )
+                if event.kind in destination.event_kinds
+            ]
+            if not destinations:
+                return
+            message = render_message(event)
+            for destination in destinations:
+                queue_delivery(destination=destination, message=message, event=event)
+    except Exception:
+        logger.exception("Notifications for event %s could not be queued", event.pk)
 
 
 def send_test(*, destination: Destination) -> Delivery:
@@ -123,7 +144,9 @@ def deliver(*, destination_id: int) -> None:
     with single_flight(f"notify:{destination_id}", ttl_seconds=120) as held:
         if not held:
             return  # the holder will see our deliveries; the retry loop catches any race
-        destination = Destination.objects.select_related("owner").get(pk=destination_id)
+        destination = Destination.objects.select_related("owner").filter(pk=destination_id).first()
+        if destination is None:
+            return  # removed after the task was queued; its deliveries went with it
         transport = transport_for(destination)
         for batch_number in range(BATCHES_PER_RUN):
             if batch_number:
@@ -138,7 +161,11 @@ def deliver(*, destination_id: int) -> None:
 
 
 def deliver_due(*, now: datetime) -> None:
-    """The retry loop: enqueue delivery for every destination with something due."""
+    """The retry loop: take back expired "sending" leases, then enqueue every destination
+    with something due."""
+    Delivery.objects.filter(status=Delivery.Status.SENDING, next_attempt_at__lte=now).update(
+        status=Delivery.Status.PENDING
+    )
     due = (
         Delivery.objects.filter(
             status=Delivery.Status.PENDING,
@@ -165,7 +192,10 @@ def _claim(destination: Destination, *, limit: int) -> list[Delivery]:
         if not destination.accepts_deliveries:
             due = due.filter(kind=catalog.TEST_KIND)  # paused or failing: only "Send test"
         batch = list(due.order_by("created_at", "id").select_for_update(skip_locked=True)[:limit])
-        Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(status=Delivery.Status.SENDING)
+        # A lease: if this worker dies mid-send, the retry loop puts them back after it.
+        Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+            status=Delivery.Status.SENDING, next_attempt_at=timezone.now() + SENDING_LEASE
+        )
     return batch
 
 
@@ -175,7 +205,11 @@ def _send(destination: Destination, transport: Transport, batch: list[Delivery])
     messages = [_message_of(delivery) for delivery in batch]
     try:
         transport.send(destination, messages)
-    except DeliveryError as error:
+    except Exception as exc:
+        # Anything unexpected is worth retrying; a delivery is never left in "sending".
+        if not isinstance(exc, DeliveryError):
+            logger.exception("Unexpected error delivering to destination %s", destination.pk)
+        error = exc if isinstance(exc, DeliveryError) else TransientDeliveryError(repr(exc))
         duration = int((time.monotonic() - started) * 1000)
         _record_failure(destination, batch, error, started_at=started_at, duration_ms=duration)
         return False
@@ -283,3 +317,100 @@ def resume(*, destination: Destination) -> None:
         status=Destination.Status.ACTIVE, failing_reason="", failing_since=None
     )
     _deliver_later(destination.pk)
+    _record(destination, "notification.destination_resumed", f"{destination} resumed.")
+
+
+@transaction.atomic
+def create_destination(
+    *,
+    owner,
+    kind: str,
+    label: str,
+    email_address: str = "",
+    discord_webhook_url: str = "",
+    event_kinds: list[str] | None = None,
+) -> Destination:
+    """Add a destination; it receives every notifiable kind unless told otherwise."""
+    destination = Destination(owner=owner, kind=kind, label=label)
+    _apply(destination, email_address, discord_webhook_url, event_kinds)
+    destination.save()
+    _record(destination, "notification.destination_added", f"{destination} added.")
+    return destination
+
+
+@transaction.atomic
+def update_destination(
+    *,
+    destination: Destination,
+    label: str,
+    email_address: str = "",
+    discord_webhook_url: str = "",
+    event_kinds: list[str] | None = None,
+) -> Destination:
+    """Change a destination. A blank webhook URL keeps the saved one (it is never shown)."""
+    destination.label = label
+    _apply(destination, email_address, discord_webhook_url, event_kinds)
+    destination.save()
+    _record(destination, "notification.destination_changed", f"{destination} changed.")
+    return destination
+
+
+@transaction.atomic
+def set_paused(*, destination: Destination, paused: bool) -> None:
+    Destination.objects.filter(pk=destination.pk).update(is_paused=paused)
+    destination.is_paused = paused
+    if not paused:
+        _deliver_later(destination.pk)
+    verb = "paused" if paused else "unpaused"
+    _record(destination, f"notification.destination_{verb}", f"{destination} {verb}.")
+
+
+@transaction.atomic
+def remove_destination(*, destination: Destination) -> None:
+    _record(destination, "notification.destination_removed", f"{destination} removed.")
+    destination.delete()
+
+
+def _apply(destination: Destination, email_address, discord_webhook_url, event_kinds) -> None:
+    from django.core.exceptions import ValidationError
+
+    if destination.kind not in Destination.Kind.values:
+        raise ValidationError({"kind": "Choose email or Discord."})
+    unknown = set(event_kinds or []) - set(catalog.NOTIFIABLE)
+    if unknown:
+        raise ValidationError(
+            {"event_kinds": f"Unknown event kinds: {', '.join(sorted(unknown))}."}
+        )
+    destination.event_kinds = catalog.DEFAULT_KINDS if event_kinds is None else list(event_kinds)
+    if destination.kind == Destination.Kind.EMAIL:
+        destination.email_address = email_address
+        if not destination.recipient:
+            raise ValidationError(
+                {"email_address": "Your login has no email address: give one here."}
+            )
+        return
+    if discord_webhook_url:
+        from apps.notifications.transports.discord import validate_webhook_url
+
+        try:
+            validate_webhook_url(discord_webhook_url)
+        except ValidationError as error:
+            raise ValidationError({"discord_webhook_url": error.messages}) from error
+        destination.discord_webhook_url = discord_webhook_url
+    if not destination.discord_webhook_url:
+        raise ValidationError(
+            {"discord_webhook_url": "A Discord destination needs its webhook URL."}
+        )
+
+
+def _record(destination: Destination, kind: str, message: str) -> None:
+    from apps.core.events import record_event
+
+    # Names and kinds only: the webhook URL is a secret and never goes into an event.
+    record_event(
+        kind=kind,
+        message=message,
+        user=destination.owner,
+        subject=destination,
+        data={"destination": destination.label, "kind": destination.kind},
+    )
