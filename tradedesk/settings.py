@@ -275,5 +275,7 @@ LOGGING = {
         "apps": {"level": LOG_LEVEL},
         "tradedesk": {"level": LOG_LEVEL},
         "django.request": {"level": "ERROR"},
+        # httpx logs every request URL at INFO, and a Discord webhook URL is a credential.
+        "httpx": {"level": "WARNING"},
     },
 }

@@ -65,8 +65,10 @@ def notify_event(event: Event) -> None:
         with transaction.atomic():  # a savepoint: our rows go, the caller's stay
             destinations = [
                 destination
+                # A failing destination still collects (they wait for its resume); a
+                # paused one has asked for nothing.
                 for destination in Destination.objects.filter(
-                    owner_id=event.user_id, is_paused=False, status=Destination.Status.ACTIVE
+                    owner_id=event.user_id, is_paused=False
                 )
                 if event.kind in destination.event_kinds
             ]
@@ -114,7 +116,7 @@ def queue_delivery(*, destination: Destination, message: Message, event=None) ->
         destination=destination,
         event=event,
         kind=message.kind,
-        subject=message.subject,
+        subject=message.subject[: Delivery._meta.get_field("subject").max_length],
         body=message.body,
         severity=message.severity,
         data={"fields": message.fields, "url": message.url},
@@ -149,7 +151,7 @@ def deliver(*, destination_id: int) -> None:
             return  # removed after the task was queued; its deliveries went with it
         transport = transport_for(destination)
         for batch_number in range(BATCHES_PER_RUN):
-            if batch_number:
+            if batch_number and _due(destination).exists():
                 time.sleep(transport.min_interval_seconds)
             batch = _claim(destination, limit=transport.max_batch)
             if not batch:
@@ -233,24 +235,30 @@ def _record_failure(destination, batch, error: DeliveryError, *, started_at, dur
     now = timezone.now()
     with transaction.atomic():
         for delivery in batch:
-            attempts = delivery.attempts + 1
-            permanent = error.permanent or attempts >= MAX_ATTEMPTS
+            # Waiting out a rate limit is not a failed try: it never uses up MAX_ATTEMPTS.
+            attempts = delivery.attempts + (0 if error.retry_after is not None else 1)
+            if error.breaks_destination:
+                # Held, not dropped: _claim skips a failing destination; resume sends them.
+                outcome, status, delay = DeliveryAttempt.Outcome.FAILED, Delivery.Status.PENDING, 0
+            elif error.permanent or attempts >= MAX_ATTEMPTS:
+                outcome, status, delay = DeliveryAttempt.Outcome.FAILED, Delivery.Status.FAILED, 0
+            else:
+                outcome, status = DeliveryAttempt.Outcome.RETRY, Delivery.Status.PENDING
+                delay = _retry_delay(max(attempts, 1), error.retry_after).total_seconds()
             DeliveryAttempt.objects.create(
                 delivery=delivery,
                 started_at=started_at,
                 duration_ms=duration_ms,
-                outcome=DeliveryAttempt.Outcome.FAILED
-                if permanent
-                else DeliveryAttempt.Outcome.RETRY,
+                outcome=outcome,
                 error=str(error),
             )
             Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.FAILED if permanent else Delivery.Status.PENDING,
+                status=status,
                 attempts=attempts,
                 last_error=str(error),
-                next_attempt_at=now + _retry_delay(attempts, error.retry_after),
+                next_attempt_at=now + timedelta(seconds=delay),
             )
-        if error.permanent:
+        if error.breaks_destination:
             _mark_failing(destination, reason=str(error), now=now)
 
 
@@ -304,6 +312,7 @@ def _message_of(delivery: Delivery) -> Message:
         severity=delivery.severity,
         fields=delivery.data.get("fields", {}),
         url=delivery.data.get("url", ""),
+        occurred_at=delivery.event.created_at if delivery.event_id else delivery.created_at,
     )
 
 

@@ -304,7 +304,7 @@ def test_with_no_address_anywhere_the_destination_fails_and_says_how_to_fix_it(
     assert destination.failing_reason == (
         "No email address: set one on the destination or on your login."
     )
-    assert Delivery.objects.get(destination=destination).status == Delivery.Status.FAILED
+    assert Delivery.objects.get(destination=destination).status == Delivery.Status.PENDING  # held
 
 
 # --- Through a real SMTP server on loopback ---------------------------------------------------
@@ -425,7 +425,7 @@ def test_a_refused_address_marks_the_destination_failing_without_emailing_the_tr
 
     reason = f"The mail server refused the address {ADDRESS} (550 5.1.1 No such user here)."
     delivery = Delivery.objects.get(destination=destination)
-    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.status == Delivery.Status.PENDING  # held until the trader resumes
     assert [(a.outcome, a.error) for a in delivery.attempt_log.all()] == [
         (DeliveryAttempt.Outcome.FAILED, reason)
     ]

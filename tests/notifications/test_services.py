@@ -177,7 +177,7 @@ def test_nothing_is_sent_when_the_recording_transaction_rolls_back(
 # --- Failing destinations ---------------------------------------------------------------------
 
 
-def test_a_failing_destination_receives_nothing_until_resumed_then_its_waiting_mail_goes_out(
+def test_a_failing_destination_sends_nothing_until_resumed_then_everything_that_waited(
     deliver_on_commit, mailoutbox
 ):
     trader = UserFactory(username="ada", email="")  # no address yet: email cannot be sent
@@ -193,7 +193,9 @@ def test_a_failing_destination_receives_nothing_until_resumed_then_its_waiting_m
     destination.refresh_from_db()
     assert destination.status == Destination.Status.FAILING
     first, second = Delivery.objects.filter(destination=destination).order_by("id")
-    assert (first.status, second.status) == (Delivery.Status.FAILED, Delivery.Status.PENDING)
+    # Both wait: the one that hit the failure is held, not dropped.
+    assert (first.status, second.status) == (Delivery.Status.PENDING, Delivery.Status.PENDING)
+    assert first.last_error and not second.last_error
 
     # The trader fixes the cause, but until they resume nothing more is sent.
     trader.email = "ada@example.com"
@@ -205,13 +207,19 @@ def test_a_failing_destination_receives_nothing_until_resumed_then_its_waiting_m
 
     deliver_on_commit(lambda: services.resume(destination=destination))
 
+    # Everything that waited goes out, the held one and the one recorded while failing too.
     assert [(m.subject, m.to) for m in mailoutbox] == [
-        ("[TradeDesk] Position closed", ["ada@example.com"])
+        ("[TradeDesk] Stop hit", ["ada@example.com"]),
+        ("[TradeDesk] Position closed", ["ada@example.com"]),
+        ("[TradeDesk] Trade activated · BTC/USDT", ["ada@example.com"]),
     ]
     destination.refresh_from_db()
     assert (destination.status, destination.failing_reason) == (Destination.Status.ACTIVE, "")
-    second.refresh_from_db()
-    assert second.status == Delivery.Status.SENT
+    assert (
+        not Delivery.objects.filter(destination=destination)
+        .exclude(status=Delivery.Status.SENT)
+        .exists()
+    )
 
 
 def test_send_test_reaches_a_failing_destination_so_the_trader_can_check_a_fix(

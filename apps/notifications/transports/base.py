@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -15,12 +16,14 @@ class Message:
     severity: str  # apps.notifications.catalog.Severity value
     fields: dict[str, str] = field(default_factory=dict)  # account, symbol, side, quantity, ...
     url: str = ""  # link to the trade or signal, when there is one
+    occurred_at: datetime | None = None  # when the event happened (not when it is sent)
 
 
 class DeliveryError(Exception):
     """Sending failed. `str()` is shown to the trader, so it never contains the webhook URL."""
 
     permanent = False
+    breaks_destination = False
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -35,6 +38,14 @@ class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help (unknown webhook, refused recipient): the destination is failing."""
 
     permanent = True
+    breaks_destination = True
+
+
+class RejectedMessageError(PermanentDeliveryError):
+    """This message cannot be sent (the receiver refused its content), but the destination
+    itself works: fail the message, keep the destination."""
+
+    breaks_destination = False
 
 
 class Transport:
