@@ -44,7 +44,7 @@ stack: $(VENV)/.installed-base
 	$(PY) manage.py createdb
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/honcho --procfile Procfile start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

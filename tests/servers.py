@@ -121,9 +121,7 @@ def kill_tree(pid: int) -> None:
 @contextmanager
 def serve(command: list[str], *, port: int, env: dict[str, str]) -> Iterator[Server]:
     log = Path(tempfile.mkstemp(prefix="desk-server-", suffix=".log")[1])
-    # The venv's bin first: the Procfile's `daphne` and `celery` must be this project's.
-    path = f"{BIN}{os.pathsep}{os.environ['PATH']}"
-    full_env = {**os.environ, "PATH": path, "PYTHONUNBUFFERED": "1", **env}
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
     with log.open("w") as sink:
         process = subprocess.Popen(
             command,

@@ -1,7 +1,9 @@
 """The desk as a newcomer and an operator start it: `make run` and `make stack`, for real."""
 
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 import redis
@@ -67,6 +69,7 @@ def test_make_run_embedded_desk_works_with_the_printed_demo_login(page, tmp_path
 @pytest.mark.stack
 @pytest.mark.django_db(transaction=True)
 def test_make_stack_runs_web_worker_and_beat_and_pushes_ticks_live(page, tmp_path):
+    """`make stack` itself: createdb, migrate, then honcho's daphne, worker and beat."""
     trader = UserFactory()
     redis_url = "redis://127.0.0.1:6379/2"  # the stack's own broker and layer
     redis.Redis.from_url(redis_url).flushdb()
@@ -79,7 +82,11 @@ def test_make_stack_runs_web_worker_and_beat_and_pushes_ticks_live(page, tmp_pat
         "HEARTBEAT_SECONDS": "1",
         "BEAT_SCHEDULE_FILE": str(tmp_path / "celerybeat-schedule"),
     }
-    command = [str(BIN / "honcho"), "--procfile", "Procfile", "start"]
+    # Exactly what an operator types, on a PATH without the virtualenv (as in a fresh shell).
+    env["PATH"] = os.pathsep.join(
+        entry for entry in os.environ["PATH"].split(os.pathsep) if Path(entry) != BIN
+    )
+    command = ["make", "stack"]
 
     with serve(command, port=port, env=env) as stack:
         stack.wait_until(lambda: ready_with_a_loop_tick(stack.base_url), 60, "a loop tick")
