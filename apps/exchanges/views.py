@@ -56,9 +56,13 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     if request.method == "POST" and form.is_valid():
-        services.update_account(account=account, **form.cleaned_data)
-        messages.success(request, f"{account.label} saved.")
-        return redirect("exchanges:account-detail", pk=account.pk)
+        try:
+            services.update_account(account=account, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{account.label} saved.")
+            return redirect("exchanges:account-detail", pk=account.pk)
     context = {
         "account": account,
         "form": form,

@@ -166,3 +166,38 @@ def test_a_real_accounts_saved_keys_show_only_a_mask(client, trader):
     html = client.get(reverse("exchanges:account-detail", args=[account.pk])).content.decode()
     assert html.count("saved — leave blank to keep") == 2  # key and secret; no passphrase set
     assert "KEY-9" not in html and "SECRET-9" not in html
+
+
+def test_a_testnet_is_refused_on_an_exchange_that_has_none(client, trader):
+    data = {
+        "label": "Kraken",
+        "kind": "kraken",
+        "sandbox": "on",
+        "quote_currency": "USDT",
+        "api_key": "K",
+        "api_secret": "S",
+    }
+    response = client.post(NEW, data)
+    assert "kraken has no testnet; turn Testnet / demo off." in response.content.decode()
+    assert not ExchangeAccount.objects.exists()
+
+    account = services.create_account(
+        owner=trader, label="Kraken", kind="kraken", api_key="K", api_secret="S"
+    )
+    url = reverse("exchanges:account-detail", args=[account.pk])
+    response = client.post(url, {"label": "Kraken", "sandbox": "on", "quote_currency": "USDT"})
+    assert response.status_code == 200
+    assert "kraken has no testnet" in response.content.decode()
+    account.refresh_from_db()
+    assert account.sandbox is False
+    assert (
+        services.create_account(
+            owner=trader,
+            label="Binance test",
+            kind="binance",
+            sandbox=True,
+            api_key="K",
+            api_secret="S",
+        ).sandbox
+        is True
+    )

@@ -88,3 +88,49 @@ def test_refreshed_balances_are_cached_and_pushed_to_the_owners_portfolio(accoun
     message = async_to_sync(layer.receive)(channel)
     assert f'id="portfolio-{account.pk}"' in message["html"]
     assert "Buying power" in message["html"]
+
+
+def test_a_paper_fill_pushes_the_new_balances_without_waiting_for_the_balance_loop(account):
+    from apps.exchanges.adapters.paper import PaperExchange
+    from apps.exchanges.domain.types import OrderSide, OrderType
+    from apps.exchanges.models import PaperPrice
+    from apps.exchanges.paper import walk
+    from apps.exchanges.paper.catalog import catalog_market
+    from apps.exchanges.paper.services import WALK_SEED, advance_simulated_prices
+    from apps.exchanges.services.loops import move_paper_prices
+
+    btc = catalog_market("BTC/USDT")
+
+    def next_price() -> tuple[Decimal, Decimal]:
+        row = PaperPrice.objects.get(symbol="BTC/USDT")
+        return row.last, walk.next_price(
+            symbol="BTC/USDT",
+            seed=WALK_SEED,
+            step=row.steps + 1,
+            previous=row.last,
+            volatility=btc.volatility,
+            tick=btc.rules.tick_size,
+            anchor=btc.start_price,
+        )
+
+    advance_simulated_prices(now=timezone.now())
+    last, upcoming = next_price()
+    while upcoming >= last:  # the seeded walk is deterministic: find a step that goes down
+        advance_simulated_prices(now=timezone.now())
+        last, upcoming = next_price()
+    services.refresh_balances(account=account, now=timezone.now())
+    # A buy resting exactly where the next step lands: it fills in that step, not before.
+    PaperExchange(account).create_order(
+        symbol="BTC/USDT",
+        side=OrderSide.BUY,
+        type=OrderType.LIMIT,
+        amount=Decimal("0.01"),
+        price=upcoming,
+        client_order_id="fill-push-1",
+    )
+    assert not BalanceSnapshot.objects.filter(account=account, asset="BTC").exists()
+
+    move_paper_prices(now=timezone.now())
+
+    btc_balance = BalanceSnapshot.objects.get(account=account, asset="BTC")
+    assert btc_balance.total == Decimal("0.01") - Decimal("0.01") * Decimal("0.001")  # maker fee

@@ -50,6 +50,8 @@ def create_account(
         raise ValidationError({"kind": f"{kind} is not a supported exchange."})
     if kind != PAPER and not (api_key and api_secret):
         raise ValidationError("A real exchange account needs an API key and secret.")
+    if sandbox and kind != PAPER:
+        _require_testnet(kind)
     account = ExchangeAccount.objects.create(
         owner=owner,
         label=label,
@@ -80,6 +82,8 @@ def create_account(
 @transaction.atomic
 def update_account(*, account: ExchangeAccount, **changes) -> ExchangeAccount:
     """Change an account's settings. A blank credential keeps the saved one (never shown again)."""
+    if changes.get("sandbox") and not account.is_paper:
+        _require_testnet(account.kind)
     changed = []
     for name, value in changes.items():
         if name in SECRET_FIELDS and not value:
@@ -158,6 +162,13 @@ def refresh_account(*, account_id: int, now: datetime) -> None:
         refresh_balances(account=account, now=now)
     except ExchangeError as exc:
         logger.warning("Balances of account %s not refreshed: %s", account.pk, exc)
+
+
+def _require_testnet(kind: str) -> None:
+    from apps.exchanges.adapters.ccxt import has_testnet  # loads ccxt: real exchanges only
+
+    if not has_testnet(kind):
+        raise ValidationError({"sandbox": f"{kind} has no testnet; turn Testnet / demo off."})
 
 
 def _refresh_in_background(account: ExchangeAccount) -> None:

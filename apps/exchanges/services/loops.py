@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 
 from apps.core.loops import run_loop
-from apps.exchanges.services.balances import refresh_due_balances
+from apps.exchanges.services.balances import refresh_balances, refresh_due_balances
 from apps.exchanges.services.markets import refresh_due_markets
 
 
@@ -18,6 +20,16 @@ def balance_loop() -> bool:
 
 
 def paper_price_loop() -> bool:
+    return run_loop("exchanges.paper_prices", lambda: move_paper_prices(now=timezone.now()))
+
+
+def move_paper_prices(*, now: datetime) -> None:
+    """One step of the simulated prices; the accounts whose orders filled see it at once."""
+    from apps.exchanges.models import ExchangeAccount, PaperOrder
     from apps.exchanges.paper.services import advance_simulated_prices
 
-    return run_loop("exchanges.paper_prices", lambda: advance_simulated_prices(now=timezone.now()))
+    advance_simulated_prices(now=now)
+    filled = PaperOrder.objects.filter(updated_at__gte=now).values("account_id")
+    for account in ExchangeAccount.objects.filter(pk__in=filled, is_active=True):
+        # A fill changed its balances: push them now rather than at the next balance tick.
+        refresh_balances(account=account, now=now)

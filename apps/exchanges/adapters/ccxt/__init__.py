@@ -24,5 +24,6 @@ library, not this package.
 from __future__ import annotations
 
 from apps.exchanges.adapters.ccxt.adapter import CcxtAdapter
+from apps.exchanges.adapters.ccxt.options import has_testnet
 
-__all__ = ["CcxtAdapter"]
+__all__ = ["CcxtAdapter", "has_testnet"]

@@ -66,6 +66,14 @@ def new_exchange(
     return exchange
 
 
+def has_testnet(exchange_id: str) -> bool:
+    """Whether ccxt can put `exchange_id` in sandbox mode (kraken, for one, cannot)."""
+    if exchange_id not in ccxt.exchanges:
+        return False
+    exchange = getattr(ccxt, exchange_id)()
+    return bool(exchange.has.get("sandbox") and exchange.urls.get("test"))
+
+
 def cancel_params(exchange_id: str, client_order_id: str) -> dict[str, str]:
     """ccxt params that cancel an order by our client order id."""
     # bybit v5 needs its native orderLinkId: ccxt's clientOrderId mapping is wrong there.
