@@ -1,4 +1,4 @@
-"""Notifications: turn recorded events into deliveries, and deliver them off the trading path.
+"""Deliveries: turn recorded events into deliveries, and deliver them off the trading path.
 
 `notify_event` runs inside the transaction that records an event: it only writes Delivery rows
 and enqueues the delivery task on commit. Sending happens in `deliver`, a Celery task: never in
@@ -54,7 +54,8 @@ def transport_for(destination: Destination) -> Transport:
 
 
 def notify_event(event: Event) -> None:
-    """Queue `event` for every active destination of its owner that subscribes to its kind.
+    """Queue `event` for every unpaused destination of its owner that subscribes to its kind
+    (a failing destination collects them too: they wait for its resume).
 
     Runs inside the transaction that records the event, so it must never fail that
     transaction: a notification problem is logged, the trade that caused it stands.
@@ -82,7 +83,7 @@ def notify_event(event: Event) -> None:
 
 
 def send_test(*, destination: Destination) -> Delivery:
-    """ "Send test": a delivery whatever the subscriptions and pause say, to prove the path."""
+    """A test delivery, whatever the subscriptions and pause say: it proves the path works."""
     message = Message(
         kind=catalog.TEST_KIND,
         subject="TradeDesk test notification",
@@ -122,11 +123,11 @@ def queue_delivery(*, destination: Destination, message: Message, event=None) ->
         data={"fields": message.fields, "url": message.url},
         next_attempt_at=timezone.now(),
     )
-    _deliver_later(destination.pk)
+    deliver_later(destination.pk)
     return delivery
 
 
-def _deliver_later(destination_id: int) -> None:
+def deliver_later(destination_id: int) -> None:
     from apps.notifications.tasks import deliver  # tasks import this module
 
     enqueue_on_commit(deliver, destination_id)
@@ -159,7 +160,7 @@ def deliver(*, destination_id: int) -> None:
             if not _send(destination, transport, batch):
                 return
         if _due(destination).exists():
-            _deliver_later(destination.pk)
+            deliver_later(destination.pk)
 
 
 def deliver_due(*, now: datetime) -> None:
@@ -179,7 +180,7 @@ def deliver_due(*, now: datetime) -> None:
         .distinct()
     )
     for destination_id in due:
-        _deliver_later(destination_id)
+        deliver_later(destination_id)
 
 
 def _due(destination: Destination):
@@ -313,113 +314,4 @@ def _message_of(delivery: Delivery) -> Message:
         fields=delivery.data.get("fields", {}),
         url=delivery.data.get("url", ""),
         occurred_at=delivery.event.created_at if delivery.event_id else delivery.created_at,
-    )
-
-
-# --- Destinations -----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def resume(*, destination: Destination) -> None:
-    """After fixing a failing destination: clear the failure; pending deliveries go out."""
-    Destination.objects.filter(pk=destination.pk).update(
-        status=Destination.Status.ACTIVE, failing_reason="", failing_since=None
-    )
-    _deliver_later(destination.pk)
-    _record(destination, "notification.destination_resumed", f"{destination} resumed.")
-
-
-@transaction.atomic
-def create_destination(
-    *,
-    owner,
-    kind: str,
-    label: str,
-    email_address: str = "",
-    discord_webhook_url: str = "",
-    event_kinds: list[str] | None = None,
-) -> Destination:
-    """Add a destination; it receives every notifiable kind unless told otherwise."""
-    destination = Destination(owner=owner, kind=kind, label=label)
-    _apply(destination, email_address, discord_webhook_url, event_kinds)
-    destination.save()
-    _record(destination, "notification.destination_added", f"{destination} added.")
-    return destination
-
-
-@transaction.atomic
-def update_destination(
-    *,
-    destination: Destination,
-    label: str,
-    email_address: str = "",
-    discord_webhook_url: str = "",
-    event_kinds: list[str] | None = None,
-) -> Destination:
-    """Change a destination. A blank webhook URL keeps the saved one (it is never shown)."""
-    destination.label = label
-    _apply(destination, email_address, discord_webhook_url, event_kinds)
-    destination.save()
-    _record(destination, "notification.destination_changed", f"{destination} changed.")
-    return destination
-
-
-@transaction.atomic
-def set_paused(*, destination: Destination, paused: bool) -> None:
-    Destination.objects.filter(pk=destination.pk).update(is_paused=paused)
-    destination.is_paused = paused
-    if not paused:
-        _deliver_later(destination.pk)
-    verb = "paused" if paused else "unpaused"
-    _record(destination, f"notification.destination_{verb}", f"{destination} {verb}.")
-
-
-@transaction.atomic
-def remove_destination(*, destination: Destination) -> None:
-    _record(destination, "notification.destination_removed", f"{destination} removed.")
-    destination.delete()
-
-
-def _apply(destination: Destination, email_address, discord_webhook_url, event_kinds) -> None:
-    from django.core.exceptions import ValidationError
-
-    if destination.kind not in Destination.Kind.values:
-        raise ValidationError({"kind": "Choose email or Discord."})
-    unknown = set(event_kinds or []) - set(catalog.NOTIFIABLE)
-    if unknown:
-        raise ValidationError(
-            {"event_kinds": f"Unknown event kinds: {', '.join(sorted(unknown))}."}
-        )
-    destination.event_kinds = catalog.DEFAULT_KINDS if event_kinds is None else list(event_kinds)
-    if destination.kind == Destination.Kind.EMAIL:
-        destination.email_address = email_address
-        if not destination.recipient:
-            raise ValidationError(
-                {"email_address": "Your login has no email address: give one here."}
-            )
-        return
-    if discord_webhook_url:
-        from apps.notifications.transports.discord import validate_webhook_url
-
-        try:
-            validate_webhook_url(discord_webhook_url)
-        except ValidationError as error:
-            raise ValidationError({"discord_webhook_url": error.messages}) from error
-        destination.discord_webhook_url = discord_webhook_url
-    if not destination.discord_webhook_url:
-        raise ValidationError(
-            {"discord_webhook_url": "A Discord destination needs its webhook URL."}
-        )
-
-
-def _record(destination: Destination, kind: str, message: str) -> None:
-    from apps.core.events import record_event
-
-    # Names and kinds only: the webhook URL is a secret and never goes into an event.
-    record_event(
-        kind=kind,
-        message=message,
-        user=destination.owner,
-        subject=destination,
-        data={"destination": destination.label, "kind": destination.kind},
     )
