@@ -1,0 +1,260 @@
+"""Trades built on the ticket, their revisions, their orders and the indicator cache."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.core.fields import MoneyField
+from apps.trades.domain.catalog import Rule, RuleKind, Side, parse_rule
+from apps.trades.domain.sizing import SIZING_LABELS, Sizing, SizingKind
+
+ZERO = Decimal(0)
+
+
+class Trade(models.Model):
+    """One ticket and the position it manages, from Draft to Closed."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SAVED = "saved", "Saved"
+        PENDING = "pending", "Active / Pending"  # activated, waiting for the entry rule
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+        REJECTED = "rejected", "Rejected"  # activation failed; still editable
+        ERROR = "error", "Error"  # needs attention
+
+    EDITABLE = (Status.DRAFT, Status.SAVED, Status.REJECTED)
+    RUNNING = (Status.PENDING, Status.OPEN)
+    FINISHED = (Status.CLOSED, Status.CANCELLED)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trades"
+    )
+    account = models.ForeignKey(
+        "exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="trades"
+    )
+    symbol = models.CharField(max_length=40)
+    side = models.CharField(
+        max_length=5, choices=[(side.value, side.value.title()) for side in Side], default="long"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    portfolio = models.BooleanField(
+        default=False, help_text="Apply the portfolio filters (buying power) on activation."
+    )
+    strategy = models.ForeignKey(
+        "strategies.Strategy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="trades",
+    )
+    # The revision in force, and the one being edited by Modify (swapped in on Activate).
+    revision = models.ForeignKey(
+        "TradeRevision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    next_revision = models.ForeignKey(
+        "TradeRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Per rule kind: {"memory": {...}, "outcome": "..."}; the rules loop's state (crossings).
+    rule_state = models.JSONField(default=dict, blank=True)
+    # Activation errors by field ("symbol", "sizing", "entry.value", ...), shown on the ticket.
+    errors = models.JSONField(default=dict, blank=True)
+
+    # The position. Quantities are base units held (net of fees paid in base).
+    quantity = MoneyField(default=ZERO)
+    entry_price = MoneyField(null=True, blank=True)  # average fill price of the entry
+    entry_cost = MoneyField(default=ZERO)  # quote spent on the entry, fees included
+    exit_quantity = MoneyField(default=ZERO)
+    exit_proceeds = MoneyField(default=ZERO)  # quote received, net of fees
+    realised_pnl = MoneyField(default=ZERO)
+    highest = MoneyField(null=True, blank=True)  # highest price seen since entry
+    lowest = MoneyField(null=True, blank=True)
+    last_price = MoneyField(null=True, blank=True)  # as last seen by the rules loop
+    # The order in flight; while set, the rules loop leaves the trade alone.
+    working_order = models.ForeignKey(
+        "Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    exit_reason = models.CharField(max_length=20, blank=True)  # set once the trade is closing
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The rules loop polls running trades with nothing in flight.
+            models.Index(
+                fields=["status"],
+                name="trade_rules_loop_idx",
+                condition=Q(status__in=["pending", "open"], working_order__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.side} #{self.pk}"
+
+    @property
+    def dom_id(self) -> str:
+        return f"trade-{self.pk}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in self.EDITABLE
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING
+
+    @property
+    def open_quantity(self) -> Decimal:
+        return self.quantity - self.exit_quantity
+
+    @property
+    def unrealised_pnl(self) -> Decimal | None:
+        if self.status != self.Status.OPEN or self.entry_price is None or self.last_price is None:
+            return None
+        move = self.last_price - self.entry_price
+        return self.open_quantity * (move if self.side == Side.LONG else -move)
+
+    @property
+    def unrealised_pnl_pct(self) -> Decimal | None:
+        if self.status != self.Status.OPEN or not self.entry_price or self.last_price is None:
+            return None
+        change = (self.last_price - self.entry_price) / self.entry_price * 100
+        return change if self.side == Side.LONG else -change
+
+
+class TradeRevision(models.Model):
+    """One version of a trade's sizing and rules. Modify writes a new one; Activate swaps it in."""
+
+    trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    sizing_kind = models.CharField(
+        max_length=20, choices=list(SIZING_LABELS.items()), default=SizingKind.QUOTE
+    )
+    sizing_value = MoneyField(default=ZERO)
+    # Rule kind -> `Rule.to_dict()`; a kind left out has no rule.
+    rules = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["trade", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["trade", "number"], name="revision_trade_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trade} r{self.number}"
+
+    @property
+    def sizing(self) -> Sizing:
+        return Sizing(SizingKind(self.sizing_kind), self.sizing_value.normalize())
+
+    def parsed_rules(self, side: str) -> dict[RuleKind, Rule | None]:
+        """The stored rules, read back through the catalog (they were validated when saved)."""
+        return {
+            kind: parse_rule(kind, Side(side), self.rules[kind.value])
+            if kind.value in self.rules
+            else None
+            for kind in RuleKind
+        }
+
+
+class Order(models.Model):
+    """One exchange order. Written (with its client order id) before it is sent."""
+
+    class Purpose(models.TextChoices):
+        ENTRY = RuleKind.ENTRY.value, "Entry"
+        INITIAL_STOP = RuleKind.INITIAL_STOP.value, "Initial stop"
+        TRAILING_STOP = RuleKind.TRAILING_STOP.value, "Trailing stop"
+        TAKE_PROFIT = RuleKind.TAKE_PROFIT.value, "Take profit"
+        CLOSE = "close", "Close at market"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        UNKNOWN = "unknown", "Sent, outcome unknown"
+        OPEN = "open", "Open"
+        FILLED = "filled", "Filled"
+        CANCELLED = "cancelled", "Cancelled"
+        REJECTED = "rejected", "Rejected"
+
+    LIVE = (Status.PENDING, Status.UNKNOWN, Status.OPEN)
+
+    trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="orders")
+    account = models.ForeignKey(
+        "exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="orders"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    symbol = models.CharField(max_length=40)
+    side = models.CharField(max_length=4)  # buy / sell
+    type = models.CharField(max_length=8)  # market / limit
+    amount = MoneyField()
+    price = MoneyField(null=True, blank=True)
+    client_order_id = models.CharField(max_length=32, unique=True)
+    exchange_order_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    filled = MoneyField(default=ZERO)
+    average = MoneyField(null=True, blank=True)
+    fee_cost = MoneyField(default=ZERO)
+    fee_currency = models.CharField(max_length=20, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The order-sync loop polls live orders.
+            models.Index(
+                fields=["updated_at"],
+                name="order_sync_loop_idx",
+                condition=Q(status__in=["pending", "unknown", "open"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_order_id} {self.side} {self.amount} {self.symbol}"
+
+    @property
+    def dom_id(self) -> str:
+        return f"order-{self.pk}"
+
+
+class CandleValue(models.Model):
+    """Indicator cache: a candle source's value on the last closed candle of a timeframe.
+
+    Written by the market-data loop, read in one query per rules tick.
+    """
+
+    account = models.ForeignKey(
+        "exchanges.ExchangeAccount", on_delete=models.CASCADE, related_name="candle_values"
+    )
+    symbol = models.CharField(max_length=40)
+    source = models.CharField(max_length=10)  # close, ema, sma, rsi
+    period = models.PositiveSmallIntegerField(default=0)  # 0 for the candle close
+    timeframe = models.CharField(max_length=4)
+    candle_at = models.DateTimeField(help_text="Open time of the closed candle the value is for.")
+    value = MoneyField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "symbol", "source", "period", "timeframe"],
+                name="candle_value_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.source}({self.period}, {self.timeframe}) = {self.value}"

@@ -1,0 +1,32 @@
+"""Live updates of the trades table and a trade's page (after commit, per owner)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from apps.core.broadcast import broadcast_fragment
+from apps.trades.models import Trade
+
+TRADES_TABLE = "trades/trades_table.html"
+TRADE_ROWS = "trades/trade_rows_live.html"
+
+
+def push_table(*, owner_id: int) -> None:
+    """The owner's whole trades table: after a status change, a fill or a new trade."""
+    from apps.trades.selectors import trades_for_table
+
+    broadcast_fragment(
+        user_ids=[owner_id],
+        template=TRADES_TABLE,
+        context={"trades": trades_for_table(owner_id=owner_id), "live": True},
+    )
+
+
+def push_rows(trades: Iterable[Trade]) -> None:
+    """Rows whose price or PnL moved, one message per owner (each row swaps in by its id)."""
+    by_owner: dict[int, list[Trade]] = defaultdict(list)
+    for trade in trades:
+        by_owner[trade.owner_id].append(trade)
+    for owner_id, rows in by_owner.items():
+        broadcast_fragment(user_ids=[owner_id], template=TRADE_ROWS, context={"trades": rows})

@@ -1,0 +1,313 @@
+"""The ticket's actions: Save, Activate, Modify, Cancel (and close at market)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from apps.core.events import record_event
+from apps.core.models import Event
+from apps.exchanges.models import ExchangeAccount
+from apps.strategies.models import Strategy
+from apps.trades.domain.catalog import Rule, RuleKind, Side
+from apps.trades.domain.sizing import Sizing
+from apps.trades.models import Order, Trade, TradeRevision
+from apps.trades.services import live
+from apps.trades.services.checks import Plan, check_activation
+
+
+class TicketError(Exception):
+    """An action the trade's state does not allow; the message says why."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A validated ticket form: what the trader asked for."""
+
+    account: ExchangeAccount
+    symbol: str
+    side: Side
+    sizing: Sizing
+    rules: Mapping[RuleKind, Rule | None]
+    portfolio: bool = False
+    strategy: Strategy | None = None
+
+    def rules_json(self) -> dict:
+        return {kind.value: rule.to_dict() for kind, rule in self.rules.items() if rule}
+
+
+@dataclass(frozen=True)
+class Activation:
+    trade: Trade
+    plan: Plan
+
+    @property
+    def ok(self) -> bool:
+        return self.plan.ok
+
+
+def save_ticket(*, user, ticket: Ticket, trade: Trade | None = None) -> Trade:
+    """Save the ticket.
+
+    1. A new ticket becomes a Saved trade with revision 1.
+    2. An editable trade (Draft, Saved, Rejected) is updated in place and becomes Saved.
+    3. A running trade (Active/Pending, Open) is being modified: the ticket is written to its
+       next revision, and the running revision keeps working until Activate swaps it in.
+    """
+    with transaction.atomic():
+        if trade is None:
+            trade = Trade.objects.create(
+                owner=user,
+                account=ticket.account,
+                symbol=ticket.symbol,
+                side=ticket.side,
+                status=Trade.Status.SAVED,
+                portfolio=ticket.portfolio,
+                strategy=ticket.strategy,
+            )
+            trade.revision = _write_revision(trade, None, ticket)
+            trade.save(update_fields=["revision"])
+            _event(trade, "trade.saved", f"Ticket saved: {_summary(trade, ticket)}.")
+        else:
+            trade = Trade.objects.select_for_update().get(pk=trade.pk)
+            if trade.is_editable:
+                _update_editable(trade, ticket)
+            elif trade.is_running:
+                _write_next_revision(trade, ticket)
+            else:
+                raise TicketError(f"A {trade.get_status_display().lower()} trade cannot change.")
+        live.push_table(owner_id=trade.owner_id)
+    return trade
+
+
+def _update_editable(trade: Trade, ticket: Ticket) -> None:
+    trade.account = ticket.account
+    trade.symbol = ticket.symbol
+    trade.side = ticket.side
+    trade.portfolio = ticket.portfolio
+    trade.strategy = ticket.strategy
+    trade.status = Trade.Status.SAVED
+    trade.errors = {}
+    trade.revision = _write_revision(trade, trade.revision, ticket)
+    trade.save()
+    _event(trade, "trade.saved", f"Ticket saved: {_summary(trade, ticket)}.")
+
+
+def _write_next_revision(trade: Trade, ticket: Ticket) -> None:
+    if (ticket.account.pk, ticket.symbol, ticket.side) != (
+        trade.account_id,
+        trade.symbol,
+        trade.side,
+    ):
+        raise TicketError(
+            "A running trade keeps its account, symbol and side; Modify changes sizing and rules."
+        )
+    trade.next_revision = _write_revision(trade, trade.next_revision, ticket)
+    trade.portfolio = ticket.portfolio
+    trade.errors = {}
+    trade.save(update_fields=["next_revision", "portfolio", "errors", "updated_at"])
+    _event(
+        trade,
+        "trade.modified",
+        f"Revision {trade.next_revision.number} drafted; revision {trade.revision.number} "
+        "keeps running until you activate the new one.",
+        data={"rules": ticket.rules_json()},
+    )
+
+
+def _write_revision(trade: Trade, revision: TradeRevision | None, ticket: Ticket):
+    if revision is None:
+        number = (trade.revisions.order_by("-number").values_list("number", flat=True).first()) or 0
+        revision = TradeRevision(trade=trade, number=number + 1)
+    revision.sizing_kind = ticket.sizing.kind
+    revision.sizing_value = ticket.sizing.value
+    revision.rules = ticket.rules_json()
+    revision.save()
+    return revision
+
+
+def modify_trade(*, trade: Trade) -> TradeRevision:
+    """Start a new revision of a running trade (a copy of the running one), for editing."""
+    with transaction.atomic():
+        trade = Trade.objects.select_for_update().get(pk=trade.pk)
+        if not trade.is_running:
+            raise TicketError("Only an active or open trade is modified; edit this one directly.")
+        if trade.next_revision is None:
+            current = trade.revision
+            trade.next_revision = TradeRevision.objects.create(
+                trade=trade,
+                number=current.number + 1,
+                sizing_kind=current.sizing_kind,
+                sizing_value=current.sizing_value,
+                rules=current.rules,
+            )
+            trade.save(update_fields=["next_revision", "updated_at"])
+    return trade.next_revision
+
+
+def activate_ticket(*, user, ticket: Ticket, trade: Trade | None, now: datetime) -> Activation:
+    """Save the ticket, run every activation check, and only if all pass put it to work.
+
+    1. Save (a new or editable ticket in place; a running trade's next revision).
+    2. Run the checks outside any transaction (they read the exchange).
+    3. Failed: an editable trade becomes Rejected and keeps its errors; a running trade keeps
+       running its current revision, and the new one keeps its errors. Nothing is activated.
+    4. Passed: lock the trade and, if it is still in the state the checks saw, make it
+       Active/Pending — or swap the new revision in atomically for a running trade.
+    """
+    trade = save_ticket(user=user, ticket=ticket, trade=trade)
+    plan = check_activation(
+        account=ticket.account,
+        symbol=ticket.symbol,
+        side=ticket.side,
+        sizing=ticket.sizing,
+        rules=ticket.rules,
+        portfolio=ticket.portfolio,
+        now=now,
+    )
+    with transaction.atomic():
+        trade = Trade.objects.select_for_update().get(pk=trade.pk)
+        if not plan.ok:
+            _reject(trade, plan)
+        elif trade.is_editable:
+            _start(trade, plan, now)
+        elif trade.is_running and trade.next_revision_id is not None:
+            _swap_revision(trade, plan, now)
+        else:
+            raise TicketError("The trade changed while it was being checked; try again.")
+        live.push_table(owner_id=trade.owner_id)
+    return Activation(trade, plan)
+
+
+def _reject(trade: Trade, plan: Plan) -> None:
+    trade.errors = plan.problems
+    fields = ["errors", "updated_at"]
+    if trade.is_editable:
+        trade.status = Trade.Status.REJECTED
+        fields.append("status")
+    trade.save(update_fields=fields)
+    checks = "; ".join(f"{field}: {message}" for field, message in plan.problems.items())
+    running = "" if trade.status == Trade.Status.REJECTED else " The running revision continues."
+    _event(
+        trade,
+        "trade.rejected",
+        f"Activation refused: {checks}.{running}",
+        level=Event.Level.WARNING,
+        data={"problems": plan.problems, **plan.facts},
+    )
+
+
+def _start(trade: Trade, plan: Plan, now: datetime) -> None:
+    trade.status = Trade.Status.PENDING
+    trade.errors = {}
+    trade.activated_at = now
+    trade.rule_state = {}
+    trade.save(update_fields=["status", "errors", "activated_at", "rule_state", "updated_at"])
+    TradeRevision.objects.filter(pk=trade.revision_id).update(activated_at=now)
+    _event(
+        trade,
+        "trade.activated",
+        f"Activated: every check passed; waiting for the entry rule "
+        f"({_rule_label(trade, RuleKind.ENTRY)}).",
+        data=_order_data(trade, plan),
+    )
+
+
+def _swap_revision(trade: Trade, plan: Plan, now: datetime) -> None:
+    old, new = trade.revision, trade.next_revision
+    # A rule that did not change keeps its memory (a cross in progress is not lost).
+    trade.rule_state = {
+        kind: state
+        for kind, state in trade.rule_state.items()
+        if old.rules.get(kind) == new.rules.get(kind)
+    }
+    trade.revision, trade.next_revision = new, None
+    trade.errors = {}
+    trade.save(update_fields=["revision", "next_revision", "rule_state", "errors", "updated_at"])
+    TradeRevision.objects.filter(pk=new.pk).update(activated_at=now)
+    _event(
+        trade,
+        "trade.activated",
+        f"Revision {new.number} activated in place of revision {old.number}.",
+        data=_order_data(trade, plan),
+    )
+
+
+def cancel_trade(*, trade: Trade, now: datetime) -> Trade:
+    """Cancel a ticket or a trade waiting for its entry.
+
+    An Open trade is not cancelled (it holds a position): use `close_trade` to close it at
+    market. A pending trade whose entry order is already in flight cannot be cancelled either;
+    the order-sync loop settles it first.
+    """
+    with transaction.atomic():
+        trade = Trade.objects.select_for_update().get(pk=trade.pk)
+        if trade.status == Trade.Status.OPEN:
+            raise TicketError("This trade holds a position: close it at market instead.")
+        if trade.working_order_id is not None:
+            raise TicketError("The entry order is being placed; wait for it to settle.")
+        if not (trade.is_editable or trade.status == Trade.Status.PENDING):
+            raise TicketError(f"A {trade.get_status_display().lower()} trade cannot be cancelled.")
+        trade.status = Trade.Status.CANCELLED
+        trade.next_revision = None
+        trade.closed_at = now
+        trade.save(update_fields=["status", "next_revision", "closed_at", "updated_at"])
+        _event(trade, "trade.cancelled", "Cancelled by the trader before any entry.")
+        live.push_table(owner_id=trade.owner_id)
+    return trade
+
+
+def close_trade(*, trade: Trade, now: datetime) -> Order:
+    """Close an Open trade's whole position at market (the trader's own exit)."""
+    from apps.trades.services.orders import start_exit
+
+    order = start_exit(trade_id=trade.pk, reason=Order.Purpose.CLOSE, explanation=None, now=now)
+    if order is None:
+        raise TicketError("Only an open trade with nothing in flight can be closed at market.")
+    return order
+
+
+def discard_revision(*, trade: Trade) -> None:
+    """Drop a Modify in progress; the running revision was never touched."""
+    with transaction.atomic():
+        trade = Trade.objects.select_for_update().get(pk=trade.pk)
+        if trade.next_revision_id is not None:
+            number = trade.next_revision.number
+            trade.next_revision = None
+            trade.errors = {}
+            trade.save(update_fields=["next_revision", "errors", "updated_at"])
+            _event(trade, "trade.modified", f"Revision {number} discarded.")
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _event(trade: Trade, kind: str, message: str, *, level=Event.Level.INFO, data=None) -> None:
+    record_event(
+        kind=kind,
+        message=message,
+        user=trade.owner,
+        account=trade.account,
+        subject=trade,
+        level=level,
+        data={"symbol": trade.symbol, "side": trade.side, **(data or {})},
+    )
+
+
+def _summary(trade: Trade, ticket: Ticket) -> str:
+    return f"{ticket.side} {ticket.symbol} on {ticket.account.label}, {ticket.sizing.label}"
+
+
+def _rule_label(trade: Trade, kind: RuleKind) -> str:
+    rule = trade.revision.parsed_rules(trade.side)[kind]
+    return rule.label if rule else "none"
+
+
+def _order_data(trade: Trade, plan: Plan) -> dict:
+    data = dict(plan.facts)
+    if plan.amount is not None:
+        data |= {"quantity": str(plan.amount), "price": str(plan.price)}
+    return data

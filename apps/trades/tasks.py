@@ -1,0 +1,24 @@
+from celery import shared_task
+from django.utils import timezone
+
+from apps.trades import services
+
+
+@shared_task(name="trades.rules")
+def rules() -> bool:
+    return services.rules_loop()
+
+
+@shared_task(name="trades.sync_orders")
+def sync_orders() -> bool:
+    return services.order_sync_loop()
+
+
+@shared_task(name="trades.market_data")
+def market_data() -> bool:
+    return services.market_data_loop()
+
+
+@shared_task(name="trades.send_order")
+def send_order(order_id: int) -> None:
+    services.send_order(order_id=order_id, now=timezone.now())
