@@ -174,6 +174,11 @@ CELERY_BEAT_SCHEDULE = {
     "paper-prices": {"task": "exchanges.paper_prices", "schedule": PAPER_PRICE_SECONDS},
     # Notifications whose retry time has come (after a timeout, a 5xx or a rate limit).
     "notification-retries": {"task": "notifications.retry_due", "schedule": 15.0},
+    # Trades: evaluate rules from one ticker batch per account; record fills; keep the
+    # indicator cache on each timeframe's last closed candle.
+    "rules": {"task": "trades.rules", "schedule": 2.0},
+    "order-sync": {"task": "trades.sync_orders", "schedule": 3.0},
+    "market-data": {"task": "trades.market_data", "schedule": 20.0},
 }
 # /readyz reports a loop as stale when its last tick is older than this.
 LOOP_STALE_SECONDS = env.int("LOOP_STALE_SECONDS", default=60)

@@ -121,8 +121,9 @@ class PaperExchange:
         now = timezone.now()
         slippage = config.slippage_rate.normalize()
         tickers: dict[str, Ticker] = {}
-        for symbol, (last, updated_at) in services.current_prices(symbols).items():
+        for symbol, (stored, updated_at) in services.current_prices(symbols).items():
             tick = catalog_market(symbol).rules.tick_size
+            last = _plain(stored)
             # Bid and ask are where a market sell and a market buy would fill right now.
             bid, ask = (
                 fills.taker_price(side=side, last=last, slippage_rate=slippage, tick=tick)

@@ -23,7 +23,7 @@ from apps.core.models import Event
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderStatus, OrderType
-from apps.exchanges.errors import ExchangeError, OrderNotFound, PermanentError
+from apps.exchanges.errors import ExchangeError, OrderNotFound, PermanentExchangeError
 from apps.exchanges.models import Market
 from apps.exchanges.services.markets import rules_of
 from apps.trades.domain.catalog import RuleKind
@@ -225,7 +225,7 @@ def send_order(*, order_id: int, now: datetime) -> None:
             price=order.price,
             client_order_id=order.client_order_id,
         )
-    except PermanentError as exc:
+    except PermanentExchangeError as exc:
         _refused(order.pk, exc)
         return
     except ExchangeError as exc:

@@ -1,0 +1,219 @@
+"""A ticket's whole life on the paper exchange: activate, entry, exits, fills, PnL, events."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.core.models import Event
+from apps.exchanges.models import PaperOrder
+from apps.exchanges.paper.services import set_price
+from apps.trades.models import Order, Trade
+from apps.trades.services import (
+    TicketError,
+    activate_ticket,
+    cancel_trade,
+    close_trade,
+    evaluate_rules,
+    save_ticket,
+    sync_orders,
+)
+from tests.trades.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run a service and the work it enqueues on commit (order sends), as a worker would."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
+def price(value: str) -> None:
+    set_price(symbol=BTC, price=Decimal(value))
+
+
+def tick(on_commit):
+    return on_commit(evaluate_rules, now=timezone.now())
+
+
+def kinds(trade: Trade) -> list[str]:
+    return list(
+        Event.objects.filter(subject_type="trades.trade", subject_id=str(trade.pk))
+        .order_by("pk")
+        .values_list("kind", flat=True)
+    )
+
+
+def activate(on_commit, account, **kw):
+    return on_commit(
+        activate_ticket,
+        user=account.owner,
+        ticket=ticket(account, **kw),
+        trade=None,
+        now=timezone.now(),
+    )
+
+
+def test_immediate_entry_then_take_profit_closes_with_realised_pnl(paper, on_commit):
+    activation = activate(
+        on_commit, paper, initial_stop=STOP_2_PCT, trailing_stop=None, take_profit=TAKE_3_PCT
+    )
+    assert activation.ok, activation.plan.problems
+    trade = activation.trade
+    assert trade.status == Trade.Status.PENDING
+
+    tick(on_commit)  # the immediate entry fires; the paper market order fills at once
+    trade.refresh_from_db()
+    entry = trade.orders.get()
+    assert (entry.purpose, entry.status, entry.client_order_id) == (
+        Order.Purpose.ENTRY,
+        Order.Status.FILLED,
+        f"td{trade.pk}e1",
+    )
+    assert entry.amount == Decimal("0.01538")  # 1000 USDT / 65000, down to the 0.00001 step
+    assert trade.status == Trade.Status.OPEN
+    assert trade.entry_price == Decimal("65000")
+    assert trade.quantity == entry.amount - entry.fee_cost  # the buy's fee is paid in BTC
+    assert trade.working_order is None
+
+    price("66000.00")  # +1.5 %: take profit not met yet
+    tick(on_commit)
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.OPEN
+    assert trade.rule_state["take_profit"]["outcome"] == "not met"
+
+    price("67000.00")  # +3.08 %
+    tick(on_commit)
+    trade.refresh_from_db()
+    exit_order = trade.orders.get(purpose=Order.Purpose.TAKE_PROFIT)
+    assert exit_order.status == Order.Status.FILLED
+    assert exit_order.amount == Decimal("0.01536")  # the 0.0153646 held, down to the step
+    assert trade.status == Trade.Status.CLOSED
+    proceeds = Decimal("0.01536") * 67000 * (1 - Decimal("0.001"))
+    assert trade.realised_pnl == proceeds - Decimal("0.01538") * 65000
+    assert kinds(trade)[:3] == ["trade.saved", "trade.activated", "trade.entry_triggered"]
+    assert {"trade.entry_filled", "trade.take_profit_hit", "position.closed"} <= set(kinds(trade))
+
+
+def test_initial_stop_sells_when_price_falls_two_percent(paper, on_commit):
+    trade = activate(on_commit, paper, initial_stop=STOP_2_PCT).trade
+    tick(on_commit)
+    price("63800.00")  # -1.85 %
+    tick(on_commit)
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.OPEN
+    price("63700.00")  # exactly -2 %: "at or below"
+    tick(on_commit)
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.CLOSED
+    assert trade.exit_reason == Order.Purpose.INITIAL_STOP
+    assert trade.realised_pnl < 0
+    assert "trade.stop_hit" in kinds(trade)
+
+
+def test_trailing_stop_follows_the_highest_price(paper, on_commit):
+    trade = activate(on_commit, paper, trailing_stop=TRAIL_1_5_PCT).trade
+    tick(on_commit)
+    price("70000.00")
+    tick(on_commit)
+    price("69000.00")  # 1.43 % below the high of 70000
+    tick(on_commit)
+    trade.refresh_from_db()
+    assert (trade.status, trade.highest) == (Trade.Status.OPEN, Decimal("70000"))
+    price("68950.00")  # 1.5 % below 70000
+    tick(on_commit)
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.CLOSED
+    assert trade.exit_reason == Order.Purpose.TRAILING_STOP
+    assert trade.realised_pnl > 0
+
+
+def test_a_cross_fires_once_and_survives_a_restart(paper, on_commit):
+    crosses = {
+        "primary": "last",
+        "condition": "crosses_above",
+        "secondary": "fixed",
+        "value": "66000",
+    }
+    trade = activate(on_commit, paper, entry=crosses).trade
+    price("67000.00")
+    tick(on_commit)  # first look: above, but it was never seen below; no cross yet
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.PENDING
+    assert trade.rule_state["entry"]["memory"] == {"primary": "67000", "threshold": "66000"}
+
+    price("65500.00")
+    tick(on_commit)
+    # A restart loses nothing: the memory is in the database, not in the process.
+    price("66500.00")
+    tick(on_commit)
+    tick(on_commit)
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.OPEN
+    assert trade.orders.filter(purpose=Order.Purpose.ENTRY).count() == 1
+
+
+def test_cancel_a_pending_trade_and_close_an_open_one_at_market(paper, on_commit):
+    waiting = activate(
+        on_commit,
+        paper,
+        entry={"primary": "last", "condition": "above", "secondary": "fixed", "value": "99000"},
+    ).trade
+    cancelled = on_commit(cancel_trade, trade=waiting, now=timezone.now())
+    assert cancelled.status == Trade.Status.CANCELLED
+    tick(on_commit)
+    assert not Order.objects.filter(trade=waiting).exists()
+
+    trade = activate(on_commit, paper).trade
+    tick(on_commit)
+    trade.refresh_from_db()
+    with pytest.raises(TicketError, match="close it at market"):
+        cancel_trade(trade=trade, now=timezone.now())
+    on_commit(close_trade, trade=trade, now=timezone.now())
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.CLOSED
+    assert trade.exit_reason == Order.Purpose.CLOSE
+
+
+def test_an_entry_lost_in_transit_is_found_by_its_client_order_id(paper, on_commit):
+    """The exchange placed the order but the answer never came: the sync loop finds it by
+    its client order id and records the fill; no second order is placed."""
+    from apps.exchanges.models import PaperSettings
+
+    PaperSettings.objects.filter(account=paper).update(timeout_after_placing_rate=Decimal(1))
+    trade = activate(on_commit, paper).trade
+    tick(on_commit)
+    entry = trade.orders.get()
+    assert entry.status == Order.Status.UNKNOWN
+    PaperSettings.objects.filter(account=paper).update(timeout_after_placing_rate=Decimal(0))
+
+    on_commit(sync_orders, now=timezone.now())
+    entry.refresh_from_db()
+    trade.refresh_from_db()
+    assert entry.status == Order.Status.FILLED
+    assert trade.status == Trade.Status.OPEN
+    assert PaperOrder.objects.filter(account=paper).count() == 1
+
+
+def test_save_then_activate_the_same_trade(paper, on_commit):
+    saved = on_commit(save_ticket, user=paper.owner, ticket=ticket(paper))
+    assert saved.status == Trade.Status.SAVED
+    activation = on_commit(
+        activate_ticket,
+        user=paper.owner,
+        ticket=ticket(paper, take_profit=TAKE_3_PCT),
+        trade=saved,
+        now=timezone.now(),
+    )
+    assert activation.ok
+    assert activation.trade.pk == saved.pk
+    assert activation.trade.revision.number == 1
+    assert "take_profit" in activation.trade.revision.rules
