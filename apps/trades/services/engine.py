@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from apps.core.bulk import bulk_set
 from apps.core.events import record_event
 from apps.exchanges.domain.precision import OrderRuleViolation
 from apps.exchanges.domain.types import Ticker
@@ -59,7 +60,7 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
     trades = list(
         Trade.objects.filter(
             status__in=Trade.RUNNING, working_order__isnull=True, account__is_active=True
-        ).select_related("revision", "owner")[:batch]
+        ).select_related("revision")[:batch]
     )
     if not trades:
         return report
@@ -84,7 +85,7 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
             fired.append((trade, result.fired, result.inputs))
 
     with transaction.atomic():
-        Trade.objects.bulk_update(changed, ["rule_state", "last_price", "highest", "lowest"])
+        bulk_set(changed, ["rule_state", "last_price", "highest", "lowest"])
         for trade, evaluation in outcome_changes:
             _record_outcome(trade, evaluation, accounts[trade.account_id])
     live.push_rows(changed)
@@ -151,7 +152,8 @@ def _evaluate_trade(trade: Trade, ticker: Ticker, candles) -> _TradeResult:
         before = state.get(kind.value, {})
         evaluation = evaluate(rule, inputs, side, Memory.from_dict(before.get("memory")))
         after = {"outcome": evaluation.outcome}
-        if evaluation.memory is not None:
+        # Only a crossing needs the previous values; the others would rewrite it every tick.
+        if evaluation.memory is not None and rule.condition.is_crossing:
             after["memory"] = evaluation.memory.to_dict()
         if after != before:
             state[kind.value] = after
@@ -169,7 +171,7 @@ def _record_outcome(trade: Trade, evaluation: Evaluation, account: ExchangeAccou
     record_event(
         kind="trade.rule_evaluated",
         message=evaluation.explain(),
-        user=trade.owner,
+        user=trade.owner,  # a query, but only when an outcome changes
         account=account,
         subject=trade,
         data={

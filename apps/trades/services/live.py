@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from apps.core.broadcast import broadcast_fragment
 from apps.trades.models import Trade
+from apps.trades.selectors import TABLE_LIMIT
 
 TRADES_TABLE = "trades/trades_table.html"
 TRADE_ROWS = "trades/trade_rows_live.html"
@@ -29,4 +30,8 @@ def push_rows(trades: Iterable[Trade]) -> None:
     for trade in trades:
         by_owner[trade.owner_id].append(trade)
     for owner_id, rows in by_owner.items():
-        broadcast_fragment(user_ids=[owner_id], template=TRADE_ROWS, context={"trades": rows})
+        # The table shows the newest TABLE_LIMIT trades: a moved trade outside the newest
+        # TABLE_LIMIT moved ones cannot be on it, so its row is not rendered at all.
+        rows.sort(key=lambda trade: (trade.created_at, trade.pk), reverse=True)
+        visible = rows[:TABLE_LIMIT]
+        broadcast_fragment(user_ids=[owner_id], template=TRADE_ROWS, context={"trades": visible})

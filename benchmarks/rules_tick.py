@@ -1,0 +1,138 @@
+"""One rules-loop tick over 1 000 active trades on the paper exchange. Prints a table.
+
+    .venv/bin/python benchmarks/rules_tick.py [--trades 1000] [--ticks 20]
+
+What it runs, all real: `apps.trades.services.evaluate_rules` on PostgreSQL (its own database,
+`tradedesk_bench`) with a paper account. Half the trades wait for their entry, half are open
+with a stop, a trailing stop and a take profit; the price moves before every tick, so every
+trade's memory and last price are written and its row is pushed to the owner's channel group
+(in-memory layer: no Redis round trip is counted). Exchange I/O — the one ticker batch per
+account — is timed separately and subtracted: the target (under 200 ms) is for the desk's own
+work. Needs PostgreSQL on localhost (or DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradedesk_bench")
+os.environ["REDIS_URL"] = ""  # in-memory channel layer and cache: measure the tick, not Redis
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradedesk.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from apps.accounts.services import ensure_user  # noqa: E402
+from apps.exchanges.models import ExchangeAccount  # noqa: E402
+from apps.exchanges.paper.services import open_paper_account, set_price  # noqa: E402
+from apps.exchanges.services import market_data, refresh_balances, refresh_markets  # noqa: E402
+from apps.trades.models import Trade  # noqa: E402
+from apps.trades.services import engine, evaluate_rules  # noqa: E402
+from tests.trades.bulk import running_trades  # noqa: E402
+
+SYMBOLS = {"BTC/USDT": Decimal("65000.00"), "ETH/USDT": Decimal("3400.00")}
+
+
+class TimedTickers:
+    """Wraps the real ticker fetch and adds up the time spent in it (the exchange I/O)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._fetch = market_data.tickers
+
+    def __call__(self, **kwargs):
+        started = time.perf_counter()
+        try:
+            return self._fetch(**kwargs)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def setup(count: int) -> ExchangeAccount:
+    call_command("createdb")
+    call_command("migrate", "--noinput", verbosity=0)
+    user = ensure_user(username="bench-rules", password="bench-password-not-secret")
+    Trade.objects.filter(owner=user).delete()
+    account, _ = ExchangeAccount.objects.get_or_create(
+        owner=user, label="Bench paper", defaults={"kind": "paper"}
+    )
+    open_paper_account(account)
+    now = timezone.now()
+    refresh_markets(account=account, now=now)
+    refresh_balances(account=account, now=now)
+    for index, symbol in enumerate(SYMBOLS):
+        share = count // len(SYMBOLS) + (1 if index < count % len(SYMBOLS) else 0)
+        running_trades(account, share, symbol=symbol, price=SYMBOLS[symbol])
+    return account
+
+
+def move_prices(step: int) -> None:
+    for symbol, start in SYMBOLS.items():
+        # Small moves on the tick: nothing fires, every trade's memory changes.
+        set_price(symbol=symbol, price=start + Decimal(step % 7) / 100)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return statistics.median(ordered), p95, ordered[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=1000)
+    parser.add_argument("--ticks", type=int, default=20)
+    args = parser.parse_args()
+
+    setup(args.trades)
+    tickers = TimedTickers()
+    engine.market_data.tickers = tickers
+    move_prices(0)
+    evaluate_rules(now=timezone.now())  # the first look records every rule's outcome
+
+    totals, io, desk, queries = [], [], [], []
+    for step in range(1, args.ticks + 1):
+        move_prices(step)
+        tickers.seconds = 0.0
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            report = evaluate_rules(now=timezone.now())
+            elapsed = time.perf_counter() - started
+        assert report.evaluated == args.trades and not report.fired, report
+        totals.append(elapsed * 1000)
+        io.append(tickers.seconds * 1000)
+        desk.append((elapsed - tickers.seconds) * 1000)
+        queries.append(len(captured))
+
+    print(
+        f"\nRules tick over {args.trades} active trades on the paper exchange, "
+        f"{args.ticks} ticks, {os.cpu_count()} CPUs (milliseconds)\n"
+    )
+    print(f"| {'measurement':<34} | {'p50':>8} | {'p95':>8} | {'max':>8} |")
+    print(f"|{'-' * 36}|{'-' * 10}|{'-' * 10}|{'-' * 10}|")
+    for label, samples in (
+        ("tick, total", totals),
+        ("exchange I/O (ticker batches)", io),
+        ("tick excluding exchange I/O", desk),
+    ):
+        p50, p95, worst = percentiles(samples)
+        print(f"| {label:<34} | {p50:>8.1f} | {p95:>8.1f} | {worst:>8.1f} |")
+    print(f"\nDatabase queries per tick: {min(queries)}–{max(queries)}. Target: under 200 ms.")
+
+
+if __name__ == "__main__":
+    main()
