@@ -44,6 +44,7 @@ from apps.trades.models import Trade  # noqa: E402
 from apps.trades.services import engine, evaluate_rules  # noqa: E402
 from tests.trades.bulk import running_trades  # noqa: E402
 
+USERNAME, PASSWORD = "bench-rules", "bench-password-not-secret"
 SYMBOLS = {"BTC/USDT": Decimal("65000.00"), "ETH/USDT": Decimal("3400.00")}
 
 
@@ -65,7 +66,7 @@ class TimedTickers:
 def setup(count: int) -> ExchangeAccount:
     call_command("createdb")
     call_command("migrate", "--noinput", verbosity=0)
-    user = ensure_user(username="bench-rules", password="bench-password-not-secret")
+    user = ensure_user(username=USERNAME, password=PASSWORD)
     Trade.objects.filter(owner=user).delete()
     account, _ = ExchangeAccount.objects.get_or_create(
         owner=user, label="Bench paper", defaults={"kind": "paper"}

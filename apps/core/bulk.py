@@ -44,8 +44,9 @@ def bulk_set(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
         + ("::jsonb" if isinstance(c, models.JSONField) else "")
         for c in columns
     )
+    # Only quoted identifiers from the model's metadata are formatted in; values are parameters.
     sql = (
-        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
+        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608
         f"FROM unnest({', '.join(casts)}) AS v({names}) "
         f"WHERE t.{quote(meta.pk.column)} = v.pk"
     )
