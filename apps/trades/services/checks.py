@@ -36,6 +36,7 @@ class Plan:
     price: Decimal | None = None  # entry reference price
     notional: Decimal | None = None
     facts: dict[str, str] = field(default_factory=dict)
+    passed: tuple[str, ...] = ()  # the checks that held, in order, for the timeline
 
     @property
     def ok(self) -> bool:
@@ -106,11 +107,18 @@ def check_activation(
     except (SizingError, OrderRuleViolation) as exc:
         return Plan({"sizing": str(exc)}, price=reference)
     facts = {"entry_reference": str(reference), "amount": str(size.amount)}
+    passed = [
+        f"{symbol} trading on fresh market rules",
+        "fresh price and indicator data",
+        "rules coherent",
+        f"{fmt(size.amount)} {market.base} at {fmt(reference)} passes precision and minimums",
+    ]
     if portfolio:
         problem = buying_power_problem(account=account, market=market, size=size)
         if problem:
             problems["portfolio"] = problem
-    return Plan(problems, size.amount, reference, size.notional, facts)
+        passed.append("enough buying power including fees")
+    return Plan(problems, size.amount, reference, size.notional, facts, tuple(passed))
 
 
 def read_inputs(

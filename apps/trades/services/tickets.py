@@ -210,7 +210,7 @@ def _start(trade: Trade, plan: Plan, now: datetime) -> None:
     _event(
         trade,
         "trade.activated",
-        f"Activated: every check passed; waiting for the entry rule "
+        f"Activated. Checks passed: {'; '.join(plan.passed)}. Waiting for the entry rule "
         f"({_rule_label(trade, RuleKind.ENTRY)}).",
         data=_order_data(trade, plan),
     )
@@ -231,7 +231,8 @@ def _swap_revision(trade: Trade, plan: Plan, now: datetime) -> None:
     _event(
         trade,
         "trade.activated",
-        f"Revision {new.number} activated in place of revision {old.number}.",
+        f"Revision {new.number} activated in place of revision {old.number}. "
+        f"Checks passed: {'; '.join(plan.passed)}.",
         data=_order_data(trade, plan),
     )
 
