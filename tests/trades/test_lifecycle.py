@@ -217,3 +217,26 @@ def test_save_then_activate_the_same_trade(paper, on_commit):
     assert activation.trade.pk == saved.pk
     assert activation.trade.revision.number == 1
     assert "take_profit" in activation.trade.revision.rules
+
+
+def test_an_exit_the_exchange_refuses_leaves_the_trade_in_error_until_closed(paper, on_commit):
+    from apps.exchanges.models import PaperBalance
+
+    trade = activate(on_commit, paper, initial_stop=STOP_2_PCT).trade
+    tick(on_commit)
+    held = PaperBalance.objects.get(account=paper, asset="BTC")
+    PaperBalance.objects.filter(pk=held.pk).update(free=0)  # sold elsewhere, behind our back
+    price("63000.00")
+    tick(on_commit)
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.ERROR
+    assert trade.orders.get(purpose=Order.Purpose.INITIAL_STOP).status == Order.Status.REJECTED
+    assert "exchange.error" in kinds(trade)
+
+    tick(on_commit)  # the rules loop leaves a trade in error alone
+    assert trade.orders.count() == 2
+
+    PaperBalance.objects.filter(pk=held.pk).update(free=held.free)
+    on_commit(close_trade, trade=trade, now=timezone.now())
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.CLOSED

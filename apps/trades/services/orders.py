@@ -99,11 +99,15 @@ def start_exit(
     """Close the trade's open quantity at market because `reason` (a rule kind, or "close").
 
     The amount is the open quantity rounded down to the step. Returns None when the trade is
-    not open or already has an order in flight.
+    not open or already has an order in flight. The trader's own close also works on a trade in
+    Error that still holds a position (say, after an exit the exchange refused).
     """
+    statuses = [Trade.Status.OPEN]
+    if reason == Order.Purpose.CLOSE:
+        statuses.append(Trade.Status.ERROR)
     with transaction.atomic():
-        trade = _claim(trade_id, Trade.Status.OPEN)
-        if trade is None:
+        trade = _claim(trade_id, *statuses)
+        if trade is None or trade.open_quantity <= 0:
             return None
         market = Market.objects.get(account_id=trade.account_id, symbol=trade.symbol)
         try:
@@ -146,14 +150,13 @@ def _send_on_commit(order: Order) -> None:
     enqueue_on_commit(tasks.send_order, order.pk)
 
 
-def _claim(trade_id: int, status: str) -> Trade | None:
-    trade = (
+def _claim(trade_id: int, *statuses: str) -> Trade | None:
+    return (
         Trade.objects.select_for_update()
         .select_related("owner", "account")
-        .filter(pk=trade_id, status=status, working_order__isnull=True)
+        .filter(pk=trade_id, status__in=statuses, working_order__isnull=True)
         .first()
     )
-    return trade
 
 
 def _intent(trade: Trade, purpose: str, side: OrderSide, amount: Decimal) -> Order:

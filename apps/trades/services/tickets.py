@@ -267,7 +267,7 @@ def close_trade(*, trade: Trade, now: datetime) -> Order:
 
     order = start_exit(trade_id=trade.pk, reason=Order.Purpose.CLOSE, explanation=None, now=now)
     if order is None:
-        raise TicketError("Only an open trade with nothing in flight can be closed at market.")
+        raise TicketError("Only a trade holding a position, with nothing in flight, can be closed.")
     return order
 
 
