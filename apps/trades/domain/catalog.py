@@ -296,6 +296,10 @@ def conditions_for(kind: RuleKind, side: Side, primary: str) -> tuple[Condition,
         return ()
     if primary == "immediately":
         return (Condition.AT_MARKET,)
+    if primary == "pnl_pct":
+        # PnL % is already measured from the position's side (a short's profit is positive too),
+        # so its conditions do not mirror: a stop is below it and a take profit above, always.
+        spec = _LONG_SPECS[kind]
     return tuple(c for c in spec.conditions if c != Condition.AT_MARKET)
 
 
@@ -426,6 +430,10 @@ def parse_rule(kind: RuleKind, side: Side, data: Mapping[str, Any]) -> Rule | No
     if not errors and value is not None:
         unit = Unit(unit_key)
         problem = _value_problem(kind, condition, secondary_key, value, unit)
+        if not problem and flat.get("value", "").strip().endswith("%") and unit != Unit.PERCENT:
+            problem = f"A % sign does not fit here: the value is a {unit.label}."
+        if not problem and primary_key == "rsi" and secondary_key == "fixed":
+            problem = "" if 0 <= value <= 100 else "RSI runs from 0 to 100."
         if problem:
             errors["value"] = problem
     if errors:
@@ -485,8 +493,12 @@ def _value(raw: str | None, secondary: str, errors: RuleErrors) -> Decimal | Non
             errors["value"] = "Enter a value."
             return None
         return Decimal(0)  # an offset left empty means "exactly at the secondary source"
+    if "," in raw:
+        # "63,700" could be 63700 or 63.7; a stop at the wrong one is a costly guess.
+        errors["value"] = f"Write '{raw}' with a point for decimals and no thousands separator."
+        return None
     try:
-        value = Decimal(raw.replace(" ", "").rstrip("%").replace(",", "."))
+        value = Decimal(raw.replace(" ", "").rstrip("%"))
     except InvalidOperation:
         errors["value"] = f"'{raw}' is not a number."
         return None

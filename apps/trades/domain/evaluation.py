@@ -253,7 +253,8 @@ def coherence_problems(
             if wrong:
                 problems[kind] = f"{kind.label} must be at {zero_pnl}; it is at {fmt(level)} %."
             continue
-        on_wrong_side = (level >= reference) == (must_be == "below")
+        # At the entry itself is wrong either way: it would fire as soon as the trade enters.
+        on_wrong_side = level >= reference if must_be == "below" else level <= reference
         if on_wrong_side:
             problems[kind] = (
                 f"{kind.label} at {fmt(level)} must be {must_be} the entry at {fmt(reference)}."
