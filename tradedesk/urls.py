@@ -14,5 +14,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/exchanges/", include("apps.exchanges.urls")),
     path("settings/notifications/", include("apps.notifications.urls")),
+    # The Desk (/) and the trades; before core, whose /<section>/ pages would match /trades/.
+    path("", include("apps.trades.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 # The main navigation, in the order the desk is used.
 NAV = [
-    ("desk", "Desk", ("core:desk", ())),
+    ("desk", "Desk", ("trades:desk", ())),
     ("signals", "Signals", ("core:section", ("signals",))),
     ("queue", "Queue", ("core:section", ("queue",))),
     ("risk", "Risk", ("core:section", ("risk",))),
@@ -24,6 +24,8 @@ def desk(request: HttpRequest) -> dict:
         current = "logs"
     if match and match.namespace in ("exchanges", "notifications"):
         current = "settings"
+    if match and match.namespace == "trades":
+        current = "desk"  # the Desk and every trade's page
     return {
         "nav": [
             {"key": key, "label": label, "url": reverse(name, args=args), "active": key == current}

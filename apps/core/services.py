@@ -7,7 +7,7 @@ from apps.core.broadcast import broadcast_fragment
 from apps.core.loops import run_loop
 from apps.core.selectors import desk_status
 
-DESK_STATUS_FRAGMENT = "core/desk.html#desk-status"
+DESK_STATUS_FRAGMENT = "core/desk_status.html"
 
 
 def heartbeat() -> bool:

@@ -5,7 +5,6 @@ from apps.core import views
 app_name = "core"
 
 urlpatterns = [
-    path("", views.desk, name="desk"),
     path("logs/", views.logs, name="logs"),
     path("logs/<int:pk>/", views.event_detail, name="event-detail"),
     path("settings/", views.settings_page, name="settings"),

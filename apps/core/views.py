@@ -38,12 +38,6 @@ SECTIONS = {
 
 
 @login_required
-def desk(request: HttpRequest) -> HttpResponse:
-    status = selectors.desk_status(now=timezone.now())
-    return render(request, "core/desk.html", {"status": status})
-
-
-@login_required
 def section(request: HttpRequest, slug: str) -> HttpResponse:
     if slug not in SECTIONS:
         raise Http404

@@ -1,0 +1,34 @@
+"""`{{ revision|rule_labels:trade.side }}`: a revision's rules as the trader reads them."""
+
+from __future__ import annotations
+
+from django import template
+
+from apps.trades.domain.catalog import InvalidRule, RuleKind, Side, parse_rule
+
+register = template.Library()
+
+
+@register.filter
+def rule_labels(revision, side: str = Side.LONG) -> list[tuple[str, str]]:
+    """[(rule kind label, rule label)] in ticket order, for the rules the revision has.
+
+    Reads only the revision's own JSON (no query): the rules loop pushes rows of trades loaded
+    with their revisions, and this runs for every row.
+    """
+    if revision is None:
+        return []
+    labels = []
+    for kind in RuleKind:
+        stored = revision.rules.get(kind.value)
+        if not stored:
+            continue
+        try:
+            rule = parse_rule(kind, Side(side), stored)
+        except InvalidRule:
+            # The catalog changed under a stored rule: say so rather than break the desk.
+            labels.append((kind.label, "no longer valid; edit and save the ticket"))
+            continue
+        if rule is not None:
+            labels.append((kind.label, rule.label))
+    return labels

@@ -1,0 +1,37 @@
+"""A trade's page: its facts, orders and the timeline that says why it did what it did."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from apps.trades import selectors
+from apps.trades.domain.catalog import RuleKind
+from apps.trades.models import Order
+from apps.trades.views.desk import owned_trade
+
+
+@login_required
+@require_GET
+def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    trade = owned_trade(request, str(pk))
+    reason = trade.exit_reason
+    context = {
+        "trade": trade,
+        "timeline": selectors.timeline(trade),
+        "exit_reason": Order.Purpose(reason).label if reason in Order.Purpose.values else "",
+        "problems": [(_PROBLEM_LABELS.get(key, key), text) for key, text in trade.errors.items()],
+    }
+    return render(request, "trades/trade_detail.html", context)
+
+
+# What a failed activation check concerns, in the ticket's words.
+_PROBLEM_LABELS = {
+    "account": "Account",
+    "symbol": "Symbol",
+    "sizing": "Size",
+    "portfolio": "Portfolio filters",
+    **{kind.value: kind.label for kind in RuleKind},
+}
