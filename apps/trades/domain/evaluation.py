@@ -101,8 +101,17 @@ class Evaluation:
         return text + ")."
 
 
+SHOWN_PLACES = Decimal("1e-8")
+
+
 def fmt(value: Decimal | None) -> str:
-    return "?" if value is None else plain(value)
+    """For the timeline: computed values (PnL %, indicators) carry ~28 digits; 8 places do."""
+    if value is None:
+        return "?"
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < SHOWN_PLACES.as_tuple().exponent:
+        value = value.quantize(SHOWN_PLACES)
+    return plain(value)
 
 
 # --- Reading sources ------------------------------------------------------------------------

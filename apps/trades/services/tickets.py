@@ -189,7 +189,9 @@ def _reject(trade: Trade, plan: Plan) -> None:
         trade.status = Trade.Status.REJECTED
         fields.append("status")
     trade.save(update_fields=fields)
-    checks = "; ".join(f"{field}: {message}" for field, message in plan.problems.items())
+    checks = "; ".join(
+        f"{field}: {message.rstrip('.')}" for field, message in plan.problems.items()
+    )
     running = "" if trade.status == Trade.Status.REJECTED else " The running revision continues."
     _event(
         trade,
