@@ -20,6 +20,7 @@ class Severity(StrEnum):
 # kind -> (what the trader sees in the settings, severity)
 NOTIFIABLE: dict[str, tuple[str, Severity]] = {
     "trade.activated": ("Trade activated", Severity.INFO),
+    "trade.rejected": ("Trade activation refused", Severity.WARNING),
     "trade.entry_filled": ("Entry filled", Severity.SUCCESS),
     "trade.take_profit_hit": ("Take profit hit", Severity.SUCCESS),
     "trade.stop_hit": ("Stop hit", Severity.WARNING),

@@ -17,7 +17,6 @@ from decimal import Decimal
 from django.db import transaction
 
 from apps.core.bulk import bulk_set
-from apps.core.events import record_event
 from apps.exchanges.domain.precision import OrderRuleViolation
 from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError
@@ -30,6 +29,7 @@ from apps.trades.models import Trade
 from apps.trades.services import live, orders
 from apps.trades.services.candles import read_values
 from apps.trades.services.checks import size_entry_order
+from apps.trades.services.events import trade_event
 
 logger = logging.getLogger(__name__)
 
@@ -168,12 +168,11 @@ def _evaluate_trade(trade: Trade, ticker: Ticker, candles) -> _TradeResult:
 
 
 def _record_outcome(trade: Trade, evaluation: Evaluation, account: ExchangeAccount) -> None:
-    record_event(
-        kind="trade.rule_evaluated",
-        message=evaluation.explain(),
-        user=trade.owner,  # a query, but only when an outcome changes
-        account=account,
-        subject=trade,
+    trade.account = account  # already loaded; spares the event a query
+    trade_event(
+        trade,
+        "trade.rule_evaluated",
+        evaluation.explain(),
         data={
             "rule": evaluation.rule.kind.value,
             "outcome": evaluation.outcome,

@@ -18,7 +18,6 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from apps.core.background import enqueue_on_commit
-from apps.core.events import record_event
 from apps.core.models import Event
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
@@ -30,6 +29,7 @@ from apps.trades.domain.catalog import RuleKind
 from apps.trades.domain.evaluation import Evaluation
 from apps.trades.models import Order, Trade
 from apps.trades.services import live
+from apps.trades.services.events import trade_event
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def start_entry(*, trade_id: int, evaluation: Evaluation, amount: Decimal, now) 
         trade.rule_state = _fired_state(trade.rule_state, evaluation, now)
         trade.working_order = order
         trade.save(update_fields=["working_order", "rule_state", "updated_at"])
-        _event(
+        trade_event(
             trade,
             "trade.entry_triggered",
             f"Entry rule met: {evaluation.explain()} Buying {fmt(amount)} at market "
@@ -127,7 +127,7 @@ def start_exit(
         trade.exit_reason = trade.exit_reason or purpose
         trade.save(update_fields=["working_order", "exit_reason", "rule_state", "updated_at"])
         why = explanation.explain() if explanation else "Closed at market by the trader."
-        _event(
+        trade_event(
             trade,
             _EXIT_EVENT.get(purpose, "trade.closing"),
             f"{purpose.label}: {why} Selling {fmt(prepared.amount)} at market "
@@ -189,7 +189,7 @@ def entry_failed(*, trade_id: int, reason: str) -> None:
             return
         trade.status = Trade.Status.ERROR
         trade.save(update_fields=["status", "updated_at"])
-        _event(
+        trade_event(
             trade,
             "exchange.error",
             f"Entry rule met, but no order could be placed: {reason}",
@@ -257,7 +257,7 @@ def _refused(order_id: int, exc: Exception) -> None:
         elif order.purpose != Order.Purpose.ENTRY:
             trade.status = Trade.Status.ERROR  # the position is still held: needs attention
         trade.save(update_fields=["working_order", "status", "updated_at"])
-        _event(
+        trade_event(
             trade,
             "exchange.error",
             f"The exchange refused {order.get_purpose_display().lower()} order "
@@ -370,7 +370,7 @@ def _apply_fill(trade: Trade, order: Order, filled, cost, fee, now) -> None:
             trade.highest = trade.lowest = trade.last_price = price
             # Exits are armed now: they start from a clean memory.
             trade.rule_state = {RuleKind.ENTRY.value: trade.rule_state.get(RuleKind.ENTRY, {})}
-        _event(
+        trade_event(
             trade,
             "trade.entry_filled",
             f"Entry filled: {fmt(filled)} {base} at {fmt(price.normalize())}"
@@ -382,7 +382,7 @@ def _apply_fill(trade: Trade, order: Order, filled, cost, fee, now) -> None:
     else:
         trade.exit_quantity += filled
         trade.exit_proceeds += cost - fee_in_quote
-        _event(
+        trade_event(
             trade,
             "trade.exit_filled",
             f"{order.get_purpose_display()} order filled {fmt(filled)} {base} at "
@@ -397,7 +397,7 @@ def _order_done(trade: Trade, order: Order, now) -> None:
     if order.purpose == Order.Purpose.ENTRY:
         if trade.status == Trade.Status.PENDING:  # finished with nothing filled
             trade.status = Trade.Status.ERROR
-            _event(
+            trade_event(
                 trade,
                 "exchange.error",
                 f"Entry order {order.client_order_id} ended {order.get_status_display().lower()}"
@@ -420,7 +420,7 @@ def _close(trade: Trade, now, *, note: str = "") -> None:
     trade.closed_at = now
     trade.realised_pnl = trade.exit_proceeds - trade.entry_cost
     pct = trade.realised_pnl / trade.entry_cost * 100 if trade.entry_cost else ZERO
-    _event(
+    trade_event(
         trade,
         "position.closed",
         f"Position closed ({Order.Purpose(trade.exit_reason).label.lower()}): realised "
@@ -436,16 +436,3 @@ def _close_as_dust(trade: Trade, reason: str, now) -> None:
     _close(trade, now, note=f" {fmt(trade.open_quantity)} left is below the minimum ({reason}).")
     trade.save()
     live.push_table(owner_id=trade.owner_id)
-
-
-def _event(trade: Trade, kind: str, message: str, *, level=Event.Level.INFO, data=None) -> None:
-    record_event(
-        kind=kind,
-        message=message,
-        user=trade.owner,
-        account=trade.account,
-        subject=trade,
-        level=level,
-        data={"account": trade.account.label, "symbol": trade.symbol, "side": trade.side}
-        | (data or {}),
-    )

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from django.db import transaction
 
-from apps.core.events import record_event
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
 from apps.strategies.models import Strategy
@@ -17,6 +16,7 @@ from apps.trades.domain.sizing import Sizing
 from apps.trades.models import Order, Trade, TradeRevision
 from apps.trades.services import live
 from apps.trades.services.checks import Plan, check_activation
+from apps.trades.services.events import trade_event
 
 
 class TicketError(Exception):
@@ -70,7 +70,7 @@ def save_ticket(*, user, ticket: Ticket, trade: Trade | None = None) -> Trade:
             )
             trade.revision = _write_revision(trade, None, ticket)
             trade.save(update_fields=["revision"])
-            _event(trade, "trade.saved", f"Ticket saved: {_summary(trade, ticket)}.")
+            trade_event(trade, "trade.saved", f"Ticket saved: {_summary(trade, ticket)}.")
         else:
             trade = Trade.objects.select_for_update().get(pk=trade.pk)
             if trade.is_editable:
@@ -93,7 +93,7 @@ def _update_editable(trade: Trade, ticket: Ticket) -> None:
     trade.errors = {}
     trade.revision = _write_revision(trade, trade.revision, ticket)
     trade.save()
-    _event(trade, "trade.saved", f"Ticket saved: {_summary(trade, ticket)}.")
+    trade_event(trade, "trade.saved", f"Ticket saved: {_summary(trade, ticket)}.")
 
 
 def _write_next_revision(trade: Trade, ticket: Ticket) -> None:
@@ -109,7 +109,7 @@ def _write_next_revision(trade: Trade, ticket: Ticket) -> None:
     trade.portfolio = ticket.portfolio
     trade.errors = {}
     trade.save(update_fields=["next_revision", "portfolio", "errors", "updated_at"])
-    _event(
+    trade_event(
         trade,
         "trade.modified",
         f"Revision {trade.next_revision.number} drafted; revision {trade.revision.number} "
@@ -193,7 +193,7 @@ def _reject(trade: Trade, plan: Plan) -> None:
         f"{field}: {message.rstrip('.')}" for field, message in plan.problems.items()
     )
     running = "" if trade.status == Trade.Status.REJECTED else " The running revision continues."
-    _event(
+    trade_event(
         trade,
         "trade.rejected",
         f"Activation refused: {checks}.{running}",
@@ -209,7 +209,7 @@ def _start(trade: Trade, plan: Plan, now: datetime) -> None:
     trade.rule_state = {}
     trade.save(update_fields=["status", "errors", "activated_at", "rule_state", "updated_at"])
     TradeRevision.objects.filter(pk=trade.revision_id).update(activated_at=now)
-    _event(
+    trade_event(
         trade,
         "trade.activated",
         f"Activated. Checks passed: {'; '.join(plan.passed)}. Waiting for the entry rule "
@@ -230,7 +230,7 @@ def _swap_revision(trade: Trade, plan: Plan, now: datetime) -> None:
     trade.errors = {}
     trade.save(update_fields=["revision", "next_revision", "rule_state", "errors", "updated_at"])
     TradeRevision.objects.filter(pk=new.pk).update(activated_at=now)
-    _event(
+    trade_event(
         trade,
         "trade.activated",
         f"Revision {new.number} activated in place of revision {old.number}. "
@@ -258,7 +258,7 @@ def cancel_trade(*, trade: Trade, now: datetime) -> Trade:
         trade.next_revision = None
         trade.closed_at = now
         trade.save(update_fields=["status", "next_revision", "closed_at", "updated_at"])
-        _event(trade, "trade.cancelled", "Cancelled by the trader before any entry.")
+        trade_event(trade, "trade.cancelled", "Cancelled by the trader before any entry.")
         live.push_table(owner_id=trade.owner_id)
     return trade
 
@@ -282,22 +282,10 @@ def discard_revision(*, trade: Trade) -> None:
             trade.next_revision = None
             trade.errors = {}
             trade.save(update_fields=["next_revision", "errors", "updated_at"])
-            _event(trade, "trade.modified", f"Revision {number} discarded.")
+            trade_event(trade, "trade.modified", f"Revision {number} discarded.")
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _event(trade: Trade, kind: str, message: str, *, level=Event.Level.INFO, data=None) -> None:
-    record_event(
-        kind=kind,
-        message=message,
-        user=trade.owner,
-        account=trade.account,
-        subject=trade,
-        level=level,
-        data={"symbol": trade.symbol, "side": trade.side, **(data or {})},
-    )
 
 
 def _summary(trade: Trade, ticket: Ticket) -> str:
