@@ -45,6 +45,11 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
         },
         "[TradeDesk] Trade activated · BTC/USDT",
     ),
+    "trade.rejected": (
+        "Activation refused: portfolio: Needs 1001 USDT including 0.1 % fees; 500 USDT is free.",
+        {"account": "Binance main", "symbol": "BTC/USDT", "side": "long", "url": TRADE_URL},
+        "[TradeDesk] Trade activation refused · BTC/USDT",
+    ),
     "trade.entry_filled": (
         "Entry 1 of trade #12 filled: bought 0.010 BTC at 61250.50.",
         {"account": "Binance main", "symbol": "BTC/USDT", "side": "buy", "quantity": "0.010"},
