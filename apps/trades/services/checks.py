@@ -20,6 +20,7 @@ from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import MarketsStale, ensure_markets_fresh, rules_of
 from apps.trades.domain.catalog import Rule, RuleKind, Side
 from apps.trades.domain.evaluation import Inputs, coherence_problems, entry_reference, stop_price
+from apps.trades.domain.evaluation import fmt as shown  # 8 places: an indicator carries ~28
 from apps.trades.domain.sizing import Sizing, SizingError, size_entry
 from apps.trades.services.candles import CandlesUnavailable, candle_operands, warm
 
@@ -111,7 +112,7 @@ def check_activation(
         f"{symbol} trading on fresh market rules",
         "fresh price and indicator data",
         "rules coherent",
-        f"{fmt(size.amount)} {market.base} at {fmt(reference)} passes precision and minimums",
+        f"{fmt(size.amount)} {market.base} at {shown(reference)} passes precision and minimums",
     ]
     if portfolio:
         problem = buying_power_problem(account=account, market=market, size=size)
@@ -193,7 +194,7 @@ def buying_power_problem(*, account: ExchangeAccount, market: Market, size: Entr
     free = quote.free if quote else Decimal(0)
     if needed > free:
         return (
-            f"Needs {fmt(needed.normalize())} {market.quote} including "
+            f"Needs {shown(needed.normalize())} {market.quote} including "
             f"{fmt(fee_rate * 100)} % fees; {fmt(free.normalize())} {market.quote} is free."
         )
     return ""
