@@ -519,10 +519,12 @@ def test_the_live_table_and_rows_swap_in_by_their_ids(paper, django_assert_num_q
     rows = list(Trade.objects.select_related("revision"))
     with django_assert_num_queries(0):
         html = render_to_string("trades/trade_rows_live.html", {"trades": rows})
-    assert html.strip().startswith(f'<tr id="trade-{trade.pk}"')
+    assert html.strip().startswith(f'<td id="trade-{trade.pk}-last" class="num" hx-swap-oob')
+    assert f'<td id="trade-{trade.pk}-pnl" hx-swap-oob="true"' in html
     assert "13.00" in html and "(2.00 %)" in html  # 0.01 × 1300 and +2 %
-    assert "Take profit:</span> Unrealised PnL % | is at or above | Fixed value | 3" in html
-    assert SOURCES["ema"].label in html and RuleKind.ENTRY.label in html
+    assert "<tr" not in html  # the row's links and rules are not re-rendered every tick
+    assert "Take profit:</span> Unrealised PnL % | is at or above | Fixed value | 3" in table
+    assert SOURCES["ema"].label in table and RuleKind.ENTRY.label in table
 
 
 def test_operators_read_a_trade_with_its_revisions_and_orders_in_the_admin(client, paper):

@@ -37,6 +37,27 @@ logger = logging.getLogger(__name__)
 EXITS = (RuleKind.INITIAL_STOP, RuleKind.TRAILING_STOP, RuleKind.TAKE_PROFIT)
 
 
+# What a tick reads, writes and pushes (prices and PnL): loading 1 000 trades is a third of a
+# tick, and every column left out is one less to decode.
+TICK_FIELDS = (
+    "owner_id",
+    "account_id",
+    "symbol",
+    "side",
+    "status",
+    "rule_state",
+    "last_price",
+    "highest",
+    "lowest",
+    "entry_price",
+    "quantity",
+    "exit_quantity",
+    "realised_pnl",
+    "created_at",
+    "revision__rules",
+)
+
+
 @dataclass
 class TickReport:
     evaluated: int = 0
@@ -60,7 +81,9 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
     trades = list(
         Trade.objects.filter(
             status__in=Trade.RUNNING, working_order__isnull=True, account__is_active=True
-        ).select_related("revision")[:batch]
+        )
+        .select_related("revision")
+        .only(*TICK_FIELDS)[:batch]
     )
     if not trades:
         return report

@@ -10,7 +10,7 @@ from apps.trades.models import Trade
 from apps.trades.selectors import TABLE_LIMIT
 
 TRADES_TABLE = "trades/trades_table.html"
-TRADE_ROWS = "trades/trade_rows_live.html"
+TRADE_PRICES = "trades/trade_rows_live.html"
 
 
 def push_table(*, owner_id: int) -> None:
@@ -25,7 +25,9 @@ def push_table(*, owner_id: int) -> None:
 
 
 def push_rows(trades: Iterable[Trade]) -> None:
-    """Rows whose price or PnL moved, one message per owner (each row swaps in by its id)."""
+    """The last price and unrealised PnL cells of trades whose price moved, one message per
+    owner; a rules tick pushes these, not whole rows (a row's links and rules cost ten times
+    as much to render)."""
     by_owner: dict[int, list[Trade]] = defaultdict(list)
     for trade in trades:
         by_owner[trade.owner_id].append(trade)
@@ -34,4 +36,4 @@ def push_rows(trades: Iterable[Trade]) -> None:
         # TABLE_LIMIT moved ones cannot be on it, so its row is not rendered at all.
         rows.sort(key=lambda trade: (trade.created_at, trade.pk), reverse=True)
         visible = rows[:TABLE_LIMIT]
-        broadcast_fragment(user_ids=[owner_id], template=TRADE_ROWS, context={"trades": visible})
+        broadcast_fragment(user_ids=[owner_id], template=TRADE_PRICES, context={"trades": visible})
