@@ -178,7 +178,12 @@ CELERY_BEAT_SCHEDULE = {
     # indicator cache on each timeframe's last closed candle.
     "rules": {"task": "trades.rules", "schedule": 2.0},
     "order-sync": {"task": "trades.sync_orders", "schedule": 3.0},
+    # Position groups: per-leg / aggregate / hybrid take profit from one ticker batch per
+    # account; market sells, so every 2 s like the rules loop.
+    "take-profit": {"task": "trades.take_profit", "schedule": 2.0},
     "market-data": {"task": "trades.market_data", "schedule": 20.0},
+    # Webhook signals whose processing task was lost (a broker hiccup) or interrupted.
+    "signal-sweep": {"task": "webhooks.sweep", "schedule": 30.0},
 }
 # /readyz reports a loop as stale when its last tick is older than this.
 LOOP_STALE_SECONDS = env.int("LOOP_STALE_SECONDS", default=60)
@@ -218,8 +223,13 @@ SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 # The preload directive only consents to the browsers' preload list; submitting is manual.
 SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=HTTPS)
-if env.bool("BEHIND_PROXY", default=False):
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a proxy (and only then), the header that carries the real client address: webhook IP
+# allowlists check it instead of the proxy's own address. X-Forwarded-For is read from its last
+# entry, the one our proxy appended; anything before it is whatever the client claimed.
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="X-Forwarded-For")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

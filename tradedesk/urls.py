@@ -14,6 +14,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/exchanges/", include("apps.exchanges.urls")),
     path("settings/notifications/", include("apps.notifications.urls")),
+    path("settings/strategies/", include("apps.strategies.urls")),
+    # Signals, webhook routes and the webhook itself; before core's /<section>/ pages.
+    path("", include("apps.webhooks.urls")),
     # The Desk (/) and the trades; before core, whose /<section>/ pages would match /trades/.
     path("", include("apps.trades.urls")),
     path("", include("apps.core.urls")),

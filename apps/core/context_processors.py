@@ -6,7 +6,8 @@ from django.urls import reverse
 # The main navigation, in the order the desk is used.
 NAV = [
     ("desk", "Desk", ("trades:desk", ())),
-    ("signals", "Signals", ("core:section", ("signals",))),
+    ("positions", "Positions", ("trades:positions", ())),
+    ("signals", "Signals", ("webhooks:signals", ())),
     ("queue", "Queue", ("core:section", ("queue",))),
     ("risk", "Risk", ("core:section", ("risk",))),
     ("performance", "Performance", ("core:section", ("performance",))),
@@ -24,8 +25,14 @@ def desk(request: HttpRequest) -> dict:
         current = "logs"
     if match and match.namespace in ("exchanges", "notifications"):
         current = "settings"
+    if match and match.namespace == "webhooks":
+        # The Signals page and a signal's page; the route pages are settings.
+        current = "signals" if match.url_name.startswith("signal") else "settings"
     if match and match.namespace == "trades":
-        current = "desk"  # the Desk and every trade's page
+        # The Desk and every trade's page; Positions and every group's page.
+        current = "positions" if match.url_name.startswith("position") else "desk"
+    if match and match.namespace == "strategies":
+        current = "settings"
     return {
         "nav": [
             {"key": key, "label": label, "url": reverse(name, args=args), "active": key == current}

@@ -34,6 +34,11 @@ class ExchangeAccount(models.Model):
     api_secret = EncryptedTextField(blank=True)
     api_passphrase = EncryptedTextField(blank=True, help_text="OKX and a few others need one.")
     is_active = models.BooleanField(default=True)
+    # The execution pool until the queue lands: signals never hold more open position groups
+    # on this account than this (pyramid adds to an open group are exempt).
+    max_open_groups = models.PositiveSmallIntegerField(
+        default=10, help_text="Most position groups signals may hold open at once."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     markets_refreshed_at = models.DateTimeField(null=True, blank=True)
     balances_refreshed_at = models.DateTimeField(null=True, blank=True)

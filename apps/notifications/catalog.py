@@ -26,6 +26,7 @@ NOTIFIABLE: dict[str, tuple[str, Severity]] = {
     "trade.stop_hit": ("Stop hit", Severity.WARNING),
     "position.closed": ("Position closed", Severity.INFO),
     "signal.rejected": ("Signal rejected", Severity.WARNING),
+    "signal.stale": ("Signal too old", Severity.WARNING),
     "signal.queued": ("Signal queued", Severity.INFO),
     "signal.promoted": ("Signal promoted", Severity.INFO),
     "signal.expired": ("Signal expired", Severity.WARNING),
@@ -35,6 +36,7 @@ NOTIFIABLE: dict[str, tuple[str, Severity]] = {
     "exchange.error": ("Exchange error", Severity.ERROR),
     "markets.refresh_failed": ("Markets could not be refreshed", Severity.ERROR),
     "webhook.auth_failed": ("Webhook authentication failure", Severity.ERROR),
+    "webhook.rate_limited": ("Webhook rate limit exceeded", Severity.WARNING),
 }
 
 # What a new destination receives until the trader chooses: everything.

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.core.fields import MoneyField
+from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
 from apps.trades.domain.sizing import SIZING_LABELS, SizingKind
 
@@ -28,6 +29,20 @@ class Strategy(models.Model):
     sizing_value = MoneyField(default=Decimal(0))
     # Rule kind -> the rule as `Rule.to_dict()`; a kind left out has no rule.
     rules = models.JSONField(default=dict, blank=True)
+    # What a signal does with a position group (apps.trades.domain.dca): the DCA grid each
+    # pyramid lays, as `LegSpec.to_dict()` legs (none: one leg at market with all the capital),
+    # how profit is taken, and how many pyramids a group may hold.
+    dca_legs = models.JSONField(default=list, blank=True)
+    tp_mode = models.CharField(
+        "take-profit mode",
+        max_length=10,
+        choices=list(dca.TP_MODE_LABELS.items()),
+        default=dca.TpMode.AGGREGATE,
+    )
+    group_tp_pct = MoneyField("group take profit %", default=Decimal(2))
+    pyramid_limit = models.PositiveSmallIntegerField(
+        default=5, help_text="Most pyramids (entries) one position group may hold."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -40,3 +55,8 @@ class Strategy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def grid(self) -> tuple[dca.LegSpec, ...]:
+        """The grid each pyramid lays (validated when saved; one 100 % leg when empty)."""
+        return dca.legs_or_single(dca.parse_grid(self.dca_legs), group_tp_pct=self.group_tp_pct)

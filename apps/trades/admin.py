@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin
-from apps.trades.models import CandleValue, Order, Trade, TradeRevision
+from apps.trades.models import (
+    CandleValue,
+    DcaLeg,
+    Order,
+    PositionGroup,
+    Pyramid,
+    Trade,
+    TradeRevision,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -78,6 +86,7 @@ class OrderAdmin(ReadOnlyAdmin):
         "created_at",
         "client_order_id",
         "trade",
+        "group",
         "account",
         "purpose",
         "side",
@@ -89,7 +98,7 @@ class OrderAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "purpose", "side", "type"]
     search_fields = ["client_order_id", "exchange_order_id", "symbol", "account__label"]
-    list_select_related = ["trade", "account"]
+    list_select_related = ["trade", "group", "account"]
 
 
 @admin.register(CandleValue)
@@ -107,3 +116,58 @@ class CandleValueAdmin(ReadOnlyAdmin):
     list_filter = ["source", "timeframe"]
     search_fields = ["symbol", "account__label"]
     list_select_related = ["account"]
+
+
+class PyramidInline(ReadOnlyInline):
+    model = Pyramid
+    fields = ["index", "entry_price", "capital", "signal", "created_at"]
+
+
+class DcaLegInline(ReadOnlyInline):
+    model = DcaLeg
+    fields = [
+        "pyramid",
+        "index",
+        "gap_pct",
+        "weight_pct",
+        "tp_pct",
+        "price",
+        "amount",
+        "status",
+        "filled",
+        "quantity",
+        "closed_quantity",
+        "fill_price",
+        "cost",
+        "problem",
+    ]
+
+
+class GroupOrderInline(OrderInline):
+    fk_name = "group"
+    fields = ["leg", *OrderInline.fields]
+
+
+@admin.register(PositionGroup)
+class PositionGroupAdmin(ReadOnlyAdmin):
+    """Read-only, like trades: groups change only through their services, which record why."""
+
+    list_display = [
+        "pk",
+        "opened_at",
+        "owner",
+        "account",
+        "symbol",
+        "timeframe",
+        "side",
+        "status",
+        "tp_mode",
+        "quantity",
+        "average_entry",
+        "realised_pnl",
+    ]
+    list_filter = ["status", "tp_mode", "side"]
+    search_fields = ["symbol", "timeframe", "owner__username", "account__label"]
+    date_hierarchy = "opened_at"
+    list_select_related = ["owner", "account"]
+    inlines = [PyramidInline, DcaLegInline, GroupOrderInline]

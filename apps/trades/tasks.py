@@ -22,3 +22,13 @@ def market_data() -> bool:
 @shared_task(name="trades.send_order")
 def send_order(order_id: int) -> None:
     services.send_order(order_id=order_id, now=timezone.now())
+
+
+@shared_task(name="trades.take_profit")
+def take_profit() -> bool:
+    return services.take_profit_loop()
+
+
+@shared_task(name="trades.cancel_order")
+def cancel_order(order_id: int) -> None:
+    services.cancel_order(order_id=order_id, now=timezone.now())

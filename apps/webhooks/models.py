@@ -29,24 +29,32 @@ class WebhookRoute(models.Model):
     strategy = models.ForeignKey(
         "strategies.Strategy", on_delete=models.PROTECT, related_name="webhook_routes"
     )
-    max_lag_seconds = models.PositiveIntegerField(default=300)
-    rate_limit_per_minute = models.PositiveIntegerField(default=60)
+    max_lag_seconds = models.PositiveIntegerField(default=300)  # 0: no freshness check
+    rate_limit_per_minute = models.PositiveIntegerField(default=60)  # 0: no limit
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "label"], name="webhook_route_label_unique")
+        ]
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def dom_id(self) -> str:
+        return f"route-{self.pk}"
 
 
 class Signal(models.Model):
     """One received webhook request: the raw bytes, kept forever, and what was decided."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"  # recorded, not processed yet
+        RECEIVED = "received", "Received"  # recorded, waiting for its lane
+        PROCESSING = "processing", "Processing"  # handed to the position groups
         EXECUTED = "executed", "Executed"
         QUEUED = "queued", "Queued"
         DUPLICATE = "duplicate", "Duplicate"
@@ -54,6 +62,11 @@ class Signal(models.Model):
         REJECTED = "rejected", "Rejected"
 
     route = models.ForeignKey(WebhookRoute, on_delete=models.PROTECT, related_name="signals")
+    # The route's account when the signal arrived: the account it trades on, and with `symbol`
+    # its lane (signals of one lane are processed in arrival order).
+    account = models.ForeignKey(
+        "exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="signals"
+    )
     received_at = models.DateTimeField()
     body = models.BinaryField()
     content_type = models.CharField(max_length=200, blank=True)
@@ -61,8 +74,17 @@ class Signal(models.Model):
     key = models.CharField(max_length=128)  # idempotency key: explicit id, else a body hash
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     reason = models.TextField(blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    # The parsed intent (strings, Decimals exactly as given): format, action, timeframe, price,
+    # quantity, fired_at, note; empty when the body could not be read.
     parsed = models.JSONField(default=dict, blank=True)
+    action = models.CharField(max_length=5, blank=True)  # entry / exit, once parsed
     symbol = models.CharField(max_length=40, blank=True)  # the account's market, once parsed
+    # What the position groups did with it (SignalOutcome): the group and the orders placed.
+    group_id = models.BigIntegerField(null=True, blank=True)
+    order_ids = models.JSONField(default=list, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -75,6 +97,17 @@ class Signal(models.Model):
                 name="signal_route_key_unique",
             )
         ]
+        indexes = [
+            # The processing task drains a lane's waiting signals oldest first, and the sweep
+            # loop finds signals whose task was lost.
+            models.Index(
+                fields=["account", "symbol", "received_at"],
+                name="signal_lane_idx",
+                condition=Q(status__in=["received", "processing"]),
+            ),
+            # The Signals page: a route's newest signals.
+            models.Index(fields=["route", "-received_at"], name="signal_route_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"signal {self.pk} on {self.route}"
@@ -82,3 +115,17 @@ class Signal(models.Model):
     @property
     def dom_id(self) -> str:
         return f"signal-{self.pk}"
+
+    @property
+    def symbol_shown(self) -> str:
+        """The market, or the symbol as the signal wrote it when none matched."""
+        return self.symbol or self.parsed.get("symbol_given", "")
+
+    @property
+    def timeframe(self) -> str:
+        return self.parsed.get("timeframe", "")
+
+    @property
+    def body_text(self) -> str:
+        """The raw body as text (undecodable bytes shown as �), for pages and the admin."""
+        return bytes(self.body).decode("utf-8", errors="replace")

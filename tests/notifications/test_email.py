@@ -75,6 +75,12 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
         {"symbol": "ETH/USDT", "reason": "ETH/USDT is not enabled for this strategy."},
         "[TradeDesk] Signal rejected · ETH/USDT",
     ),
+    "signal.stale": (
+        "Signal 12 (entry BTC/USDT 15 on route TV main) too old to act on: Stale: fired 7 min "
+        "ago, more than the 300 s allowed.",
+        {"route": "TV main", "symbol": "BTC/USDT", "reason": "Stale: fired 7 min ago."},
+        "[TradeDesk] Signal too old · BTC/USDT",
+    ),
     "signal.queued": (
         "Signal for SOL/USDT queued: 3 trades are already open.",
         {"symbol": "SOL/USDT", "place": "2"},
@@ -120,6 +126,12 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
         "A webhook call for strategy breakout-long had a wrong secret.",
         {"strategy": "breakout-long", "source": "203.0.113.7"},
         "[TradeDesk] Webhook authentication failure",
+    ),
+    "webhook.rate_limited": (
+        "Route TV main received more than 60 signals this minute; the rest of this minute's "
+        "signals were refused (429) and not recorded.",
+        {"route": "TV main", "limit": "60 per minute"},
+        "[TradeDesk] Webhook rate limit exceeded",
     ),
 }
 

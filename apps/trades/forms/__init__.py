@@ -1,5 +1,6 @@
-"""The Desk's forms: the trade ticket and its four rule rows."""
+"""The Desk's forms: the trade ticket and its four rule rows; the Positions filter."""
 
+from apps.trades.forms.positions import PositionFilterForm
 from apps.trades.forms.rows import (
     ROW_FIELDS,
     Cell,
@@ -19,6 +20,7 @@ from apps.trades.forms.ticket import (
 __all__ = [
     "ROW_FIELDS",
     "Cell",
+    "PositionFilterForm",
     "RuleRow",
     "TicketForm",
     "field_name",

@@ -1,7 +1,13 @@
 """Trades: the ticket's actions, the rules loop, orders and fills, and the indicator cache."""
 
 from apps.trades.services.engine import evaluate_rules
-from apps.trades.services.loops import market_data_loop, order_sync_loop, rules_loop
+from apps.trades.services.groups import act_on_signal, cancel_order, close_group
+from apps.trades.services.loops import (
+    market_data_loop,
+    order_sync_loop,
+    rules_loop,
+    take_profit_loop,
+)
 from apps.trades.services.orders import record_order, send_order, sync_orders
 from apps.trades.services.tickets import (
     Activation,
@@ -19,8 +25,11 @@ __all__ = [
     "Activation",
     "Ticket",
     "TicketError",
+    "act_on_signal",
     "activate_ticket",
+    "cancel_order",
     "cancel_trade",
+    "close_group",
     "close_trade",
     "discard_revision",
     "evaluate_rules",
@@ -32,4 +41,5 @@ __all__ = [
     "save_ticket",
     "send_order",
     "sync_orders",
+    "take_profit_loop",
 ]

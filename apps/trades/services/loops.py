@@ -7,6 +7,7 @@ from django.utils import timezone
 from apps.core.loops import run_loop
 from apps.trades.services.candles import refresh_due
 from apps.trades.services.engine import evaluate_rules
+from apps.trades.services.groups import take_profit
 from apps.trades.services.orders import sync_orders
 
 
@@ -20,3 +21,7 @@ def order_sync_loop() -> bool:
 
 def market_data_loop() -> bool:
     return run_loop("trades.market_data", lambda: refresh_due(now=timezone.now()))
+
+
+def take_profit_loop() -> bool:
+    return run_loop("trades.take_profit", lambda: take_profit(now=timezone.now()))

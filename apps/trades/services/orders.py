@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from apps.core.background import enqueue_on_commit
 from apps.core.models import Event
@@ -243,6 +244,11 @@ def send_order(*, order_id: int, now: datetime) -> None:
 
 
 def _refused(order_id: int, exc: Exception) -> None:
+    from apps.trades.services.groups import fills as group_fills
+
+    if group_fills.group_id_of(order_id) is not None:
+        group_fills.refused_group_order(order_id=order_id, error=exc, now=timezone.now())
+        return
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         trade = Trade.objects.select_for_update().select_related("owner", "account")
@@ -285,6 +291,12 @@ def sync_orders(*, now: datetime, batch: int = 100) -> int:
         .order_by("updated_at")[:batch]
     )
     for order in live_orders:
+        if order.cancel_requested_at is not None:
+            # Retried until the exchange reports the order done (cancelled, or filled first).
+            from apps.trades.services.groups.cancels import cancel_order
+
+            cancel_order(order_id=order.pk, now=now)
+            continue
         if order.status == Order.Status.PENDING:
             send_order(order_id=order.pk, now=now)
             continue
@@ -321,7 +333,18 @@ def record_order(*, order_id: int, reported: ExchangeOrder, now: datetime) -> No
        its exits; exit fills shrink it.
     3. When the order is done: clear the working order; a closing trade with quantity left
        sends another order for the rest, else it is Closed with its realised PnL.
+
+    A position group's order is recorded by the groups services instead (its leg, the group's
+    average entry and PnL), which lock the group before the order.
     """
+    from apps.trades.services.groups import fills as group_fills
+
+    group_id = group_fills.group_id_of(order_id)
+    if group_id is not None:
+        group_fills.record_group_order(
+            order_id=order_id, reported=reported, now=now, group_id=group_id
+        )
+        return
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         trade = Trade.objects.select_for_update().select_related("owner", "account")

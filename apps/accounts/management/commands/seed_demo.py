@@ -1,4 +1,5 @@
-"""`manage.py seed_demo`: the demo trader (with a paper account) and operator logins.
+"""`manage.py seed_demo`: the demo trader (with a paper account and a TradingView webhook
+route on it) and operator logins.
 
 Passwords are generated once into the git-ignored `.env` (never a fixed, guessable one) and
 printed on every run. Existing users are left alone, so a changed password stays changed.
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand
 from apps.accounts.services import ensure_user
 from apps.exchanges.models import PAPER
 from apps.exchanges.services import create_account
+from apps.webhooks.services import ensure_demo_route
 from tradedesk.local_env import ensure_local_env, read_values
 
 DEMO_LOGINS = [
@@ -39,4 +41,8 @@ class Command(BaseCommand):
             if not operator and not user.exchange_accounts.exists():
                 # The demo trader can paper-trade from the first minute.
                 create_account(owner=user, label="Paper", kind=PAPER)
+            paper = user.exchange_accounts.filter(kind=PAPER).order_by("pk").first()
+            if not operator and paper is not None:
+                # ... and try a TradingView signal with curl (`rundesk` prints the command).
+                ensure_demo_route(user=user, account=paper)
         self.stdout.write("Demo logins:\n" + "\n".join(lines))

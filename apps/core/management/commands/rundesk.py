@@ -11,10 +11,12 @@ import asyncio
 
 from daphne.server import Server
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 
 from apps.core.background import InProcessRunner
+from apps.webhooks.selectors import demo_route
 from tradedesk.asgi import application
 from tradedesk.celery import app as celery_app
 
@@ -28,6 +30,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, **options) -> None:
         runner: InProcessRunner | None = None
+        # Read before serving: the ready callback runs on the event loop, where the ORM may not.
+        demo = demo_webhook_banner(host, port)
 
         def ready() -> None:
             nonlocal runner
@@ -35,6 +39,8 @@ class Command(BaseCommand):
             runner = InProcessRunner(celery_app, asyncio.get_event_loop())
             runner.start()
             self.stdout.write(f"TradeDesk is serving on http://{host}:{port}/ (Ctrl-C to stop)")
+            if demo:
+                self.stdout.write(demo)
             self.stdout.flush()  # shown at once even when the output is piped into a log
 
         def stop_runner() -> Deferred | None:
@@ -51,3 +57,21 @@ class Command(BaseCommand):
         if not server.listening_addresses:
             raise CommandError(f"Could not listen on {host}:{port} (is another desk running?).")
         self.stdout.write("TradeDesk stopped.")
+
+
+def demo_webhook_banner(host: str, port: int) -> str:
+    """The demo trader's webhook URL and a `curl` that opens a paper position through it."""
+    try:
+        route = demo_route()
+    except DatabaseError:  # not migrated yet: no banner rather than no desk
+        return ""
+    if route is None:
+        return ""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    url = f"http://{reachable}:{port}/webhooks/tv/{route.token}/"
+    body = '{"action":"entry","symbol":"BTCUSDT","timeframe":"15"}'
+    return (
+        f"TradingView demo webhook (demo's {route.account.label} account): {url}\n"
+        f"  Send a signal:  curl -X POST {url} -H 'Content-Type: application/json' -d '{body}'\n"
+        "  Then log in as demo and open Signals."
+    )

@@ -1,4 +1,5 @@
-"""Trades built on the ticket, their revisions, their orders and the indicator cache."""
+"""Trades built on the ticket, their revisions, the orders of trades and groups, and the
+indicator cache."""
 
 from __future__ import annotations
 
@@ -186,6 +187,11 @@ class Order(models.Model):
         TRAILING_STOP = RuleKind.TRAILING_STOP.value, "Trailing stop"
         TAKE_PROFIT = RuleKind.TAKE_PROFIT.value, "Take profit"
         CLOSE = "close", "Close at market"
+        # Position groups.
+        DCA_LEG = "dca_leg", "DCA leg"
+        LEG_TAKE_PROFIT = "leg_tp", "Leg take profit"
+        GROUP_TAKE_PROFIT = "group_tp", "Group take profit"
+        EXIT_SIGNAL = "exit_signal", "Exit signal"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Not sent yet"
@@ -197,7 +203,20 @@ class Order(models.Model):
 
     LIVE = (Status.PENDING, Status.UNKNOWN, Status.OPEN)
 
-    trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="orders")
+    # An order belongs to exactly one trade or one position group (see the constraint).
+    trade = models.ForeignKey(
+        Trade, null=True, blank=True, on_delete=models.CASCADE, related_name="orders"
+    )
+    group = models.ForeignKey(
+        "PositionGroup", null=True, blank=True, on_delete=models.CASCADE, related_name="orders"
+    )
+    leg = models.ForeignKey(
+        "DcaLeg", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    # The webhook signal whose action wrote this order (a group's entry, add or exit).
+    signal = models.ForeignKey(
+        "webhooks.Signal", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
     account = models.ForeignKey(
         "exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="orders"
     )
@@ -219,16 +238,35 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when the desk decided to cancel it; the order-sync loop retries the cancel until the
+    # exchange reports the order done.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(trade__isnull=False, group__isnull=True)
+                    | Q(trade__isnull=True, group__isnull=False)
+                ),
+                name="order_of_trade_or_group",
+            )
+        ]
         indexes = [
             # The order-sync loop polls live orders.
             models.Index(
                 fields=["updated_at"],
                 name="order_sync_loop_idx",
                 condition=Q(status__in=["pending", "unknown", "open"]),
-            )
+            ),
+            # The take-profit loop skips groups with a sell in flight, and an exit looks up the
+            # group's resting legs: live orders by group.
+            models.Index(
+                fields=["group", "side"],
+                name="order_group_live_idx",
+                condition=Q(status__in=["pending", "unknown", "open"], group__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

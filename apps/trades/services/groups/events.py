@@ -1,0 +1,34 @@
+"""A position group's events: its timeline, and what notifications say about it."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from apps.core.events import record_event
+from apps.core.models import Event
+from apps.trades.models import PositionGroup
+
+
+def group_event(
+    group: PositionGroup, kind: str, message: str, *, level: str = Event.Level.INFO, data=None
+) -> None:
+    """Record `kind` on the group's timeline with the keys notifications show (account,
+    symbol, side, url) and the decision's own inputs in `data` (quantity, price, pnl, reason...).
+    Call it inside the service's transaction, with the group's owner and account loaded."""
+    record_event(
+        kind=kind,
+        message=message,
+        user=group.owner,
+        account=group.account,
+        subject=group,
+        level=level,
+        data={
+            "account": group.account.label,
+            "symbol": group.symbol,
+            "side": group.side,
+            "timeframe": group.timeframe,
+            "group": group.pk,
+            "url": reverse("trades:position", args=[group.pk]),
+        }
+        | (data or {}),
+    )

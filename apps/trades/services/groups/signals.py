@@ -1,0 +1,476 @@
+"""What a signal does to position groups: open one, add a pyramid to it, or exit it.
+
+`act_on_signal` is the one entry point the webhooks app calls, once per parsed signal, in
+arrival order per account and symbol. It reads the market (outside any transaction), then
+decides and writes intent in one transaction holding the account row lock, then the orders
+are sent after commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+
+from apps.exchanges.domain.precision import fmt
+from apps.exchanges.domain.types import Ticker
+from apps.exchanges.errors import ExchangeError
+from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
+from apps.exchanges.services import market_data
+from apps.exchanges.services.markets import MarketsStale, ensure_markets_fresh, rules_of
+from apps.strategies.models import Strategy
+from apps.trades.domain import dca
+from apps.trades.domain.catalog import Side
+from apps.trades.domain.sizing import Sizing, SizingError, SizingKind, size_entry
+from apps.trades.models import Order, PositionGroup
+from apps.trades.services.groups import intents, live
+from apps.trades.services.groups.events import group_event
+from apps.trades.services.groups.settle import settle
+
+# A ticker older than this is not a price to lay a grid from.
+TICKER_MAX_AGE = timedelta(minutes=2)
+EXECUTED = "executed"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class SignalOrder:
+    action: str  # "entry" or "exit"
+    symbol: str  # the account's market symbol, e.g. "BTC/USDT"
+    timeframe: str  # as the signal gives it ("15", "60", "1D"...); part of the group key
+    side: str  # "long" (short later)
+    price: Decimal | None  # the signal's price (e.g. {{close}}), None if not given
+    quantity: Decimal | None = None  # explicit base quantity from the signal, overrides sizing
+
+
+@dataclass(frozen=True)
+class SignalOutcome:
+    decision: str  # "executed" or "rejected" (queueing arrives with the next issue)
+    reason: str  # always a sentence a trader can read
+    group_id: int | None
+    order_ids: tuple[int, ...]
+
+
+def _rejected(reason: str, group_id: int | None = None) -> SignalOutcome:
+    return SignalOutcome(REJECTED, reason, group_id, ())
+
+
+def act_on_signal(
+    *,
+    account: ExchangeAccount,
+    strategy: Strategy,
+    order: SignalOrder,
+    signal_id: int | None,
+    now: datetime,
+) -> SignalOutcome:
+    """Execute one signal against the account's position groups; never raises for a decision
+    (every refusal is a rejected outcome with its reason)."""
+    if order.side != Side.LONG:
+        return _rejected(f"Only long positions are traded for now, not {order.side}.")
+    if not order.timeframe:
+        return _rejected("The signal has no timeframe; it is part of the position group's key.")
+    if order.action == "exit":
+        return _exit(account=account, order=order, signal_id=signal_id, now=now)
+    if order.action == "entry":
+        return _entry(account=account, strategy=strategy, order=order, signal_id=signal_id, now=now)
+    return _rejected(f"Unknown action {order.action!r}: a signal enters or exits.")
+
+
+def _key(order: SignalOrder) -> str:
+    return f"{order.symbol} {order.timeframe} {order.side}"
+
+
+# --- Entry ------------------------------------------------------------------------------------
+
+
+def _entry(
+    *,
+    account: ExchangeAccount,
+    strategy: Strategy,
+    order: SignalOrder,
+    signal_id: int | None,
+    now: datetime,
+) -> SignalOutcome:
+    """Open a group, or add a pyramid to the open one.
+
+    1. Outside any transaction: the account trades, its market rules are fresh, the symbol is
+       listed, the strategy's grid is valid, and a fresh ticker gives the market price.
+    2. The pyramid's entry price is the signal's price when it gives one (the price the alert
+       decided at), else the ask; its capital is the signal's quantity × that price, else the
+       strategy's sizing. Leg 0's market buy is sized at the ask, what it will pay.
+    3. In one transaction holding the account row lock (so concurrent signals of the account
+       take turns and the pool count cannot go stale): find the open group of the key; none
+       opens one if the pool has room; one takes a pyramid if below its limit.
+    4. Lay the grid (legs below the minimums are reported and skipped) and write the orders;
+       they are sent after commit.
+    """
+    checked = _market_checks(account=account, order=order, now=now)
+    if isinstance(checked, SignalOutcome):
+        return checked
+    market, ticker = checked
+    try:
+        grid = strategy.grid
+    except dca.GridError as error:
+        return _rejected(f"The strategy's DCA grid is invalid: {error}")
+    market_price = ticker.ask or ticker.last  # what leg 0's market buy pays now
+    reference = order.price or market_price
+    if reference <= 0:
+        return _rejected(f"The signal's price {fmt(reference)} is not a price.")
+    try:
+        capital = _capital(account=account, strategy=strategy, order=order, price=reference)
+    except SizingError as error:
+        return _rejected(f"The entry cannot be sized: {error}")
+
+    with transaction.atomic():
+        account = ExchangeAccount.objects.select_for_update().get(pk=account.pk)
+        group = (
+            PositionGroup.objects.select_for_update()
+            .select_related("owner", "account")
+            .filter(
+                account=account,
+                symbol=order.symbol,
+                timeframe=order.timeframe,
+                side=order.side,
+                status=PositionGroup.Status.OPEN,
+            )
+            .first()
+        )
+        if group is None:
+            return _open_group(
+                account=account,
+                strategy=strategy,
+                order=order,
+                grid=grid,
+                reference=reference,
+                capital=capital,
+                market=market,
+                market_price=market_price,
+                signal_id=signal_id,
+                now=now,
+            )
+        return _add_pyramid(
+            group=group,
+            reference=reference,
+            capital=capital,
+            market=market,
+            market_price=market_price,
+            signal_id=signal_id,
+            now=now,
+        )
+
+
+def _market_checks(
+    *, account: ExchangeAccount, order: SignalOrder, now: datetime
+) -> tuple[Market, Ticker] | SignalOutcome:
+    if not account.is_active:
+        return _rejected(f"{account.label} is paused; resume it to trade.")
+    try:
+        ensure_markets_fresh(account=account, now=now)
+    except MarketsStale as stale:
+        return _rejected(str(stale))
+    market = Market.objects.filter(account=account, symbol=order.symbol).first()
+    if market is None:
+        return _rejected(f"{account.label} has no market {order.symbol}.")
+    if not market.active:
+        return _rejected(f"{order.symbol} is not trading on {account.label} right now.")
+    try:
+        ticker = market_data.tickers(account=account, symbols=[order.symbol])[order.symbol]
+    except (ExchangeError, KeyError) as exc:
+        return _rejected(f"No price for {order.symbol}: {exc}")
+    if now - ticker.timestamp > TICKER_MAX_AGE:
+        age = int((now - ticker.timestamp).total_seconds())
+        return _rejected(f"The last {order.symbol} price is {age} s old; no grid is laid on it.")
+    return market, ticker
+
+
+def _capital(
+    *, account: ExchangeAccount, strategy: Strategy, order: SignalOrder, price: Decimal
+) -> Decimal:
+    """The quote a pyramid spreads over its grid: the signal's quantity at its price, else the
+    strategy's sizing."""
+    if order.quantity is not None:
+        if order.quantity <= 0:
+            raise SizingError(f"The signal's quantity {fmt(order.quantity)} is not positive.")
+        return order.quantity * price
+    sizing = Sizing(SizingKind(strategy.sizing_kind), strategy.sizing_value.normalize())
+    return pyramid_capital(account=account, sizing=sizing, price=price)
+
+
+def pyramid_capital(*, account: ExchangeAccount, sizing: Sizing, price: Decimal) -> Decimal:
+    """A sizing as quote capital, as a ticket sizes its entry (the free quote balance, less
+    the taker fee, for a % of buying power). Risk sizing needs a stop, which a grid does not
+    have: SizingError says so."""
+    quote = BalanceSnapshot.objects.filter(account=account, asset=account.quote_currency).first()
+    buying_power = quote.free if quote else Decimal(0)
+    size = size_entry(
+        sizing,
+        price=price,
+        buying_power=buying_power / (1 + market_data.taker_fee_rate(account=account)),
+        equity=Decimal(0),
+        stop=None,
+    )
+    return size.quote_amount if size.quote_amount is not None else size.amount * price
+
+
+def _plan(
+    grid: tuple[dca.LegSpec, ...],
+    *,
+    reference: Decimal,
+    capital: Decimal,
+    market: Market,
+    market_price: Decimal,
+) -> tuple[dca.PlannedLeg, ...] | str:
+    """The pyramid's grid on the market; a problem string when no leg can be placed."""
+    planned = dca.lay_grid(
+        grid,
+        entry_price=reference,
+        capital=capital,
+        rules=rules_of(market),
+        side=Side.LONG,
+        market_price=market_price,
+    )
+    if not any(plan.ok for plan in planned):
+        return f"No leg of the grid can be placed (leg 0: {planned[0].problem})."
+    return planned
+
+
+def _open_group(
+    *,
+    account: ExchangeAccount,
+    strategy: Strategy,
+    order: SignalOrder,
+    grid: tuple[dca.LegSpec, ...],
+    reference: Decimal,
+    capital: Decimal,
+    market: Market,
+    market_price: Decimal,
+    signal_id: int | None,
+    now: datetime,
+) -> SignalOutcome:
+    # The pool: counted under the account row lock, so concurrent entries take turns and the
+    # count is never stale (check and act in one locked transaction, not check-then-act).
+    holding = PositionGroup.objects.filter(account=account, status__in=PositionGroup.POOL).count()
+    if holding >= account.max_open_groups:
+        return _rejected(
+            f"{account.label} already holds {holding} open position groups, its limit "
+            f"(max open groups {account.max_open_groups}); {_key(order)} is not opened."
+        )
+    planned = _plan(
+        grid,
+        reference=reference,
+        capital=capital,
+        market=market,
+        market_price=market_price,
+    )
+    if isinstance(planned, str):
+        return _rejected(planned)
+    group = PositionGroup.objects.create(
+        owner=account.owner,
+        account=account,
+        symbol=order.symbol,
+        timeframe=order.timeframe,
+        side=order.side,
+        strategy=strategy,
+        tp_mode=strategy.tp_mode,
+        group_tp_pct=strategy.group_tp_pct,
+        pyramid_limit=strategy.pyramid_limit,
+        grid=[leg.to_dict() for leg in grid],
+        opened_at=now,
+    )
+    group.account = account  # the locked row, owner included, for the events
+    group_event(
+        group,
+        "group.opened",
+        f"Position group {_key(order)} opened by an entry signal with strategy "
+        f"{strategy.name}: {len(grid)} leg grid, {dca.TpMode(group.tp_mode).label.lower()} take "
+        f"profit, up to {group.pyramid_limit} pyramids ({holding + 1} of "
+        f"{account.max_open_groups} groups open on {account.label}).",
+        data={
+            "price": str(reference),
+            "capital": str(capital),
+            "tp_mode": group.tp_mode,
+            "group_tp_pct": str(group.group_tp_pct),
+            "signal": signal_id or "",
+        },
+    )
+    _, orders = intents.lay_pyramid(
+        group,
+        index=0,
+        entry_price=reference,
+        capital=capital,
+        planned=planned,
+        signal_id=signal_id,
+        now=now,
+    )
+    skipped = sum(1 for plan in planned if not plan.ok)
+    live.push_group(group, created=True)
+    return SignalOutcome(
+        EXECUTED,
+        f"Opened {_key(order)} group #{group.pk}: pyramid 1 of {group.pyramid_limit}, "
+        f"{_legs_text(orders, skipped)} with {fmt(capital.normalize())} "
+        f"{account.quote_currency} from {fmt(reference)}.",
+        group.pk,
+        tuple(o.pk for o in orders),
+    )
+
+
+def _add_pyramid(
+    *,
+    group: PositionGroup,
+    reference: Decimal,
+    capital: Decimal,
+    market: Market,
+    market_price: Decimal,
+    signal_id: int | None,
+    now: datetime,
+) -> SignalOutcome:
+    count = group.pyramids.count()
+    key = f"{group.symbol} {group.timeframe} {group.side}"
+    if count >= group.pyramid_limit:
+        return _rejected(
+            f"{key}: pyramid limit {group.pyramid_limit} reached (group #{group.pk}).", group.pk
+        )
+    # The group keeps the grid it opened with: editing the strategy changes new groups only.
+    grid = dca.legs_or_single(dca.parse_grid(group.grid), group_tp_pct=group.group_tp_pct)
+    planned = _plan(
+        grid,
+        reference=reference,
+        capital=capital,
+        market=market,
+        market_price=market_price,
+    )
+    if isinstance(planned, str):
+        return _rejected(planned, group.pk)
+    group_event(
+        group,
+        "group.pyramid_added",
+        f"Pyramid {count + 1} of {group.pyramid_limit} added to {key} by an entry signal at "
+        f"{fmt(reference)} with {fmt(capital.normalize())} {group.account.quote_currency}.",
+        data={
+            "pyramid": count + 1,
+            "price": str(reference),
+            "capital": str(capital),
+            "signal": signal_id or "",
+        },
+    )
+    _, orders = intents.lay_pyramid(
+        group,
+        index=count,
+        entry_price=reference,
+        capital=capital,
+        planned=planned,
+        signal_id=signal_id,
+        now=now,
+    )
+    skipped = sum(1 for plan in planned if not plan.ok)
+    live.push_group(group)
+    return SignalOutcome(
+        EXECUTED,
+        f"Pyramid {count + 1} of {group.pyramid_limit} added to {key} group #{group.pk}: "
+        f"{_legs_text(orders, skipped)} with {fmt(capital.normalize())} "
+        f"{group.account.quote_currency} from {fmt(reference)}.",
+        group.pk,
+        tuple(o.pk for o in orders),
+    )
+
+
+def _legs_text(orders: list[Order], skipped: int) -> str:
+    resting = sum(1 for o in orders if o.type == "limit")
+    parts = []
+    if len(orders) > resting:
+        parts.append("leg 0 at market")
+    if resting:
+        parts.append(f"{resting} resting limit buy{'s' if resting != 1 else ''}")
+    text = " and ".join(parts)
+    if skipped:
+        text += f" ({skipped} leg{'s' if skipped != 1 else ''} below the market minimum skipped)"
+    return text
+
+
+# --- Exit -------------------------------------------------------------------------------------
+
+
+def _exit(
+    *, account: ExchangeAccount, order: SignalOrder, signal_id: int | None, now: datetime
+) -> SignalOutcome:
+    """Cancel the group's resting legs and close its whole position at market."""
+    with transaction.atomic():
+        group = (
+            PositionGroup.objects.select_for_update()
+            .select_related("owner", "account")
+            .filter(
+                account=account,
+                symbol=order.symbol,
+                timeframe=order.timeframe,
+                side=order.side,
+                status__in=[PositionGroup.Status.OPEN, PositionGroup.Status.ERROR],
+            )
+            .order_by("-opened_at", "-pk")
+            .first()
+        )
+        if group is None:
+            closing = PositionGroup.objects.filter(
+                account=account,
+                symbol=order.symbol,
+                timeframe=order.timeframe,
+                side=order.side,
+                status=PositionGroup.Status.CLOSING,
+            ).first()
+            if closing is not None:
+                return _rejected(f"{_key(order)} group #{closing.pk} is already closing.")
+            return _rejected(f"No open {_key(order)} group to exit on {account.label}.")
+        outcome = close_group_locked(
+            group, purpose=Order.Purpose.EXIT_SIGNAL, price=None, signal_id=signal_id, now=now
+        )
+    return outcome
+
+
+def close_group_locked(
+    group: PositionGroup,
+    *,
+    purpose: str,
+    price: Decimal | None,
+    signal_id: int | None,
+    now: datetime,
+    why: str = "",
+) -> SignalOutcome:
+    """Close a locked group (exit signal, the trader's close, or the group take profit), with
+    the event that says why; the group settles at once if nothing is left to wait for."""
+    price = price or group.last_price or group.average_entry
+    sell, cancelling = intents.begin_close(
+        group, purpose=purpose, price=price, signal_id=signal_id, now=now
+    )
+    base = intents.base_of(group.symbol)
+    parts = []
+    if cancelling:
+        parts.append(
+            f"cancelling {len(cancelling)} resting leg{'s' if len(cancelling) > 1 else ''}"
+        )
+    if sell is not None:
+        parts.append(f"selling {fmt(sell.amount)} {base} at market (order {sell.client_order_id})")
+    action = " and ".join(parts) or "nothing held and nothing resting"
+    reason = intents.CLOSE_REASONS[purpose]
+    kind = "trade.take_profit_hit" if purpose == Order.Purpose.GROUP_TAKE_PROFIT else "group.exit"
+    group_event(
+        group,
+        kind,
+        f"{reason.capitalize()}: {why + ' ' if why else ''}closing the group: {action}.",
+        data={
+            "quantity": str(sell.amount) if sell else "0",
+            "price": str(price or ""),
+            "reason": reason,
+            "cancelled": [o.client_order_id for o in cancelling],
+            "signal": signal_id or "",
+        },
+    )
+    settle(group, price=price, now=now)
+    group.save()
+    live.push_group(group)
+    return SignalOutcome(
+        EXECUTED,
+        f"Closing {group.symbol} {group.timeframe} {group.side} group #{group.pk}: {action}.",
+        group.pk,
+        (sell.pk,) if sell else (),
+    )

@@ -1,0 +1,1 @@
+"""The webhook's pure logic: reading bodies, formats, symbols, access and freshness."""

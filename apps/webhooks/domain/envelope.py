@@ -1,0 +1,113 @@
+"""What a webhook body is, before what it means: JSON, a form, or plain text. Pure.
+
+TradingView posts `application/json` only when the rendered message is valid JSON and
+`text/plain` otherwise (a stray unquoted placeholder is enough), and some relays post forms, so
+the body is read by what it contains, never by its Content-Type header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+MAX_BODY_BYTES = 16 * 1024
+# Keys that name the sender's own idempotency key (TradeDesk `id`; a `signal_key` built from
+# placeholders such as {{exchange}}:{{ticker}}|{{interval}}|{{strategy.order.id}}|{{time}}).
+ID_KEYS = ("id", "signal_key")
+MAX_KEY_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The body as text, and as a mapping when it is a JSON object or a form."""
+
+    text: str
+    data: dict[str, Any] | None = None
+    json_error: str = ""  # why a body that looks like JSON is not
+    problem: str = ""  # a body that is not even text
+    kind: str = "text"  # "json", "form" or "text"
+    lowered: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def get(self, *names: str) -> Any:
+        """The first of `names` present in the mapping (case-insensitive), else None."""
+        for name in names:
+            value = self.lowered.get(name)
+            if value is not None and value != "":
+                return value
+        return None
+
+
+def open_envelope(body: bytes) -> Envelope:
+    """Decode `body` (UTF-8, a BOM tolerated) and parse it as JSON, then as a form."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return Envelope(text="", problem="The body is not UTF-8 text.")
+    stripped = text.strip()
+    if stripped[:1] in ("{", "[", '"'):
+        try:
+            value = json.loads(stripped, parse_float=Decimal)
+        except (ValueError, RecursionError) as error:
+            return Envelope(text=stripped, json_error=_json_error(error))
+        if isinstance(value, dict):
+            return _mapping(stripped, value, "json")
+        if isinstance(value, str):  # a JSON string holding a text command
+            return Envelope(text=value.strip())
+        if isinstance(value, list):
+            return Envelope(
+                text=stripped,
+                problem="A JSON array (several orders in one alert) is not supported: send one "
+                "JSON object per alert.",
+            )
+        return Envelope(text=stripped)
+    if stripped and "=" in stripped and not any(ch.isspace() for ch in stripped):
+        pairs = parse_qsl(stripped, keep_blank_values=True)
+        if pairs:
+            return _mapping(stripped, dict(pairs), "form")
+    return Envelope(text=stripped)
+
+
+def _mapping(text: str, data: dict[str, Any], kind: str) -> Envelope:
+    lowered = {str(key).strip().lower(): value for key, value in data.items()}
+    return Envelope(text=text, data=data, kind=kind, lowered=lowered)
+
+
+def _json_error(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+    return "not valid JSON"
+
+
+def secret_of(envelope: Envelope) -> str | None:
+    """The body's `secret` field; plain text cannot carry one."""
+    value = envelope.get("secret")
+    return str(value) if value is not None else None
+
+
+def explicit_id(envelope: Envelope) -> str | None:
+    value = envelope.get(*ID_KEYS)
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value).strip() or None
+
+
+def idempotency_key(*, route_id: int, envelope: Envelope) -> str:
+    """The signal's key, unique per route: the sender's explicit id when it gives one, else a
+    SHA-256 of the route and the normalised body (JSON by sorted keys, text stripped), so a
+    re-delivery of the same alert is recognised whatever whitespace or key order it has."""
+    given = explicit_id(envelope)
+    if given is not None:
+        key = f"id:{given}"
+        if len(key) <= MAX_KEY_LENGTH:
+            return key
+        return "id-sha256:" + hashlib.sha256(given.encode()).hexdigest()
+    if envelope.data is not None:
+        normal = json.dumps(envelope.data, sort_keys=True, separators=(",", ":"), default=str)
+    else:
+        normal = envelope.text.strip()
+    digest = hashlib.sha256(f"{route_id}\n{normal}".encode()).hexdigest()
+    return f"sha256:{digest}"

@@ -1,0 +1,214 @@
+"""The Positions page: rows with pyramids, legs filled, average entry and unrealised PnL; the
+htmx expansion to pyramids and legs; a group's page; Close at market; the live row pushed
+after a change; the CSV exports (the filtered view, values unrounded); isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from apps.core.broadcast import user_group
+from apps.trades.models import PositionGroup
+from apps.trades.selectors import groups_for_rows
+from tests.exchanges.factories import ExchangeAccountFactory
+from tests.trades.grouping import Desk, grid_strategy, signal
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def desk(django_capture_on_commit_callbacks) -> Desk:
+    return Desk(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def group(paper, desk) -> PositionGroup:
+    """Leg 0 bought at 65000, leg 1 at 63700, leg 2 resting; the loop saw 64000."""
+    strategy = grid_strategy(paper.owner, tp_mode="hybrid")
+    group_id = desk.act(paper, strategy, signal()).group_id
+    desk.price("63700.00")
+    desk.sync()
+    desk.price("64000.00")
+    desk.take_profit()
+    return PositionGroup.objects.get(pk=group_id)
+
+
+@pytest.fixture
+def trader(client, paper):
+    client.force_login(paper.owner)
+    return client
+
+
+def rows(response) -> list[dict[str, str]]:
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_positions_page_lists_groups_with_their_numbers(trader, group):
+    response = trader.get(reverse("trades:positions"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'id="group-{group.pk}"' in html
+    row = html.split(f'id="group-{group.pk}"')[1].split("</tr>")[0]
+    assert "BTC/USDT" in row and ">15<" in row
+    assert "1 / 5" in row  # pyramids of the limit
+    assert "2 / 3" in row  # legs filled of those placed
+    assert group.average_entry.normalize().to_eng_string()[:10] in row
+    unrealised = group.quantity * (D("64000") - group.average_entry)
+    assert f"{unrealised:.2f}" in row
+    assert "Hybrid" in row
+    assert f'hx-get="/positions/{group.pk}/"' in row  # expandable, with an href too
+    assert f'href="/positions/{group.pk}/"' in row
+    assert 'href="/positions/export.csv"' in html
+    assert 'href="/positions/orders.csv"' in html
+    assert 'id="position-rows"' in html  # the unfiltered table takes new groups live
+
+
+def test_positions_is_in_the_navigation_after_the_desk(trader, group):
+    html = trader.get(reverse("trades:positions")).content.decode()
+    nav = html.split('aria-label="Main"')[1].split("</nav>")[0]
+    assert nav.index(">Desk</a>") < nav.index(">Positions</a>") < nav.index(">Signals</a>")
+    assert 'href="/positions/" aria-current="page"' in nav
+
+
+def test_a_row_expands_over_htmx_to_its_pyramids_and_legs_and_collapses(trader, group):
+    url = reverse("trades:position", args=[group.pk])
+    html = trader.get(url, **HTMX).content.decode()
+    assert html.lstrip().startswith(f'<tr id="group-{group.pk}-detail"')
+    assert "Pyramid 1" in html
+    assert html.count('class="leg status-') == 3
+    assert "63700" in html and "62400" in html
+    assert "Working" in html and "Filled" in html
+    collapsed = trader.get(url, {"collapse": "1"}, **HTMX).content.decode()
+    assert (
+        collapsed.strip() == f'<tr id="group-{group.pk}-detail" class="group-detail" hidden></tr>'
+    )
+
+
+def test_a_groups_page_shows_its_orders_and_timeline(trader, group):
+    html = trader.get(reverse("trades:position", args=[group.pk])).content.decode()
+    assert f"tdg{group.pk}p0l0" in html and f"tdg{group.pk}p0l2" in html
+    assert f'data-timeline="trades.positiongroup:{group.pk}"' in html
+    assert "group.opened" in html and "trade.entry_filled" in html
+    assert "Close at market" in html
+
+
+def test_close_at_market_closes_the_group(trader, group, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = trader.post(reverse("trades:position-close", args=[group.pk]))
+    assert response.status_code == 302
+    group.refresh_from_db()
+    assert group.status == PositionGroup.Status.CLOSED
+    assert group.exit_reason == "close"
+    again = trader.post(reverse("trades:position-close", args=[group.pk]), follow=True)
+    assert "A closed group cannot be closed." in again.content.decode()
+
+
+def test_another_users_group_is_404_everywhere(client, group):
+    other = ExchangeAccountFactory().owner
+    client.force_login(other)
+    assert client.get(reverse("trades:position", args=[group.pk])).status_code == 404
+    assert client.get(reverse("trades:position", args=[group.pk]), **HTMX).status_code == 404
+    assert client.post(reverse("trades:position-close", args=[group.pk])).status_code == 404
+    assert f"group-{group.pk}" not in client.get(reverse("trades:positions")).content.decode()
+    assert rows(client.get(reverse("trades:positions-csv"), {"status": "all"})) == []
+    assert rows(client.get(reverse("trades:positions-orders-csv"), {"status": "all"})) == []
+    group.refresh_from_db()
+    assert group.status == "open"
+
+
+def test_the_positions_csv_has_every_value_unrounded(trader, group):
+    response = trader.get(reverse("trades:positions-csv"))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="positions.csv"' in response["Content-Disposition"]
+    (row,) = rows(response)
+    first, second = D("0.00615") * D("0.999"), D("0.0047") * D("0.999")
+    assert row["group"] == str(group.pk)
+    assert row["quantity"] == "0.01083915"  # as held: not rounded to 2 or 8 places
+    assert D(row["average_entry"]) == group.average_entry
+    assert row["average_entry"] == "64436.866359447004608295"
+    assert D(row["average_entry"]) != D(row["average_entry"]).quantize(D("0.00000001"))
+    assert row["unrealised_pnl"] == str((first + second) * (64000 - group.average_entry))
+    assert row["pyramids"] == "1" and row["legs_filled"] == "2" and row["legs_placed"] == "3"
+    assert (row["status"], row["tp_mode"], row["timeframe"]) == ("open", "hybrid", "15")
+
+
+def test_the_orders_csv_lists_the_filtered_groups_orders(trader, group):
+    orders = rows(trader.get(reverse("trades:positions-orders-csv")))
+    assert [o["client_order_id"] for o in orders] == [
+        f"tdg{group.pk}p0l0",
+        f"tdg{group.pk}p0l1",
+        f"tdg{group.pk}p0l2",
+    ]
+    leg_1 = orders[1]
+    assert (leg_1["pyramid"], leg_1["leg"], leg_1["type"], leg_1["status"]) == (
+        "1",
+        "1",
+        "limit",
+        "filled",
+    )
+    assert (leg_1["amount"], leg_1["price"], leg_1["fee_cost"]) == ("0.0047", "63700", "0.0000047")
+    # The filter applies: no closed group, so no orders.
+    assert rows(trader.get(reverse("trades:positions-orders-csv"), {"status": "closed"})) == []
+
+
+def test_the_filter_narrows_the_table_and_its_exports(trader, paper, desk, group):
+    strategy = grid_strategy(paper.owner)
+    eth = desk.act(paper, strategy, signal(symbol="ETH/USDT")).group_id
+    html = trader.get(reverse("trades:positions"), {"symbol": "eth/usdt"}).content.decode()
+    assert f'id="group-{eth}"' in html and f'id="group-{group.pk}"' not in html
+    assert 'id="position-rows"' not in html  # a filtered view takes no live inserts
+    assert 'href="/positions/export.csv?symbol=eth%2Fusdt"' in html
+    exported = rows(trader.get(reverse("trades:positions-csv"), {"symbol": "ETH/USDT"}))
+    assert [r["group"] for r in exported] == [str(eth)]
+    table = trader.get(
+        reverse("trades:positions"), {"status": "closed"}, HTTP_HX_TARGET="positions-table", **HTMX
+    ).content.decode()
+    assert table.lstrip().startswith('<section id="positions-table"')
+    assert "No position groups match this filter" in table
+
+
+def test_a_change_pushes_the_row_live_and_a_new_group_goes_to_the_top(group):
+    html = render_to_string(
+        "trades/positions_live.html", {"groups": groups_for_rows(ids=[group.pk]), "created": False}
+    )
+    assert f'<tr id="group-{group.pk}" class="group status-open" hx-swap-oob="true">' in html
+    created = render_to_string(
+        "trades/positions_live.html", {"groups": groups_for_rows(ids=[group.pk]), "created": True}
+    )
+    assert created.startswith('<tbody hx-swap-oob="afterbegin:#position-rows">')
+    assert f'id="group-{group.pk}-detail"' in created
+
+
+def test_services_push_the_row_to_the_owners_pages_after_commit(paper, desk):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(paper.owner_id), channel)
+    strategy = grid_strategy(paper.owner)
+
+    group_id = desk.act(paper, strategy, signal()).group_id
+
+    async def drain() -> list[str]:
+        received = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+                received.append(message["html"])
+        return received
+
+    pushed = [html for html in async_to_sync(drain)() if f'id="group-{group_id}"' in html]
+    assert pushed[0].startswith('<tbody hx-swap-oob="afterbegin:#position-rows">')
+    assert all("hx-swap-oob" in html for html in pushed)
+    assert "1 / 3" in pushed[-1]  # the last push shows leg 0 filled: the committed state

@@ -1,0 +1,357 @@
+"""Processing signals: lanes in arrival order, freshness, and what the position groups did."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.utils import timezone
+
+from apps.core.broadcast import user_group
+from apps.core.models import Event
+from apps.trades.models import Order, PositionGroup
+from apps.webhooks import tasks
+from apps.webhooks.models import Signal
+from apps.webhooks.services import process_signal, set_route_active
+from apps.webhooks.services.processing import sweep
+from tests.webhooks.conftest import post
+
+pytestmark = pytest.mark.django_db
+
+ENTRY = {"action": "entry", "symbol": "BINANCE:BTCUSDT", "timeframe": "15"}
+EXIT = {"action": "exit", "symbol": "BINANCE:BTCUSDT", "timeframe": "15"}
+
+
+@pytest.fixture
+def deliver(client, route, django_capture_on_commit_callbacks):
+    """Post `body` as TradingView does, and run what the answer enqueued (the processing task,
+    live pushes) as a worker would after COMMIT."""
+
+    def run(body, **extra) -> Signal:
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = post(client, route, body, **extra).json()
+        return Signal.objects.get(pk=answer["signal_id"])
+
+    return run
+
+
+@pytest.fixture
+def receive_only(client, route, django_capture_on_commit_callbacks):
+    """Post `body` and record it, but hold its task back (as a slow broker would)."""
+
+    def run(body) -> Signal:
+        with django_capture_on_commit_callbacks(execute=False):
+            answer = post(client, route, body).json()
+        return Signal.objects.get(pk=answer["signal_id"])
+
+    return run
+
+
+def test_an_entry_signal_opens_a_paper_position_and_links_its_orders(deliver):
+    signal = deliver(ENTRY | {"price": "65000.5"})
+
+    group = PositionGroup.objects.get()
+    assert (signal.status, signal.group_id) == (Signal.Status.EXECUTED, group.pk)
+    assert signal.reason.startswith("Opened BTC/USDT 15 long group")
+    assert (group.symbol, group.timeframe, group.status) == ("BTC/USDT", "15", "open")
+    assert signal.order_ids == list(
+        Order.objects.filter(signal=signal).values_list("pk", flat=True)
+    )
+    assert signal.order_ids
+    assert signal.processed_at >= signal.received_at
+    event = Event.objects.get(kind="signal.executed")
+    assert (event.subject_id, event.user, event.account) == (
+        str(signal.pk),
+        signal.route.owner,
+        signal.account,
+    )
+    assert event.data["orders"] == ", ".join(map(str, signal.order_ids))
+
+
+def test_duplicate_delivery_places_no_second_order(deliver):
+    first = deliver(ENTRY | {"timenow": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")})
+    again = deliver(bytes(first.body).decode(), content_type="application/json")
+
+    assert first.status == Signal.Status.EXECUTED
+    assert (again.status, again.duplicate_of) == (Signal.Status.DUPLICATE, first)
+    assert PositionGroup.objects.count() == 1
+    assert Order.objects.count() == len(first.order_ids)
+
+
+def test_a_task_run_twice_hands_its_signal_over_once(deliver):
+    signal = deliver(ENTRY)
+    orders = Order.objects.count()
+
+    process_signal(signal_id=signal.pk)
+    tasks.process_signal.apply(args=[signal.pk])
+
+    assert Order.objects.count() == orders
+    assert Event.objects.filter(kind="signal.executed").count() == 1
+
+
+def test_an_exit_closes_the_group_and_an_exit_without_one_is_rejected_with_the_reason(deliver):
+    deliver(ENTRY)
+    exit_ = deliver(EXIT)
+    nothing = deliver(EXIT | {"id": "again"})
+
+    assert exit_.status == Signal.Status.EXECUTED
+    assert PositionGroup.objects.get().status == PositionGroup.Status.CLOSED
+    assert nothing.status == Signal.Status.REJECTED
+    assert nothing.reason
+    event = Event.objects.get(kind="signal.rejected")
+    assert event.data["reason"] == nothing.reason
+
+
+# --- Arrival order per lane -------------------------------------------------------------------
+
+
+def test_exit_then_entry_300_ms_apart_execute_in_order_whichever_task_runs_first(
+    deliver, receive_only, django_capture_on_commit_callbacks
+):
+    first = deliver(ENTRY | {"id": "open"})
+    exit_ = receive_only(EXIT | {"id": "close"})
+    time.sleep(0.3)
+    entry = receive_only(ENTRY | {"id": "reopen"})
+
+    # The adversarial order: the entry's task runs first (a worker picked it up first).
+    with django_capture_on_commit_callbacks(execute=True):  # and the orders are sent
+        process_signal(signal_id=entry.pk)
+
+    exit_.refresh_from_db()
+    entry.refresh_from_db()
+    old, new = PositionGroup.objects.order_by("pk")
+    assert exit_.status == entry.status == Signal.Status.EXECUTED
+    assert exit_.group_id == first.group_id == old.pk
+    assert old.status == PositionGroup.Status.CLOSED
+    # The entry opened a new group: acted on before the exit, it would have been a pyramid add
+    # to the old group, which the exit would then have sold.
+    assert entry.group_id == new.pk
+    assert (new.status, new.pyramids.count()) == (PositionGroup.Status.OPEN, 1)
+    assert exit_.processed_at < entry.processed_at
+    assert max(exit_.order_ids) < min(entry.order_ids)
+
+    process_signal(signal_id=exit_.pk)  # the exit's own task finds it done
+    assert PositionGroup.objects.count() == 2
+
+
+def test_a_task_never_processes_signals_that_arrived_after_its_own(receive_only):
+    exit_ = receive_only(EXIT)
+    entry = receive_only(ENTRY)
+
+    process_signal(signal_id=exit_.pk)
+
+    exit_.refresh_from_db()
+    entry.refresh_from_db()
+    assert exit_.status == Signal.Status.REJECTED  # no group yet: nothing to exit
+    assert entry.status == Signal.Status.RECEIVED  # left for its own task
+
+
+def test_other_symbols_are_other_lanes(route, receive_only):
+    from apps.exchanges.paper.services import set_price
+
+    set_price(symbol="ETH/USDT", price=Decimal("3000.00"))
+    btc = receive_only(ENTRY)
+    eth = receive_only(ENTRY | {"symbol": "ETHUSDT"})
+
+    process_signal(signal_id=eth.pk)
+
+    btc.refresh_from_db()
+    eth.refresh_from_db()
+    assert btc.status == Signal.Status.RECEIVED
+    assert eth.status == Signal.Status.EXECUTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_tasks_of_one_lane_still_act_in_arrival_order(route):
+    """Two workers, the entry's task started first, both running at once on real
+    transactions: the lane makes the exit act first."""
+    from apps.webhooks.services.ingest import receive_signal
+
+    def received(body: bytes) -> Signal:
+        try:
+            return _received(body)
+        finally:
+            connection.close()  # each thread's own connection
+
+    def _received(body: bytes) -> Signal:
+        answer = receive_signal(
+            token=route.token,
+            content_length=len(body),
+            read_body=lambda size: body[:size],
+            content_type="application/json",
+            source_ip="52.89.214.238",
+            now=timezone.now(),
+        )
+        return Signal.objects.get(pk=answer.signal_id)
+
+    # Recording runs each task inline on commit; the entry that opens the group is done.
+    opened = received(b'{"action": "entry", "symbol": "BTCUSDT", "timeframe": "15", "id": "1"}')
+    assert opened.status == Signal.Status.EXECUTED
+    # Hold the lane so the next two stay waiting, as they would behind a busy worker.
+    from apps.core.locks import waiting_lock
+    from apps.webhooks.services.processing import lane_name
+
+    with waiting_lock(lane_name(route.account_id, "BTC/USDT"), ttl_seconds=60, wait_seconds=1):
+        exit_body = b'{"action": "exit", "symbol": "BTCUSDT", "timeframe": "15"}'
+        exit_ = threading.Thread(target=received, args=(exit_body,))
+        exit_.start()
+        time.sleep(0.3)
+        entry_body = b'{"action": "entry", "symbol": "BTCUSDT", "timeframe": "15", "id": "2"}'
+        entry = threading.Thread(target=received, args=(entry_body,))
+        entry.start()
+        time.sleep(0.3)
+        # Both recorded and waiting for the lane; the entry's task asks first after release.
+        assert Signal.objects.filter(status=Signal.Status.RECEIVED).count() == 2
+    for thread in (exit_, entry):
+        thread.join(timeout=30)
+
+    signals = list(Signal.objects.order_by("received_at"))
+    assert [s.status for s in signals] == ["executed"] * 3
+    assert signals[1].action == "exit" and signals[1].processed_at < signals[2].processed_at
+    assert PositionGroup.objects.filter(status="closed").count() == 1
+    assert PositionGroup.objects.filter(status="open").count() == 1
+
+
+# --- Freshness and route state at processing time ---------------------------------------------
+
+
+def test_a_signal_that_waited_past_its_max_lag_is_stale_and_places_nothing(receive_only):
+    signal = receive_only(ENTRY)
+    Signal.objects.filter(pk=signal.pk).update(received_at=timezone.now() - timedelta(minutes=6))
+
+    process_signal(signal_id=signal.pk)
+
+    signal.refresh_from_db()
+    assert signal.status == Signal.Status.STALE
+    assert signal.reason == "Stale: received 360 s ago, more than the 300 s allowed."
+    assert not Order.objects.exists()
+    assert Event.objects.filter(kind="signal.stale", subject_id=str(signal.pk)).exists()
+
+
+def test_a_signal_of_a_route_deactivated_before_processing_is_rejected(route, receive_only):
+    signal = receive_only(ENTRY)
+    set_route_active(route=route, active=False)
+
+    process_signal(signal_id=signal.pk)
+
+    signal.refresh_from_db()
+    assert (signal.status, signal.reason) == (Signal.Status.REJECTED, "Its route was deactivated.")
+    assert not Order.objects.exists()
+
+
+def test_a_failure_inside_the_groups_is_recorded_with_an_error_event(receive_only, monkeypatch):
+    from apps.trades.services import groups
+
+    def broken(**kwargs):
+        raise RuntimeError("exchange adapter exploded")
+
+    monkeypatch.setattr(groups, "act_on_signal", broken)  # fault injection, not a stand-in
+    signal = receive_only(ENTRY)
+
+    process_signal(signal_id=signal.pk)
+
+    signal.refresh_from_db()
+    assert signal.status == Signal.Status.REJECTED
+    assert "RuntimeError: exchange adapter exploded" in signal.reason
+    assert Event.objects.get(kind="signal.rejected").level == Event.Level.ERROR
+
+
+# --- The sweep loop ---------------------------------------------------------------------------
+
+
+def test_the_sweep_processes_a_signal_whose_task_was_lost(receive_only):
+    signal = receive_only(ENTRY)
+    sweep(now=timezone.now())  # too young: its task may still be on its way
+    signal.refresh_from_db()
+    assert signal.status == Signal.Status.RECEIVED
+
+    sweep(now=timezone.now() + timedelta(seconds=20))
+
+    signal.refresh_from_db()
+    assert signal.status == Signal.Status.EXECUTED
+
+
+def test_the_sweep_reports_a_signal_left_processing_by_a_lost_worker(receive_only):
+    signal = receive_only(ENTRY)
+    Signal.objects.filter(pk=signal.pk).update(
+        status=Signal.Status.PROCESSING, processed_at=timezone.now() - timedelta(minutes=10)
+    )
+
+    sweep(now=timezone.now())
+
+    signal.refresh_from_db()
+    assert signal.status == Signal.Status.REJECTED
+    assert signal.reason.startswith("Processing was interrupted")
+    assert not Order.objects.exists()  # never handed over a second time
+    assert Event.objects.get(kind="signal.rejected").level == Event.Level.ERROR
+
+
+# --- Live rows ----------------------------------------------------------------------------------
+
+
+def drain(layer, channel) -> list[str]:
+    async def receive_all() -> list[str]:
+        messages = []
+        while True:
+            try:
+                messages.append((await asyncio.wait_for(layer.receive(channel), 1))["html"])
+            except TimeoutError:
+                return messages
+
+    return async_to_sync(receive_all)()
+
+
+def test_each_signal_is_pushed_to_its_owners_signals_page_when_received_and_decided(route, deliver):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(route.owner_id), channel)
+
+    signal = deliver(ENTRY)
+
+    pushed = [html for html in drain(layer, channel) if f'id="{signal.dom_id}"' in html]
+    assert 'hx-swap-oob="afterend:#signal-head"' in pushed[0]  # new, on top
+    assert any('hx-swap-oob="true"' in html and "Executed" in html for html in pushed)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_deliveries_of_one_alert_record_one_signal_and_one_execution(route):
+    """TradingView's resends and a proxy's retries can race: the unique key decides."""
+    from apps.webhooks.services.ingest import receive_signal
+
+    body = b'{"action": "entry", "symbol": "BTCUSDT", "timeframe": "15", "id": "once"}'
+    start = threading.Barrier(5)
+    answers = []
+
+    def deliver_once():
+        try:
+            start.wait()
+            answers.append(
+                receive_signal(
+                    token=route.token,
+                    content_length=len(body),
+                    read_body=lambda size: body[:size],
+                    content_type="application/json",
+                    source_ip="52.89.214.238",
+                    now=timezone.now(),
+                ).status
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver_once) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(answers) == ["accepted"] + ["duplicate"] * 4
+    assert Signal.objects.exclude(status=Signal.Status.DUPLICATE).get().status == "executed"
+    assert PositionGroup.objects.count() == 1
+    assert Order.objects.filter(side="buy").count() == 1
