@@ -58,3 +58,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def _fast_passwords_and_clean_cache(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()  # locks and throttles must not leak from one test into the next
+
+
+@pytest.fixture(autouse=True)
+def _webhook_recording_on_the_test_connection(monkeypatch) -> None:
+    """The webhook view records in a pool thread with its own connection, which cannot see a
+    test's uncommitted rows; in-process tests record on the test's thread instead."""
+    import importlib
+
+    # The module, not the view function of the same name that the package re-exports.
+    receive = importlib.import_module("apps.webhooks.views.receive")
+    monkeypatch.setattr(receive, "RECORD_ON_SHARED_THREAD", True)

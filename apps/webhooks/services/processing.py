@@ -131,6 +131,17 @@ def _process_one(signal_id: int) -> None:
             now=timezone.now(),
             level=level,
         )
+    _send_now(order_ids)
+
+
+def _send_now(order_ids: list[int]) -> None:
+    """Send the signal's new orders from this task rather than behind the queue: the lane's
+    later signals would otherwise hold the workers while these wait. Each order was committed
+    first; `send_order` claims it by compare-and-swap, so its queued task finds it sent."""
+    from apps.trades.services import send_order
+
+    for order_id in order_ids:
+        send_order(order_id=order_id, now=timezone.now())
 
 
 def _act(signal: Signal, now) -> tuple[str, str, int | None, list[int], str | None]:
