@@ -46,7 +46,7 @@ from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.accounts.services import ensure_user  # noqa: E402
-from apps.exchanges.models import ExchangeAccount, PaperOrder  # noqa: E402
+from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperOrder  # noqa: E402
 from apps.exchanges.paper.services import open_paper_account  # noqa: E402
 from apps.exchanges.services import refresh_balances, refresh_markets  # noqa: E402
 from apps.strategies.models import Strategy  # noqa: E402
@@ -68,7 +68,9 @@ def setup(total: int) -> WebhookRoute:
         owner=user, label="Bench paper", defaults={"kind": "paper"}
     )
     # Every signal opens its own group: the cap and the funds must not be what is measured.
-    ExchangeAccount.objects.filter(pk=account.pk).update(max_open_groups=total * 10)
+    ExchangeAccount.objects.filter(pk=account.pk).update(max_open_groups=30_000)
+    # A fresh deposit each run: earlier runs spent theirs.
+    PaperBalance.objects.filter(account=account).delete()
     open_paper_account(account, initial_balance=Decimal(total * 100))
     now = timezone.now()
     refresh_markets(account=account, now=now)
@@ -223,7 +225,9 @@ def report(route, answers, sending: float, total_time: float, args) -> None:
         f"\nSent {len(answers)} requests in {sending:.1f} s ({len(answers) / sending:.0f}/s); "
         f"all decided after {total_time:.1f} s. Decisions: {statuses}."
     )
+    refused = orders.filter(status=Order.Status.REJECTED).count()
     print(f"Lost: {lost}. Duplicate orders: {duplicate_orders}. 5xx answers: {server_errors}.")
+    print(f"Orders refused by the exchange: {refused} (the bench account is funded for all).")
 
 
 if __name__ == "__main__":
