@@ -1,12 +1,20 @@
 """TradingView webhooks under load, end to end on the stack. Prints a table.
 
     .venv/bin/python benchmarks/webhooks_load.py [--senders 100] [--signals 10]
+        [--interval 12] [--burst]
 
 What it runs, all real: the stack's processes (daphne, a Celery worker, Celery beat) on
-PostgreSQL (`tradedesk_bench`) and Redis (database 3), a paper account, and N concurrent
-senders on loopback. Each sender posts its distinct valid entry signals (each one opens its own
-position group: a distinct timeframe), and along the way a repeat of an earlier signal (a
-duplicate delivery) and a malformed body. Then it waits for every accepted signal's decision.
+PostgreSQL (`tradedesk_bench`) and Redis (database 3), a fresh paper account, and N concurrent
+senders on loopback. Each sender is one TradingView alert: it posts its distinct valid entry
+signals (each opens its own position group: a distinct timeframe; senders take the account's
+markets in turn), and along the way a repeat of an earlier signal (a duplicate delivery) and a
+malformed body. Then it waits for every accepted signal's decision.
+
+The load model: a sender posts one signal every `--interval` seconds, starting at a random
+moment within the first interval. The default, 12 s, is the fastest a TradingView strategy
+alert can keep firing (more than 15 triggers in 3 minutes stops it). `--burst` starts every
+sender at the same moment (alerts on the same bar close), and `--interval 0` posts as fast as
+answers come back: the desk's saturation, a load TradingView cannot produce.
 
 Reported: the webhook's answer latency, signal-to-order latency (the signal's received time to
 the paper exchange's acknowledgement of its order, both database timestamps), throughput, and
@@ -19,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -46,7 +55,7 @@ from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.accounts.services import ensure_user  # noqa: E402
-from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperOrder  # noqa: E402
+from apps.exchanges.models import ExchangeAccount, Market, PaperOrder  # noqa: E402
 from apps.exchanges.paper.services import open_paper_account  # noqa: E402
 from apps.exchanges.services import refresh_balances, refresh_markets  # noqa: E402
 from apps.strategies.models import Strategy  # noqa: E402
@@ -64,13 +73,10 @@ def setup(total: int) -> WebhookRoute:
     call_command("createdb")
     call_command("migrate", "--noinput", verbosity=0)
     user = ensure_user(username=USERNAME, password=PASSWORD)
-    account, _ = ExchangeAccount.objects.get_or_create(
-        owner=user, label="Bench paper", defaults={"kind": "paper"}
-    )
+    # A fresh account each run: no groups, orders or spent funds of earlier runs.
+    account = ExchangeAccount.objects.create(owner=user, label=f"Bench paper {RUN}", kind="paper")
     # Every signal opens its own group: the cap and the funds must not be what is measured.
     ExchangeAccount.objects.filter(pk=account.pk).update(max_open_groups=30_000)
-    # A fresh deposit each run: earlier runs spent theirs.
-    PaperBalance.objects.filter(account=account).delete()
     open_paper_account(account, initial_balance=Decimal(total * 100))
     now = timezone.now()
     refresh_markets(account=account, now=now)
@@ -107,20 +113,29 @@ def post(url: str, body: bytes) -> tuple[int, float]:
     return status, (time.perf_counter() - started) * 1000
 
 
-def sender(url: str, index: int, count: int) -> list[tuple[str, int, float]]:
-    """`count` distinct entries, then one repeat of the first and one malformed body."""
+def sender(
+    url: str, index: int, args, symbols: list[str], start: float
+) -> list[tuple[str, int, float]]:
+    """`args.signals` distinct entries, one every `args.interval` seconds from a random phase
+    (or from `start` at once with --burst), with one repeat of the first and one malformed
+    body half way."""
+    count = args.signals
+    phase = random.Random(index).uniform(0, args.interval)  # noqa: S311 (not a secret)
+    first = start + (0 if args.burst else phase)
+    symbol = "BINANCE:" + symbols[index % len(symbols)].replace("/", "")
     results = []
     for n in range(count):
+        time.sleep(max(0.0, first + n * args.interval - time.monotonic()))
         body = {
             "id": f"{RUN}-{index}-{n}",
             "action": "entry",
-            "symbol": "BINANCE:BTCUSDT",
+            "symbol": symbol,
             "timeframe": f"{index * count + n + 1}",  # a group of its own
         }
         results.append(("valid", *post(url, json.dumps(body).encode())))
         if n == count // 2:
-            first = {**body, "id": f"{RUN}-{index}-0", "timeframe": f"{index * count + 1}"}
-            results.append(("duplicate", *post(url, json.dumps(first).encode())))
+            repeat = {**body, "id": f"{RUN}-{index}-0", "timeframe": f"{index * count + 1}"}
+            results.append(("duplicate", *post(url, json.dumps(repeat).encode())))
             results.append(("malformed", *post(url, b"{not json at all")))
     return results
 
@@ -134,8 +149,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--senders", type=int, default=100)
     parser.add_argument("--signals", type=int, default=10)
+    parser.add_argument(
+        "--interval", type=float, default=12.0, help="seconds between a sender's signals"
+    )
+    parser.add_argument("--burst", action="store_true", help="every sender starts at once")
     args = parser.parse_args()
     route = setup(args.senders * args.signals)
+    symbols = sorted(
+        Market.objects.filter(account=route.account, active=True).values_list("symbol", flat=True)
+    )
 
     port = free_port()
     daphne = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
@@ -155,9 +177,10 @@ def main() -> None:
             url = f"{server.base_url}/webhooks/tv/{route.token}/"
             time.sleep(3)  # the worker connects to the broker
             started = time.perf_counter()
+            start = time.monotonic()
             with ThreadPoolExecutor(max_workers=args.senders) as pool:
                 batches = list(
-                    pool.map(lambda i: sender(url, i, args.signals), range(args.senders))
+                    pool.map(lambda i: sender(url, i, args, symbols, start), range(args.senders))
                 )
             sending = time.perf_counter() - started
             deadline = time.monotonic() + DECIDED_WAIT_SECONDS
@@ -206,9 +229,15 @@ def report(route, answers, sending: float, total_time: float, args) -> None:
     server_errors = sum(1 for _, status, _ in answers if status >= 500)
     statuses = dict(signals.values_list("status").annotate(n=Count("pk")))
 
+    pace = (
+        "as fast as answers come back (saturation)"
+        if not args.interval
+        else f"one signal every {args.interval:g} s per sender, "
+        + ("all starting at once (burst)" if args.burst else "from random phases")
+    )
     print(
         f"\nTradingView webhooks on the stack: {args.senders} senders x {args.signals} signals "
-        f"(+1 duplicate and +1 malformed each), {os.cpu_count()} CPUs\n"
+        f"(+1 duplicate and +1 malformed each), {pace}; {os.cpu_count()} CPUs\n"
     )
     print(f"| {'measurement':<36} | {'n':>5} | {'p50 ms':>8} | {'p99 ms':>8} |")
     print(f"|{'-' * 38}|{'-' * 7}|{'-' * 10}|{'-' * 10}|")

@@ -9,7 +9,6 @@ from django.db import transaction
 from apps.core import background
 from apps.core.background import InProcessRunner, enqueue_on_commit
 from apps.core.models import LoopTick
-from apps.core.tasks import heartbeat as heartbeat_task
 from tradedesk.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,21 +45,20 @@ def test_the_beat_schedule_runs_the_loops_repeatedly(runner):
     assert wait_for(lambda: LoopTick.objects.filter(name="core.heartbeat", runs__gte=3).exists())
 
 
+callers: list[threading.Thread] = []
+
+
+@celery_app.task(name="tests.core.record_caller")
+def record_caller() -> None:
+    """Not on the beat schedule (unlike the heartbeat), so only the enqueued call runs it."""
+    callers.append(threading.current_thread())
+
+
 def test_an_enqueued_task_runs_in_a_worker_thread_after_commit(runner):
     assert wait_for(lambda: background._runner is runner)
-    callers = []
-    original = heartbeat_task.run
-
-    def spy():
-        callers.append(threading.current_thread())
-        return original()
-
-    heartbeat_task.run = spy
-    try:
-        with transaction.atomic():
-            enqueue_on_commit(heartbeat_task)
-            assert callers == []  # not before commit
-        assert wait_for(lambda: callers)
-    finally:
-        heartbeat_task.run = original
+    callers.clear()
+    with transaction.atomic():
+        enqueue_on_commit(record_caller)
+        assert callers == []  # not before commit
+    assert wait_for(lambda: callers)
     assert callers[0] is not threading.current_thread()

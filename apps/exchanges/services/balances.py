@@ -70,4 +70,5 @@ def store_balances(account: ExchangeAccount, balances: list[Balance], *, now: da
         user_ids=[account.owner_id],
         template=PORTFOLIO_FRAGMENT,
         context={"portfolio": portfolio(account=account)},
+        key=f"portfolio-{account.pk}",
     )

@@ -68,6 +68,26 @@ def symbol_query(given: str) -> SymbolQuery:
     )
 
 
+class MarketIndex:
+    """An account's markets indexed by the three ways a symbol can name one, so a signal's
+    symbol is matched without scanning them all."""
+
+    def __init__(self, markets: Iterable[MarketRef]) -> None:
+        self._by: dict[str, list[MarketRef]] = {}
+        for market in markets:
+            for name in {
+                market.symbol.upper(),
+                market.exchange_symbol.upper(),
+                (market.base + market.quote).upper(),
+            }:
+                self._by.setdefault(name, []).append(market)
+
+    def find(self, query: SymbolQuery) -> MarketRef | None:
+        names = (*query.symbols, *query.exchange_symbols, query.joined)
+        candidates = {market for name in names for market in self._by.get(name, ())}
+        return pick_market(query, candidates)
+
+
 def pick_market(query: SymbolQuery, markets: Iterable[MarketRef]) -> MarketRef | None:
     """The best match among `markets`, or None. A perpetual signal prefers a perpetual market
     and a spot signal a spot one, but takes the other kind when the account has only that."""

@@ -74,4 +74,5 @@ def push_row(signal: Signal, *, new: bool) -> None:
         user_ids=[signal.route.owner_id],
         template=SIGNAL_ROW_LIVE,
         context={"signal": signal, "new": new},
+        key=f"signal-{signal.pk}-{new}",
     )

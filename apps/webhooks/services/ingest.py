@@ -16,13 +16,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
-from django.db.models.functions import Concat, Upper
 
 from apps.core.background import enqueue
 from apps.core.events import record_event
@@ -37,7 +35,7 @@ from apps.webhooks.domain.envelope import (
     secret_of,
 )
 from apps.webhooks.domain.parsing import Intent, Unreadable, parse_intent
-from apps.webhooks.domain.symbols import MarketRef, pick_market, symbol_query
+from apps.webhooks.domain.symbols import MarketIndex, MarketRef, symbol_query
 from apps.webhooks.models import Signal, WebhookRoute
 from apps.webhooks.services.events import push_row, signal_event
 
@@ -194,19 +192,10 @@ def _read_unsafe(route: WebhookRoute, envelope: Envelope, now: datetime) -> Read
 
 
 def _market(route: WebhookRoute, intent: Intent) -> tuple[MarketRef | None, str]:
-    query = symbol_query(intent.symbol)
-    rows = (
-        Market.objects.filter(account_id=route.account_id)
-        .annotate(joined=Upper(Concat("base", "quote")))
-        .filter(
-            Q(symbol__in=query.symbols)
-            | Q(exchange_symbol__iexact=query.cleaned)
-            | Q(joined=query.joined)
-        )
-        .values_list("symbol", "exchange_symbol", "base", "quote", "active")[:20]
-    )
-    market = pick_market(query, (MarketRef(*row) for row in rows))
     account = route.account
+    market = _market_index(account.pk, account.markets_refreshed_at).find(
+        symbol_query(intent.symbol)
+    )
     if market is None:
         reason = f"Unknown symbol {intent.symbol} on {account.label}"
         if account.markets_refreshed_at is None:
@@ -215,6 +204,16 @@ def _market(route: WebhookRoute, intent: Intent) -> tuple[MarketRef | None, str]
     if not market.active:
         return None, f"{market.symbol} is not trading on {account.label} (market inactive)."
     return market, ""
+
+
+@lru_cache(maxsize=64)
+def _market_index(account_id: int, refreshed_at: datetime | None) -> MarketIndex:
+    """The account's markets as of their last refresh, loaded once per web process: a refresh
+    stamps the account, which makes a new key. (Matching in SQL scanned every market.)"""
+    rows = Market.objects.filter(account_id=account_id).values_list(
+        "symbol", "exchange_symbol", "base", "quote", "active"
+    )
+    return MarketIndex(MarketRef(*row) for row in rows)
 
 
 def _record(

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.background import enqueue
+from apps.core.broadcast import live_updates_held
 from apps.core.locks import waiting_lock
 from apps.core.loops import run_loop
 from apps.core.models import Event
@@ -60,7 +61,8 @@ def process_signal(*, signal_id: int) -> None:
         if not held:
             raise LaneBusy(f"lane {signal.account_id}:{signal.symbol} busy")
         for waiting_id in _lane_up_to(signal_id):
-            _process_one(waiting_id)
+            with live_updates_held():  # its orders go out before its rows are rendered
+                _process_one(waiting_id)
 
 
 def _lane_up_to(signal_id: int) -> list[int]:
@@ -121,6 +123,7 @@ def _process_one(signal_id: int) -> None:
         push_row(signal, new=False)
 
     status, reason, group_id, order_ids, level = _act(signal, now)
+    _send_now(order_ids)
     signal.group_id, signal.order_ids = group_id, order_ids
     with transaction.atomic():
         _decide(
@@ -131,17 +134,21 @@ def _process_one(signal_id: int) -> None:
             now=timezone.now(),
             level=level,
         )
-    _send_now(order_ids)
 
 
 def _send_now(order_ids: list[int]) -> None:
-    """Send the signal's new orders from this task rather than behind the queue: the lane's
-    later signals would otherwise hold the workers while these wait. Each order was committed
-    first; `send_order` claims it by compare-and-swap, so its queued task finds it sent."""
+    """Send the signal's new orders from this task, before its decision is written, rather
+    than behind the queue: the lane's later signals would otherwise hold the workers while
+    these wait. Each order was committed first and also has its own task; `send_order` claims
+    it by compare-and-swap, so whichever comes second finds it sent, and a failure here leaves
+    it to that task."""
     from apps.trades.services import send_order
 
     for order_id in order_ids:
-        send_order(order_id=order_id, now=timezone.now())
+        try:
+            send_order(order_id=order_id, now=timezone.now())
+        except Exception:
+            logger.exception("Order %s not sent inline; its own task sends it", order_id)
 
 
 def _act(signal: Signal, now) -> tuple[str, str, int | None, list[int], str | None]:

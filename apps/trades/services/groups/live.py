@@ -23,6 +23,7 @@ def push_group(group: PositionGroup, *, created: bool = False) -> None:
         user_ids=[group.owner_id],
         template=POSITIONS_LIVE,
         context={"groups": groups_for_rows(ids=[group.pk]), "created": created},
+        key=f"group-{group.pk}-{created}",
     )
 
 
