@@ -141,7 +141,7 @@ def test_exit_then_entry_300_ms_apart_execute_in_order_whichever_task_runs_first
     assert PositionGroup.objects.count() == 2
 
 
-def test_a_task_never_processes_signals_that_arrived_after_its_own(receive_only):
+def test_a_task_drains_its_lane_later_signals_included_in_arrival_order(receive_only):
     exit_ = receive_only(EXIT)
     entry = receive_only(ENTRY)
 
@@ -150,7 +150,32 @@ def test_a_task_never_processes_signals_that_arrived_after_its_own(receive_only)
     exit_.refresh_from_db()
     entry.refresh_from_db()
     assert exit_.status == Signal.Status.REJECTED  # no group yet: nothing to exit
-    assert entry.status == Signal.Status.RECEIVED  # left for its own task
+    assert entry.status == Signal.Status.EXECUTED
+    assert exit_.processed_at < entry.processed_at
+
+
+def test_a_task_finding_its_lane_busy_leaves_its_signal_to_the_holder(receive_only, monkeypatch):
+    """The holder looks again after each signal, so one that arrives meanwhile, whose own task
+    returned at once, is processed by the holder before it lets go of the lane."""
+    from apps.webhooks.services import processing
+
+    first = receive_only(ENTRY | {"id": "first"})
+    late: list[Signal] = []
+    process_one = processing._process_one
+
+    def arriving_meanwhile(signal_id: int) -> None:
+        if not late:
+            late.append(receive_only(ENTRY | {"id": "late", "timeframe": "60"}))
+            process_signal(signal_id=late[0].pk)  # its task: the lane is held, so it returns
+            late[0].refresh_from_db()
+            assert late[0].status == Signal.Status.RECEIVED
+        process_one(signal_id)
+
+    monkeypatch.setattr(processing, "_process_one", arriving_meanwhile)
+    process_signal(signal_id=first.pk)
+
+    late[0].refresh_from_db()
+    assert late[0].status == Signal.Status.EXECUTED
 
 
 def test_other_symbols_are_other_lanes(route, receive_only):
@@ -170,8 +195,9 @@ def test_other_symbols_are_other_lanes(route, receive_only):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_tasks_of_one_lane_still_act_in_arrival_order(route):
-    """Two workers, the entry's task started first, both running at once on real
-    transactions: the lane makes the exit act first."""
+    """Real transactions on several connections: while a worker holds the lane, the exit's and
+    the entry's tasks leave their signals waiting; the lane's next task is the entry's, and it
+    acts on the exit first."""
     from apps.webhooks.services.ingest import receive_signal
 
     def received(body: bytes) -> Signal:
@@ -194,11 +220,13 @@ def test_concurrent_tasks_of_one_lane_still_act_in_arrival_order(route):
     # Recording runs each task inline on commit; the entry that opens the group is done.
     opened = received(b'{"action": "entry", "symbol": "BTCUSDT", "timeframe": "15", "id": "1"}')
     assert opened.status == Signal.Status.EXECUTED
-    # Hold the lane so the next two stay waiting, as they would behind a busy worker.
-    from apps.core.locks import waiting_lock
+    # Hold the lane, as a worker draining it would: the next two tasks return at once and leave
+    # their signals waiting.
+    from apps.core.locks import single_flight
     from apps.webhooks.services.processing import lane_name
 
-    with waiting_lock(lane_name(route.account_id, "BTC/USDT"), ttl_seconds=60, wait_seconds=1):
+    with single_flight(lane_name(route.account_id, "BTC/USDT"), ttl_seconds=60) as held:
+        assert held
         exit_body = b'{"action": "exit", "symbol": "BTCUSDT", "timeframe": "15"}'
         exit_ = threading.Thread(target=received, args=(exit_body,))
         exit_.start()
@@ -206,11 +234,12 @@ def test_concurrent_tasks_of_one_lane_still_act_in_arrival_order(route):
         entry_body = b'{"action": "entry", "symbol": "BTCUSDT", "timeframe": "15", "id": "2"}'
         entry = threading.Thread(target=received, args=(entry_body,))
         entry.start()
-        time.sleep(0.3)
-        # Both recorded and waiting for the lane; the entry's task asks first after release.
+        for thread in (exit_, entry):
+            thread.join(timeout=30)
         assert Signal.objects.filter(status=Signal.Status.RECEIVED).count() == 2
-    for thread in (exit_, entry):
-        thread.join(timeout=30)
+    # The lane's next task (here the entry's, run again as the sweep loop would) drains it.
+    later = Signal.objects.filter(status=Signal.Status.RECEIVED).order_by("-received_at").first()
+    process_signal(signal_id=later.pk)
 
     signals = list(Signal.objects.order_by("received_at"))
     assert [s.status for s in signals] == ["executed"] * 3

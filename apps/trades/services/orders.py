@@ -153,7 +153,7 @@ def _send_on_commit(order: Order) -> None:
 
 def _claim(trade_id: int, *statuses: str) -> Trade | None:
     return (
-        Trade.objects.select_for_update()
+        Trade.objects.select_for_update(of=("self",))
         .select_related("owner", "account")
         .filter(pk=trade_id, status__in=statuses, working_order__isnull=True)
         .first()
@@ -251,7 +251,7 @@ def _refused(order_id: int, exc: Exception) -> None:
         return
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        trade = Trade.objects.select_for_update().select_related("owner", "account")
+        trade = Trade.objects.select_for_update(of=("self",)).select_related("owner", "account")
         trade = trade.get(pk=order.trade_id)
         order.status = Order.Status.REJECTED
         order.error = f"{type(exc).__name__}: {exc}"
@@ -347,7 +347,7 @@ def record_order(*, order_id: int, reported: ExchangeOrder, now: datetime) -> No
         return
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        trade = Trade.objects.select_for_update().select_related("owner", "account")
+        trade = Trade.objects.select_for_update(of=("self",)).select_related("owner", "account")
         trade = trade.get(pk=order.trade_id)
         if order.status not in Order.LIVE:
             return

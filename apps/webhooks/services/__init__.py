@@ -1,7 +1,7 @@
 """Webhooks: routes (a trader's URLs), receiving signals, and processing them lane by lane."""
 
 from apps.webhooks.services.ingest import Answer, client_ip, receive_signal
-from apps.webhooks.services.processing import LaneBusy, process_signal, sweep_loop
+from apps.webhooks.services.processing import process_signal, sweep_loop
 from apps.webhooks.services.routes import (
     create_route,
     ensure_demo_route,
@@ -12,7 +12,6 @@ from apps.webhooks.services.routes import (
 
 __all__ = [
     "Answer",
-    "LaneBusy",
     "client_ip",
     "create_route",
     "ensure_demo_route",

@@ -1,10 +1,13 @@
 """Processing recorded signals: in arrival order per lane, fresh ones only, then the groups.
 
-A lane is one account and one symbol. `process_signal` takes the lane's lock and processes,
-oldest first, every signal of the lane still waiting up to and including its own: whichever
-task runs first, an exit received before an entry is acted on before it. The lock lives in the
-cache (Redis in the stack, memory in the embedded desk), so no transaction is held while the
-position groups place orders.
+A lane is one account and one symbol. Whichever task of a lane takes the lane's lock drains
+it: it processes the lane's waiting signals oldest first, and looks again after releasing the
+lock. A task that finds the lane locked simply returns, leaving its signal to the holder, which
+will see it (the holder's last look comes after that task's try). So an exit received before an
+entry is acted on before it, and no worker ever sits waiting for a lane. The lock lives in the
+cache (Redis in the stack, memory in the embedded desk); no transaction is held while the
+position groups place orders. A drain stops after DRAIN_SECONDS and hands the rest of its lane
+to a new task, well inside the task time limit.
 
 Each signal is claimed (received → processing) before it is handed to the position groups and
 decided (processing → executed / rejected) after, each with a compare-and-swap update: a task
@@ -15,17 +18,17 @@ worker is reported by the sweep loop rather than guessed at.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.background import enqueue
 from apps.core.broadcast import live_updates_held
-from apps.core.locks import waiting_lock
+from apps.core.locks import single_flight
 from apps.core.loops import run_loop
 from apps.core.models import Event
 from apps.webhooks.domain.access import staleness
@@ -34,14 +37,10 @@ from apps.webhooks.services.events import push_row, signal_event
 
 logger = logging.getLogger(__name__)
 
-LANE_WAIT_SECONDS = 20  # below the task's soft time limit; a busier lane retries the task
+DRAIN_SECONDS = 15  # well below the task's soft time limit
 # The sweep loop: a signal still "received" this long after arrival lost its task.
 LOST_TASK_AFTER = timedelta(seconds=15)
 SWEEP_BATCH = 200
-
-
-class LaneBusy(Exception):
-    """The lane stayed locked for LANE_WAIT_SECONDS; the task retries."""
 
 
 def lane_name(account_id: int, symbol: str) -> str:
@@ -49,35 +48,37 @@ def lane_name(account_id: int, symbol: str) -> str:
 
 
 def process_signal(*, signal_id: int) -> None:
-    """Process signal `signal_id` and, first, every older signal waiting in its lane."""
+    """Process signal `signal_id`, with every other signal waiting in its lane, in arrival
+    order; or leave it to the task already draining the lane."""
     signal = Signal.objects.filter(pk=signal_id).only("account_id", "symbol", "status").first()
     if signal is None or signal.status != Signal.Status.RECEIVED:
-        return  # decided already (by a task of a later signal of its lane)
-    with waiting_lock(
-        lane_name(signal.account_id, signal.symbol),
-        ttl_seconds=settings.CELERY_TASK_TIME_LIMIT + 10,
-        wait_seconds=LANE_WAIT_SECONDS,
-    ) as held:
-        if not held:
-            raise LaneBusy(f"lane {signal.account_id}:{signal.symbol} busy")
-        for waiting_id in _lane_up_to(signal_id):
-            with live_updates_held():  # its orders go out before its rows are rendered
-                _process_one(waiting_id)
+        return  # decided already (by the task of another signal of its lane)
+    drain_lane(account_id=signal.account_id, symbol=signal.symbol)
 
 
-def _lane_up_to(signal_id: int) -> list[int]:
-    """Ids of the lane's waiting signals that arrived no later than `signal_id`, oldest first."""
-    own = Signal.objects.filter(pk=signal_id).values("account_id", "symbol", "received_at").get()
-    return list(
-        Signal.objects.filter(
-            account_id=own["account_id"], symbol=own["symbol"], status=Signal.Status.RECEIVED
-        )
-        .filter(
-            Q(received_at__lt=own["received_at"])
-            | Q(received_at=own["received_at"], pk__lte=signal_id)
-        )
+def drain_lane(*, account_id: int, symbol: str) -> None:
+    deadline = time.monotonic() + DRAIN_SECONDS
+    name = lane_name(account_id, symbol)
+    while _oldest_waiting(account_id, symbol) is not None:
+        with single_flight(name, ttl_seconds=settings.CELERY_TASK_TIME_LIMIT + 10) as held:
+            if not held:
+                return  # the holder drains ours too: it looks again after releasing
+            while (waiting_id := _oldest_waiting(account_id, symbol)) is not None:
+                if time.monotonic() > deadline:
+                    from apps.webhooks import tasks
+
+                    enqueue(tasks.process_signal, waiting_id)  # the rest, in a fresh task
+                    return
+                with live_updates_held():  # its orders go out before its rows are rendered
+                    _process_one(waiting_id)
+
+
+def _oldest_waiting(account_id: int, symbol: str) -> int | None:
+    return (
+        Signal.objects.filter(account_id=account_id, symbol=symbol, status=Signal.Status.RECEIVED)
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)
+        .first()
     )
 
 

@@ -39,7 +39,7 @@ def group_id_of(order_id: int) -> int | None:
 
 def _lock(group_id: int, order_id: int) -> tuple[PositionGroup, Order]:
     group = (
-        PositionGroup.objects.select_for_update()
+        PositionGroup.objects.select_for_update(of=("self",))
         .select_related("owner", "account")
         .get(pk=group_id)
     )

@@ -153,7 +153,7 @@ def act(*, group_id: int, last: Decimal, now: datetime) -> str:
     acted on ("group", "leg") or "" when nothing was done."""
     with transaction.atomic():
         group = (
-            PositionGroup.objects.select_for_update()
+            PositionGroup.objects.select_for_update(of=("self",))
             .select_related("owner", "account")
             .filter(pk=group_id, status=PositionGroup.Status.OPEN)
             .first()

@@ -19,7 +19,7 @@ def close_group(*, group: PositionGroup, now: datetime) -> SignalOutcome:
     what it holds is sold (the way out of Error after a refused sell)."""
     with transaction.atomic():
         group = (
-            PositionGroup.objects.select_for_update()
+            PositionGroup.objects.select_for_update(of=("self",))
             .select_related("owner", "account")
             .get(pk=group.pk)
         )
