@@ -4,6 +4,10 @@ A fragment is the *same* partial the page renders, rendered without a request af
 transaction commits, and sent to the user's channel group. The consumer forwards it to the
 browser, where htmx's ws extension swaps it in by element id (out-of-band).
 
+Nothing is rendered for users with no page open: each open page keeps a presence mark in the
+cache (`join_live`), and a push to users none of whom has a mark is dropped before rendering.
+The loops push every few seconds, and most of the time nobody is looking.
+
 Sending does not hold up the service that pushed: on a channel layer shared between processes
 (Redis), each process hands its fragments to one publisher thread, which keeps its event loop
 and its connection and sends them one after another, in the order they were pushed (a row's
@@ -26,12 +30,17 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
 FRAGMENT_EVENT = "desk.fragment"  # handled by DeskConsumer.desk_fragment
+# An open page renews its presence mark every PRESENCE_RENEW_SECONDS; a mark left by a page that
+# closed expires after PRESENCE_SECONDS (pushes to it until then are rendered for nothing).
+PRESENCE_SECONDS = 180
+PRESENCE_RENEW_SECONDS = 60
 # At exit, how long a process waits for its publisher to send what is still queued.
 EXIT_FLUSH_SECONDS = 2.0
 
@@ -39,6 +48,27 @@ EXIT_FLUSH_SECONDS = 2.0
 def user_group(user_id: int) -> str:
     """The channel group of one user's open pages; nothing else ever joins it."""
     return f"user.{user_id}"
+
+
+def _presence_key(user_id: int) -> str:
+    return f"live-presence:{user_id}"
+
+
+async def join_live(layer, *, user_id: int, channel_name: str) -> None:
+    """Join `channel_name` (an open page) to its user's group and mark the user present. The
+    consumer calls it on connect and again every PRESENCE_RENEW_SECONDS."""
+    await layer.group_add(user_group(user_id), channel_name)
+    await cache.aset(_presence_key(user_id), 1, timeout=PRESENCE_SECONDS)
+
+
+def _watched(recipients: tuple[int, ...]) -> tuple[int, ...]:
+    """The recipients with a page open (all of them when the cache cannot tell)."""
+    try:
+        present = cache.get_many([_presence_key(user_id) for user_id in recipients])
+    except Exception:
+        logger.exception("Live presence not checked")
+        return recipients
+    return tuple(user_id for user_id in recipients if _presence_key(user_id) in present)
 
 
 _held = threading.local()  # the live updates of a `live_updates_held` block, by key
@@ -81,17 +111,20 @@ def broadcast_fragment(
         return
 
     def send() -> None:
+        watching = _watched(recipients)
+        if not watching:
+            return
         html = render_to_string(template, context)
         layer = get_channel_layer()
         if isinstance(layer, InMemoryChannelLayer):
             # The embedded desk: the in-memory layer lives on the server's event loop, which
             # async_to_sync reaches from the server's worker threads.
             try:
-                async_to_sync(_send_to_all)(layer, recipients, html)
+                async_to_sync(_send_to_all)(layer, watching, html)
             except Exception:
                 logger.exception("Live update %s could not be sent", template)
         else:
-            _publisher.submit(layer, recipients, html)
+            _publisher.submit(layer, watching, html)
 
     transaction.on_commit(partial(_send_or_hold, send, key))
 

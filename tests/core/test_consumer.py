@@ -6,6 +6,7 @@ from django.conf import settings
 from django.test import Client
 
 from apps.core.broadcast import user_group
+from apps.core.events import record_event
 from tests.accounts.factories import UserFactory
 from tradedesk.asgi import application
 
@@ -58,4 +59,15 @@ async def test_a_user_receives_their_fragments_and_not_another_users():
 
     assert await communicator.receive_from(timeout=3) == "<p>alice</p>"
     assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_an_open_page_receives_what_services_push_to_its_user():
+    user = await database_sync_to_async(UserFactory)()
+    communicator, connected = await connect(await logged_in_cookie(user))
+    assert connected
+
+    await database_sync_to_async(record_event)(kind="test.ping", message="Ping 7.", user=user)
+
+    assert "Ping 7." in await communicator.receive_from(timeout=3)
     await communicator.disconnect()

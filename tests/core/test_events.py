@@ -2,7 +2,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from apps.core.broadcast import user_group
+from apps.core.broadcast import join_live
 from apps.core.events import record_event
 from apps.core.models import AppendOnlyError, Event
 from tests.accounts.factories import UserFactory
@@ -61,7 +61,7 @@ def test_a_users_event_is_pushed_to_that_users_group_as_a_log_row():
     trader = UserFactory()
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(trader.pk), channel)
+    async_to_sync(join_live)(layer, user_id=trader.pk, channel_name=channel)
 
     event = record_event(kind="signal.rejected", message="Stale signal.", user=trader)
 

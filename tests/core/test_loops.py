@@ -2,7 +2,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from apps.core.broadcast import user_group
+from apps.core.broadcast import join_live
 from apps.core.locks import single_flight
 from apps.core.loops import run_loop
 from apps.core.models import LoopTick
@@ -50,7 +50,7 @@ def test_heartbeat_pushes_the_desk_status_to_active_users_only():
     channels = {}
     for user in (active, inactive):
         channels[user] = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.group_add)(user_group(user.pk), channels[user])
+        async_to_sync(join_live)(layer, user_id=user.pk, channel_name=channels[user])
 
     assert heartbeat() is True
 

@@ -6,7 +6,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from apps.core.broadcast import user_group
+from apps.core.broadcast import join_live
 from apps.core.models import Event
 from apps.exchanges import services
 from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
@@ -75,7 +75,7 @@ def test_stale_markets_refuse_new_orders_with_their_age(account, settings):
 def test_refreshed_balances_are_cached_and_pushed_to_the_owners_portfolio(account):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(account.owner_id), channel)
+    async_to_sync(join_live)(layer, user_id=account.owner_id, channel_name=channel)
     BalanceSnapshot.objects.create(
         account=account, asset="GONE", free=1, used=0, total=1, fetched_at=timezone.now()
     )

@@ -16,7 +16,7 @@ from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from apps.core.broadcast import user_group
+from apps.core.broadcast import join_live
 from apps.trades.models import PositionGroup
 from apps.trades.selectors import groups_for_rows
 from tests.exchanges.factories import ExchangeAccountFactory
@@ -195,7 +195,7 @@ def test_a_change_pushes_the_row_live_and_a_new_group_goes_to_the_top(group):
 def test_services_push_the_row_to_the_owners_pages_after_commit(paper, desk):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(paper.owner_id), channel)
+    async_to_sync(join_live)(layer, user_id=paper.owner_id, channel_name=channel)
     strategy = grid_strategy(paper.owner)
 
     group_id = desk.act(paper, strategy, signal()).group_id

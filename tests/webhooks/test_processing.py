@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.utils import timezone
 
-from apps.core.broadcast import user_group
+from apps.core.broadcast import join_live
 from apps.core.models import Event
 from apps.trades.models import Order, PositionGroup
 from apps.webhooks import tasks
@@ -340,7 +340,7 @@ def drain(layer, channel) -> list[str]:
 def test_each_signal_is_pushed_to_its_owners_signals_page_when_received_and_decided(route, deliver):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(route.owner_id), channel)
+    async_to_sync(join_live)(layer, user_id=route.owner_id, channel_name=channel)
 
     signal = deliver(ENTRY)
 
