@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.desk",
+                "apps.risk.context_processors.guard_banner",  # a breached guard, on every page
             ],
             # Partials ({% partialdef %}) in every template without a {% load %}.
             "builtins": [
@@ -182,8 +183,14 @@ CELERY_BEAT_SCHEDULE = {
     # account; market sells, so every 2 s like the rules loop.
     "take-profit": {"task": "trades.take_profit", "schedule": 2.0},
     "market-data": {"task": "trades.market_data", "schedule": 20.0},
+    # Risk: the kill switch kept flat, the account guards, and the risk engine (one action
+    # per account per tick, re-checked at execution).
+    "risk": {"task": "risk.tick", "schedule": 5.0},
     # Webhook signals whose processing task was lost (a broker hiccup) or interrupted.
     "signal-sweep": {"task": "webhooks.sweep", "schedule": 30.0},
+    # The queue: promote into free pool slots what the on-commit promotion missed, expire
+    # queued signals, and keep their market prices (and so their loss % and rank) current.
+    "queue-promotion": {"task": "trade_queue.promotion", "schedule": 5.0},
 }
 # /readyz reports a loop as stale when its last tick is older than this.
 LOOP_STALE_SECONDS = env.int("LOOP_STALE_SECONDS", default=60)

@@ -17,7 +17,11 @@ urlpatterns = [
     path("settings/strategies/", include("apps.strategies.urls")),
     # Signals, webhook routes and the webhook itself; before core's /<section>/ pages.
     path("", include("apps.webhooks.urls")),
+    # The Queue & Pool page; before core, whose /<section>/ pages would match /queue/.
+    path("", include("apps.trade_queue.urls")),
     # The Desk (/) and the trades; before core, whose /<section>/ pages would match /trades/.
     path("", include("apps.trades.urls")),
+    # The Risk page; before core, whose /<section>/ placeholder would match /risk/.
+    path("risk/", include("apps.risk.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -8,7 +8,7 @@ NAV = [
     ("desk", "Desk", ("trades:desk", ())),
     ("positions", "Positions", ("trades:positions", ())),
     ("signals", "Signals", ("webhooks:signals", ())),
-    ("queue", "Queue", ("core:section", ("queue",))),
+    ("queue", "Queue", ("trade_queue:queue", ())),
     ("risk", "Risk", ("core:section", ("risk",))),
     ("performance", "Performance", ("core:section", ("performance",))),
     ("logs", "Logs", ("core:logs", ())),
@@ -31,6 +31,8 @@ def desk(request: HttpRequest) -> dict:
     if match and match.namespace == "trades":
         # The Desk and every trade's page; Positions and every group's page.
         current = "positions" if match.url_name.startswith("position") else "desk"
+    if match and match.namespace == "trade_queue":
+        current = "queue"
     if match and match.namespace == "strategies":
         current = "settings"
     return {

@@ -15,11 +15,6 @@ from apps.core.scoping import get_owned_or_404
 # Sections of the desk that later features fill in. Each page says what it will hold, so a
 # trader who clicks it learns what the desk does rather than meeting an empty screen.
 SECTIONS = {
-    "queue": (
-        "Queue & Pool",
-        "Each account's execution pool (open position groups against its cap) and the entry "
-        "signals waiting for a free slot, in priority order.",
-    ),
     "risk": (
         "Risk",
         "The risk engine (offsetting a losing group with winners), account guards such as the "

@@ -60,6 +60,11 @@ class Signal(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
         STALE = "stale", "Stale"
         REJECTED = "rejected", "Rejected"
+        # Later decisions of a queued entry (apps.trade_queue): it executes when promoted, or
+        # ends as one of these.
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"  # by an exit signal, or removed from the queue
+        REPLACED = "replaced", "Replaced"  # by a newer entry for the same symbol and timeframe
 
     route = models.ForeignKey(WebhookRoute, on_delete=models.PROTECT, related_name="signals")
     # The route's account when the signal arrived: the account it trades on, and with `symbol`

@@ -345,23 +345,29 @@ def test_an_entry_while_the_previous_group_is_still_closing_opens_a_new_group(
 # --- The per-account cap ----------------------------------------------------------------------
 
 
-def test_a_third_group_beyond_max_open_groups_2_is_rejected_with_the_reason(paper, desk, strategy):
+def test_a_third_group_beyond_max_open_groups_2_is_queued_and_opens_when_a_slot_frees(
+    paper, desk, strategy
+):
+    from apps.trade_queue.models import QueuedSignal
+
     paper.max_open_groups = 2
     paper.save(update_fields=["max_open_groups"])
     assert desk.act(paper, strategy, signal(symbol="BTC/USDT")).decision == "executed"
     assert desk.act(paper, strategy, signal(symbol="ETH/USDT")).decision == "executed"
 
     third = desk.act(paper, strategy, signal(symbol="SOL/USDT"))
-    assert third.decision == "rejected"
+    assert third.decision == "queued"
     assert third.reason == (
-        f"{paper.label} already holds 2 open position groups, its limit (max open groups 2); "
-        "SOL/USDT 15 long is not opened."
+        f"Queued at rank 1 of 1: {paper.label}'s pool is full (2 of 2 slots used, max open "
+        "groups 2); SOL/USDT 15 long waits for a free slot."
     )
+    assert not PositionGroup.objects.filter(symbol="SOL/USDT").exists()
     # A pyramid add to an open group is exempt from the cap.
     assert desk.act(paper, strategy, signal(symbol="BTC/USDT")).decision == "executed"
-    # A closed group frees its slot.
+    # A closing group frees its slot, and the queued entry takes it at once.
     desk.act(paper, strategy, signal("exit", symbol="ETH/USDT"))
-    assert desk.act(paper, strategy, signal(symbol="SOL/USDT")).decision == "executed"
+    assert PositionGroup.objects.get(symbol="SOL/USDT").status == "open"
+    assert QueuedSignal.objects.get().status == "promoted"
     assert PositionGroup.objects.filter(status="open").count() == 2
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from apps.trade_queue.models import QueuedSignal
 from apps.trades.models import PositionGroup
 from apps.trades.services.groups import act_on_signal
 from tests.trades.grouping import grid_strategy, signal
@@ -57,9 +58,10 @@ def test_simultaneous_entries_on_six_symbols_never_open_more_groups_than_the_cap
 
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     decisions = sorted(o.decision for o in outcomes)
-    assert decisions == ["executed"] * 2 + ["rejected"] * 4
-    assert all("max open groups 2" in o.reason for o in outcomes if o.decision == "rejected")
+    assert decisions == ["executed"] * 2 + ["queued"] * 4  # the rest wait for a slot
+    assert all("max open groups 2" in o.reason for o in outcomes if o.decision == "queued")
     assert PositionGroup.objects.filter(account=paper, status="open").count() == 2
+    assert QueuedSignal.objects.filter(account=paper, status="queued").count() == 4
     opened = {o.group_id for o in outcomes if o.decision == "executed"}
     assert set(PositionGroup.objects.values_list("pk", flat=True)) == opened
 

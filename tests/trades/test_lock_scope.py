@@ -63,4 +63,3 @@ def test_locking_a_group_for_its_fill_does_not_lock_its_account(paper, desk):
 
     assert not isinstance(got, Exception), got
     assert got[0].pk == group.pk
-

@@ -175,3 +175,12 @@ def _refresh_in_background(account: ExchangeAccount) -> None:
     from apps.exchanges.tasks import refresh_account as task  # tasks import this module
 
     enqueue_on_commit(task, account.pk)
+
+
+def set_pool_size(*, account: ExchangeAccount, max_open_groups: int) -> None:
+    """The account's execution pool size (the queue's settings page). The caller holds the
+    account's row lock, as every service that counts the pool does."""
+    if max_open_groups < 1:
+        raise ValidationError({"max_open_groups": "The pool needs at least one slot."})
+    ExchangeAccount.objects.filter(pk=account.pk).update(max_open_groups=max_open_groups)
+    account.max_open_groups = max_open_groups

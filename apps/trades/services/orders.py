@@ -219,6 +219,9 @@ def send_order(*, order_id: int, now: datetime) -> None:
     ).update(attempts=F("attempts") + 1, sent_at=now)
     if not claimed:
         return
+    # Imported here: the risk services act on trades and groups, which import this module.
+    from apps.risk.services import breaker
+
     adapter = get_adapter(order.account)
     try:
         reported = adapter.create_order(
@@ -234,12 +237,16 @@ def send_order(*, order_id: int, now: datetime) -> None:
         return
     except ExchangeError as exc:
         # Timeouts and outages: the order may or may not exist; the sync loop finds out by id.
+        error = f"{type(exc).__name__}: {exc}"
         Order.objects.filter(pk=order.pk, status__in=Order.LIVE).update(
-            status=Order.Status.UNKNOWN, error=f"{type(exc).__name__}: {exc}"
+            status=Order.Status.UNKNOWN, error=error
         )
+        # Refusals reach the circuit breaker as their events; transient errors only from here.
+        breaker.record_exchange_error(account_id=order.account_id, error=error, now=now)
         return
     finally:
         adapter.close()
+    breaker.record_exchange_success(account_id=order.account_id)
     record_order(order_id=order.pk, reported=reported, now=now)
 
 

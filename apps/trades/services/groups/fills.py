@@ -15,6 +15,7 @@ from django.db import transaction
 from apps.core.models import Event
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderStatus
+from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.models import DcaLeg, Order, PositionGroup
 from apps.trades.services.groups import intents, live
 from apps.trades.services.groups.events import group_event
@@ -229,6 +230,9 @@ def refused_group_order(*, order_id: int, error: Exception, now: datetime) -> No
                 status=DcaLeg.Status.REJECTED, problem=str(error)
             )
         elif group.status in (PositionGroup.Status.OPEN, PositionGroup.Status.CLOSING):
+            if group.status == PositionGroup.Status.CLOSING:
+                # Back in the pool (it holds a position again): the page's slots change.
+                on_pool_changed(account_id=group.account_id, freed=False)
             group.status = PositionGroup.Status.ERROR
         group_event(
             group,

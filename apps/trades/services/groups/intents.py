@@ -19,6 +19,7 @@ from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_ord
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
 from apps.exchanges.models import Market
 from apps.exchanges.services.markets import rules_of
+from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
 from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid
@@ -30,6 +31,7 @@ _SELL_CODE = {
     Order.Purpose.GROUP_TAKE_PROFIT: "a",
     Order.Purpose.EXIT_SIGNAL: "x",
     Order.Purpose.CLOSE: "c",
+    Order.Purpose.RISK: "r",
 }
 # Why a group closes, in a trader's words.
 CLOSE_REASONS = {
@@ -37,6 +39,7 @@ CLOSE_REASONS = {
     Order.Purpose.GROUP_TAKE_PROFIT: "group take profit",
     Order.Purpose.EXIT_SIGNAL: "exit signal",
     Order.Purpose.CLOSE: "closed by the trader",
+    Order.Purpose.RISK: "risk engine",
 }
 
 
@@ -243,6 +246,7 @@ def begin_close(
 
     Returns (the sell order or None, the buys being cancelled).
     """
+    freed = group.status in PositionGroup.POOL
     group.status = PositionGroup.Status.CLOSING
     group.exit_reason = purpose
     live = list(live_orders(group).select_for_update().order_by("pk"))
@@ -257,6 +261,9 @@ def begin_close(
     if amount is not None:
         sell = write_sell(group, purpose=purpose, amount=amount, signal_id=signal_id)
     group.save()
+    if freed:
+        # A closing group leaves the pool: its slot goes to the queue's first entry.
+        on_pool_changed(account_id=group.account_id, freed=True)
     return sell, cancelling
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from apps.core.models import Event
 from apps.exchanges.domain.precision import fmt
+from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.models import DcaLeg, Order, PositionGroup
 from apps.trades.services.groups import intents
 from apps.trades.services.groups.events import group_event
@@ -53,7 +54,8 @@ def settle(group: PositionGroup, *, price: Decimal | None, now: datetime) -> Non
 
 
 def close(group: PositionGroup, *, now: datetime, left: str = "") -> None:
-    """The group is done: Closed, its legs closed, and `position.closed` with the PnL."""
+    """The group is done: Closed, its legs closed, and `position.closed` with the PnL; its
+    pool slot (if it still held one) goes to the queue's first entry."""
     group.status = PositionGroup.Status.CLOSED
     group.closed_at = now
     for leg in group.legs.exclude(status__in=[DcaLeg.Status.CLOSED, DcaLeg.Status.SKIPPED]):
@@ -62,6 +64,7 @@ def close(group: PositionGroup, *, now: datetime, left: str = "") -> None:
             leg.status = DcaLeg.Status.CLOSED
             leg.save(update_fields=["closed_quantity", "status"])
     group.save()
+    on_pool_changed(account_id=group.account_id, freed=True)
     if group.entry_cost:
         reason = intents.CLOSE_REASONS.get(group.exit_reason, "closed")
     else:

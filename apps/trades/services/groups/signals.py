@@ -1,14 +1,14 @@
-"""What a signal does to position groups: open one, add a pyramid to it, or exit it.
+"""What a signal does to position groups: open one, add a pyramid to it, queue it, or exit it.
 
 `act_on_signal` is the one entry point the webhooks app calls, once per parsed signal, in
-arrival order per account and symbol. It reads the market (outside any transaction), then
-decides and writes intent in one transaction holding the account row lock, then the orders
-are sent after commit.
+arrival order per account and symbol; the queue (apps.trade_queue) calls it again for an entry
+it promotes. It reads the market (outside any transaction), then decides and writes intent in
+one transaction holding the account row lock, then the orders are sent after commit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -21,6 +21,15 @@ from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import MarketsStale, ensure_markets_fresh, rules_of
 from apps.strategies.models import Strategy
+from apps.trade_queue.selectors import Pool, pool_of, waiting
+from apps.trade_queue.services.queueing import (
+    Entry,
+    QueueBusy,
+    cancel_for_exit,
+    on_pool_changed,
+    queue_entry,
+    record_promotion,
+)
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
 from apps.trades.domain.sizing import Sizing, SizingError, SizingKind, size_entry
@@ -33,6 +42,7 @@ from apps.trades.services.groups.settle import settle
 TICKER_MAX_AGE = timedelta(minutes=2)
 EXECUTED = "executed"
 REJECTED = "rejected"
+QUEUED = "queued"
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ class SignalOrder:
 
 @dataclass(frozen=True)
 class SignalOutcome:
-    decision: str  # "executed" or "rejected" (queueing arrives with the next issue)
+    decision: str  # "executed", "rejected" or "queued" (the pool is full: it waits its turn)
     reason: str  # always a sentence a trader can read
     group_id: int | None
     order_ids: tuple[int, ...]
@@ -64,9 +74,12 @@ def act_on_signal(
     order: SignalOrder,
     signal_id: int | None,
     now: datetime,
+    queued_id: int | None = None,
 ) -> SignalOutcome:
     """Execute one signal against the account's position groups; never raises for a decision
-    (every refusal is a rejected outcome with its reason)."""
+    (every refusal is a rejected outcome with its reason). An entry that finds the pool full
+    is queued. `queued_id` is the queue row being promoted: the entry is checked as if new,
+    and if the pool is full again it stays queued (decision "queued", nothing written)."""
     if order.side != Side.LONG:
         return _rejected(f"Only long positions are traded for now, not {order.side}.")
     if not order.timeframe:
@@ -74,7 +87,14 @@ def act_on_signal(
     if order.action == "exit":
         return _exit(account=account, order=order, signal_id=signal_id, now=now)
     if order.action == "entry":
-        return _entry(account=account, strategy=strategy, order=order, signal_id=signal_id, now=now)
+        return _entry(
+            account=account,
+            strategy=strategy,
+            order=order,
+            signal_id=signal_id,
+            now=now,
+            queued_id=queued_id,
+        )
     return _rejected(f"Unknown action {order.action!r}: a signal enters or exits.")
 
 
@@ -92,8 +112,9 @@ def _entry(
     order: SignalOrder,
     signal_id: int | None,
     now: datetime,
+    queued_id: int | None = None,
 ) -> SignalOutcome:
-    """Open a group, or add a pyramid to the open one.
+    """Open a group, or add a pyramid to the open one, or queue the entry.
 
     1. Outside any transaction: the account trades, its market rules are fresh, the symbol is
        listed, the strategy's grid is valid, and a fresh ticker gives the market price.
@@ -103,8 +124,12 @@ def _entry(
     3. In one transaction holding the account row lock (so concurrent signals of the account
        take turns and the pool count cannot go stale): find the open group of the key; none
        opens one if the pool has room; one takes a pyramid if below its limit.
-    4. Lay the grid (legs below the minimums are reported and skipped) and write the orders;
-       they are sent after commit.
+    4. An entry that needs a slot (a new group, or any add when pyramids count toward the
+       pool) and finds none free, or finds entries already waiting for the free ones, is
+       queued (apps.trade_queue) once its grid is known to be placeable.
+    5. Lay the grid (legs below the minimums are reported and skipped) and write the orders;
+       they are sent after commit. A promoted entry's queue row is marked promoted in the
+       same transaction.
     """
     checked = _market_checks(account=account, order=order, now=now)
     if isinstance(checked, SignalOutcome):
@@ -126,7 +151,9 @@ def _entry(
     with transaction.atomic():
         account = ExchangeAccount.objects.select_for_update().get(pk=account.pk)
         group = (
-            PositionGroup.objects.select_for_update()
+            # Only the group's row: locking its owner's too would block the foreign-key checks
+            # (FOR KEY SHARE) of every other transaction writing rows of that user.
+            PositionGroup.objects.select_for_update(of=("self",))
             .select_related("owner", "account")
             .filter(
                 account=account,
@@ -137,8 +164,43 @@ def _entry(
             )
             .first()
         )
+        pool = pool_of(account)
+        if group is not None:
+            # A new entry for the group restarts the risk engine's wait, even one refused at
+            # the pyramid limit. (Imported here: the risk services import this module.)
+            from apps.risk.services.controls import reset_timer
+
+            reset_timer(group=group, now=now)
+        if group is not None and group.pyramids.count() >= group.pyramid_limit:
+            return _rejected(
+                f"{_key(order)}: pyramid limit {group.pyramid_limit} reached (group #{group.pk}).",
+                group.pk,
+            )
+        if group is None or pool.pyramids_count:
+            waits = _must_wait(account=account, pool=pool, order=order, queued_id=queued_id)
+            if waits:
+                if queued_id is not None:
+                    return SignalOutcome(QUEUED, waits, group.pk if group else None, ())
+                return _queue(
+                    account=account,
+                    strategy=strategy,
+                    order=order,
+                    group=group,
+                    pool=pool,
+                    why=waits,
+                    planned=_plan(
+                        grid if group is None else _group_grid(group),
+                        reference=reference,
+                        capital=capital,
+                        market=market,
+                        market_price=market_price,
+                    ),
+                    market_price=market_price,
+                    signal_id=signal_id,
+                    now=now,
+                )
         if group is None:
-            return _open_group(
+            outcome = _open_group(
                 account=account,
                 strategy=strategy,
                 order=order,
@@ -149,16 +211,92 @@ def _entry(
                 market_price=market_price,
                 signal_id=signal_id,
                 now=now,
+                holding=pool.used,
             )
-        return _add_pyramid(
-            group=group,
-            reference=reference,
-            capital=capital,
-            market=market,
-            market_price=market_price,
+        else:
+            outcome = _add_pyramid(
+                group=group,
+                reference=reference,
+                capital=capital,
+                market=market,
+                market_price=market_price,
+                signal_id=signal_id,
+                now=now,
+            )
+        if outcome.decision == EXECUTED:
+            if queued_id is not None:
+                record_promotion(
+                    queued_id=queued_id,
+                    reason=outcome.reason,
+                    group_id=outcome.group_id,
+                    order_ids=outcome.order_ids,
+                    now=now,
+                )
+            on_pool_changed(account_id=account.pk, freed=False)
+        return outcome
+
+
+def _must_wait(
+    *, account: ExchangeAccount, pool: Pool, order: SignalOrder, queued_id: int | None
+) -> str:
+    """Why an entry that needs a slot cannot take one now ("" when it can): the pool is full,
+    or (for a new signal) entries are already waiting, and the free slot is theirs by priority.
+    A promotion was picked by priority and only needs the slot."""
+    slots = f"{pool.used} of {pool.size} slot{'s' if pool.size != 1 else ''}"
+    if pool.is_full:
+        return (
+            f"{account.label}'s pool is full ({slots} used, max open groups {pool.size}); "
+            f"{_key(order)} waits for a free slot."
+        )
+    if queued_id is None:
+        ahead = waiting(account.pk).filter(status="queued").count()
+        if ahead:
+            # A slot freed a moment ago and its promotion is on its way: wait with the others.
+            on_pool_changed(account_id=account.pk, freed=True)
+            return (
+                f"{ahead} entr{'ies' if ahead != 1 else 'y'} already wait for {account.label}'s "
+                f"free slot ({slots} used); the queue goes by priority."
+            )
+    return ""
+
+
+def _queue(
+    *,
+    account: ExchangeAccount,
+    strategy: Strategy,
+    order: SignalOrder,
+    group: PositionGroup | None,
+    pool: Pool,
+    why: str,
+    planned: tuple[dca.PlannedLeg, ...] | str,
+    market_price: Decimal,
+    signal_id: int | None,
+    now: datetime,
+) -> SignalOutcome:
+    """Queue the entry (an entry whose grid cannot be placed is rejected instead: it would
+    only be rejected when promoted)."""
+    group_id = group.pk if group else None
+    if isinstance(planned, str):
+        return _rejected(planned, group_id)
+    try:
+        reason = queue_entry(
+            account=account,
+            strategy=strategy,
+            entry=Entry(order.symbol, order.timeframe, order.side, order.price, order.quantity),
             signal_id=signal_id,
+            market_price=market_price,
+            pool=pool,
+            why=why,
             now=now,
         )
+    except QueueBusy as busy:
+        return _rejected(str(busy), group_id)
+    return SignalOutcome(QUEUED, reason, group_id, ())
+
+
+def _group_grid(group: PositionGroup) -> tuple[dca.LegSpec, ...]:
+    # The group keeps the grid it opened with: editing the strategy changes new groups only.
+    return dca.legs_or_single(dca.parse_grid(group.grid), group_tp_pct=group.group_tp_pct)
 
 
 def _market_checks(
@@ -166,6 +304,11 @@ def _market_checks(
 ) -> tuple[Market, Ticker] | SignalOutcome:
     if not account.is_active:
         return _rejected(f"{account.label} is paused; resume it to trade.")
+    from apps.risk.services.guards import entry_block  # here: the risk services import us
+
+    blocked = entry_block(account=account, symbol=order.symbol, now=now)
+    if blocked:
+        return _rejected(f"{blocked[0].upper()}{blocked[1:]}.")
     try:
         ensure_markets_fresh(account=account, now=now)
     except MarketsStale as stale:
@@ -248,15 +391,10 @@ def _open_group(
     market_price: Decimal,
     signal_id: int | None,
     now: datetime,
+    holding: int,
 ) -> SignalOutcome:
-    # The pool: counted under the account row lock, so concurrent entries take turns and the
-    # count is never stale (check and act in one locked transaction, not check-then-act).
-    holding = PositionGroup.objects.filter(account=account, status__in=PositionGroup.POOL).count()
-    if holding >= account.max_open_groups:
-        return _rejected(
-            f"{account.label} already holds {holding} open position groups, its limit "
-            f"(max open groups {account.max_open_groups}); {_key(order)} is not opened."
-        )
+    # The pool was counted by the caller under the account row lock, so concurrent entries
+    # take turns and the count is never stale (check and act in one locked transaction).
     planned = _plan(
         grid,
         reference=reference,
@@ -286,7 +424,7 @@ def _open_group(
         f"Position group {_key(order)} opened by an entry signal with strategy "
         f"{strategy.name}: {len(grid)} leg grid, {dca.TpMode(group.tp_mode).label.lower()} take "
         f"profit, up to {group.pyramid_limit} pyramids ({holding + 1} of "
-        f"{account.max_open_groups} groups open on {account.label}).",
+        f"{account.max_open_groups} pool slots used on {account.label}).",
         data={
             "price": str(reference),
             "capital": str(capital),
@@ -326,16 +464,10 @@ def _add_pyramid(
     signal_id: int | None,
     now: datetime,
 ) -> SignalOutcome:
-    count = group.pyramids.count()
+    count = group.pyramids.count()  # below the limit: the caller checked, under the lock
     key = f"{group.symbol} {group.timeframe} {group.side}"
-    if count >= group.pyramid_limit:
-        return _rejected(
-            f"{key}: pyramid limit {group.pyramid_limit} reached (group #{group.pk}).", group.pk
-        )
-    # The group keeps the grid it opened with: editing the strategy changes new groups only.
-    grid = dca.legs_or_single(dca.parse_grid(group.grid), group_tp_pct=group.group_tp_pct)
     planned = _plan(
-        grid,
+        _group_grid(group),
         reference=reference,
         capital=capital,
         market=market,
@@ -395,10 +527,13 @@ def _legs_text(orders: list[Order], skipped: int) -> str:
 def _exit(
     *, account: ExchangeAccount, order: SignalOrder, signal_id: int | None, now: datetime
 ) -> SignalOutcome:
-    """Cancel the group's resting legs and close its whole position at market."""
+    """Cancel the group's resting legs and close its whole position at market; an entry
+    queued for the key is cancelled too ("cancelled by exit")."""
     with transaction.atomic():
         group = (
-            PositionGroup.objects.select_for_update()
+            # Only the group's row: locking its owner's too would block the foreign-key checks
+            # (FOR KEY SHARE) of every other transaction writing rows of that user.
+            PositionGroup.objects.select_for_update(of=("self",))
             .select_related("owner", "account")
             .filter(
                 account=account,
@@ -410,6 +545,22 @@ def _exit(
             .order_by("-opened_at", "-pk")
             .first()
         )
+        # After the group's lock, as an entry takes them (group, then queue row): no deadlock.
+        cancelled = cancel_for_exit(
+            account=account,
+            entry=Entry(order.symbol, order.timeframe, order.side, None, None),
+            signal_id=signal_id,
+            now=now,
+        )
+        if group is None and cancelled is not None:
+            return SignalOutcome(
+                EXECUTED,
+                f"Cancelled the {_key(order)} entry waiting in the queue"
+                + (f" (signal {cancelled.signal_id})" if cancelled.signal_id else "")
+                + f"; no {_key(order)} group is open to exit.",
+                None,
+                (),
+            )
         if group is None:
             closing = PositionGroup.objects.filter(
                 account=account,
@@ -423,6 +574,10 @@ def _exit(
             return _rejected(f"No open {_key(order)} group to exit on {account.label}.")
         outcome = close_group_locked(
             group, purpose=Order.Purpose.EXIT_SIGNAL, price=None, signal_id=signal_id, now=now
+        )
+    if cancelled is not None:
+        outcome = replace(
+            outcome, reason=f"{outcome.reason} The {_key(order)} entry queued is cancelled."
         )
     return outcome
 

@@ -1,0 +1,190 @@
+"""The kill switch: cancel every resting order of the account, close every position at market
+(position groups and ticket trades), pause the account, and record all of it. Resume is
+explicit (`apps.risk.services.guards.resume`).
+
+Engaging pauses the account first (no new entries, no take profit, no rules, the queue
+frozen), then sweeps. Until the operator resumes, every risk loop tick sweeps again, so an
+entry that was already in flight when the switch was thrown is closed as soon as it fills.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+
+from apps.core.models import Event
+from apps.exchanges.adapters import get_adapter
+from apps.exchanges.errors import ExchangeError
+from apps.exchanges.models import ExchangeAccount
+from apps.risk.services import live
+from apps.risk.services.breaker import locked_guard
+from apps.risk.services.events import risk_event
+from apps.trades.models import Order, PositionGroup, Trade
+from apps.trades.services.groups.signals import close_group_locked
+from apps.trades.services.orders import start_exit
+from apps.trades.services.tickets import TicketError, cancel_trade
+
+logger = logging.getLogger(__name__)
+
+WHY = "kill switch engaged;"
+
+
+@dataclass
+class Sweep:
+    groups_closed: list[int] = field(default_factory=list)
+    legs_cancelled: int = 0
+    trades_closed: list[int] = field(default_factory=list)
+    trades_cancelled: list[int] = field(default_factory=list)
+    foreign_cancelled: list[str] = field(default_factory=list)  # orders the desk did not place
+    waiting: list[str] = field(default_factory=list)  # what is still in flight
+
+    @property
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.groups_closed)} position group(s) closing at market",
+            f"{self.legs_cancelled} resting order(s) cancelled",
+            f"{len(self.trades_closed)} trade(s) closing at market",
+            f"{len(self.trades_cancelled)} waiting trade(s) cancelled",
+        ]
+        if self.foreign_cancelled:
+            parts.append(f"{len(self.foreign_cancelled)} other open order(s) cancelled")
+        if self.waiting:
+            parts.append(f"still in flight: {', '.join(self.waiting)}")
+        return "; ".join(parts)
+
+    @property
+    def acted(self) -> bool:
+        return bool(
+            self.groups_closed
+            or self.legs_cancelled
+            or self.trades_closed
+            or self.trades_cancelled
+            or self.foreign_cancelled
+        )
+
+
+def engage(*, account: ExchangeAccount, now: datetime) -> Sweep:
+    """Throw the kill switch on `account`.
+
+    1. In one transaction (account row, then its guard row): pause the account and mark the
+       switch engaged.
+    2. Sweep: close every group and trade, cancel every resting order (`sweep`).
+    3. Record `account.kill_switch` with what was done.
+    """
+    with transaction.atomic():
+        account = (
+            ExchangeAccount.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .get(pk=account.pk)
+        )
+        was_active = account.is_active
+        ExchangeAccount.objects.filter(pk=account.pk).update(is_active=False)
+        account.is_active = False
+        guard = locked_guard(account.pk)
+        guard.killed_at = guard.killed_at or now
+        guard.save(update_fields=["killed_at", "updated_at"])
+    done = sweep(account=account, now=now)
+    with transaction.atomic():
+        risk_event(
+            account,
+            "account.kill_switch",
+            f"Kill switch engaged on {account.label}: {done.summary}; the account is paused"
+            f"{'' if was_active else ' (it already was)'} until resumed.",
+            level=Event.Level.ERROR,
+            data={
+                "groups": done.groups_closed,
+                "trades_closed": done.trades_closed,
+                "trades_cancelled": done.trades_cancelled,
+                "legs_cancelled": done.legs_cancelled,
+                "other_orders_cancelled": done.foreign_cancelled,
+                "waiting": done.waiting,
+            },
+        )
+        live.push_banner(account)
+    return done
+
+
+def sweep(*, account: ExchangeAccount, now: datetime) -> Sweep:
+    """Make the account flat: safe to repeat; each step locks one object at a time."""
+    done = Sweep()
+    for group_id in PositionGroup.objects.filter(
+        account=account, status__in=PositionGroup.POOL
+    ).values_list("pk", flat=True):
+        _close_group(group_id, done, now=now)
+    for trade in Trade.objects.filter(
+        account=account, status__in=[Trade.Status.PENDING, Trade.Status.OPEN, Trade.Status.ERROR]
+    ):
+        _stop_trade(trade, done, now=now)
+    _cancel_foreign_orders(account, done)
+    return done
+
+
+def _close_group(group_id: int, done: Sweep, *, now: datetime) -> None:
+    with transaction.atomic():
+        group = (
+            PositionGroup.objects.select_for_update(of=("self",))
+            .select_related("owner", "account")
+            .filter(pk=group_id, status__in=PositionGroup.POOL)
+            .first()
+        )
+        if group is None:
+            return
+        resting = group.orders.filter(side="buy", status__in=Order.LIVE).count()
+        close_group_locked(
+            group, purpose=Order.Purpose.RISK, price=None, signal_id=None, now=now, why=WHY
+        )
+    done.groups_closed.append(group_id)
+    done.legs_cancelled += resting
+
+
+def _stop_trade(trade: Trade, done: Sweep, *, now: datetime) -> None:
+    if trade.working_order_id is not None:
+        done.waiting.append(f"trade #{trade.pk}")
+        return
+    if trade.status == Trade.Status.PENDING:
+        try:
+            cancel_trade(trade=trade, now=now)
+        except TicketError:
+            done.waiting.append(f"trade #{trade.pk}")
+        else:
+            done.trades_cancelled.append(trade.pk)
+        return
+    order = start_exit(trade_id=trade.pk, reason=Order.Purpose.CLOSE, explanation=None, now=now)
+    if order is not None:
+        done.trades_closed.append(trade.pk)
+
+
+def _cancel_foreign_orders(account: ExchangeAccount, done: Sweep) -> None:
+    """Open orders on the exchange that the desk does not track (placed by hand, or by another
+    tool on the same key) are cancelled too: the switch means every resting order."""
+    adapter = get_adapter(account)
+    try:
+        open_orders = adapter.fetch_open_orders()
+        known = set(
+            Order.objects.filter(
+                account=account, client_order_id__in=[o.client_order_id for o in open_orders]
+            ).values_list("client_order_id", flat=True)
+        )
+        for order in open_orders:
+            if order.client_order_id in known:
+                continue  # the desk's own: cancelled through its intent (above)
+            adapter.cancel_order(
+                symbol=order.symbol,
+                exchange_order_id=order.exchange_order_id,
+                client_order_id=order.client_order_id,
+            )
+            done.foreign_cancelled.append(order.client_order_id or order.exchange_order_id)
+    except ExchangeError as exc:
+        done.waiting.append(f"other open orders ({exc})")
+        logger.warning("Kill switch on account %s: open orders not swept: %s", account.pk, exc)
+    finally:
+        adapter.close()
+
+
+def unpause(account: ExchangeAccount) -> None:
+    """Resume trading (called by `guards.resume`, inside its transaction)."""
+    ExchangeAccount.objects.filter(pk=account.pk).update(is_active=True)
+    account.is_active = True

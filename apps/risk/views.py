@@ -1,0 +1,198 @@
+"""The Risk page: each account's open groups with their loss and eligibility (live), Preview,
+Run now, Skip once, Block, the settings, the guards, the kill switch and Resume."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.core.scoping import get_owned_or_404
+from apps.exchanges.models import ExchangeAccount
+from apps.risk import selectors, services
+from apps.risk.forms import KillSwitchForm, RiskSettingsForm
+from apps.risk.services.guards import active_reasons
+from apps.trades.models import PositionGroup
+
+PAGE = "risk/risk.html"
+
+
+def _owned_account(request: HttpRequest, pk: int) -> ExchangeAccount:
+    return get_owned_or_404(ExchangeAccount, request.user, owner_field="owner", pk=pk)
+
+
+def _context(request: HttpRequest, account: ExchangeAccount | None, **extra) -> dict:
+    now = timezone.now()
+    context = {"accounts": selectors.accounts_of(request.user), "account": account}
+    if account is None:
+        return context | extra
+    groups = list(selectors.open_groups(account))
+    prices = selectors.stored_prices(groups)
+    settings = selectors.settings_of(account)
+    context |= {
+        "rows": services.engine.rows_of(groups, account, prices, None, now=now),
+        "actions": selectors.recent_actions(account),
+        "settings": settings,
+        "form": RiskSettingsForm(instance=settings),
+        "kill_form": KillSwitchForm(),
+        "guard": selectors.guard_of(account),
+        "guard_reasons": active_reasons(account, now=now),
+    }
+    return context | extra
+
+
+def _page_url(account: ExchangeAccount) -> str:
+    return f"{reverse('risk:risk')}?account={account.pk}"
+
+
+@login_required
+@require_GET
+def risk_page(request: HttpRequest) -> HttpResponse:
+    accounts = selectors.accounts_of(request.user)
+    chosen = request.GET.get("account")
+    account = None
+    if chosen:
+        if not chosen.isdigit():
+            return redirect("risk:risk")
+        account = _owned_account(request, int(chosen))
+    else:
+        account = accounts.first()
+    return render(request, PAGE, _context(request, account))
+
+
+@login_required
+@require_POST
+def preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the engine would do now; nothing is done."""
+    account = _owned_account(request, pk)
+    seen = services.preview(account=account, now=timezone.now())
+    plan = seen.selection.plan
+    context = {
+        "account": account,
+        "preview": seen,
+        "plan": plan,
+        "expected": json.dumps(plan.to_dict()) if plan is not None else "",
+        "rows": seen.rows,
+    }
+    if request.htmx:
+        return render(request, f"{PAGE}#preview-panel", context)
+    return render(request, PAGE, _context(request, account, **context))
+
+
+@login_required
+@require_POST
+def run_now(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run the engine now, re-checking what the trader previewed (if anything)."""
+    account = _owned_account(request, pk)
+    expected = _previewed(request.POST.get("expected", ""))
+    action = services.run(account=account, now=timezone.now(), expected=expected)
+    note = "" if action is not None else "Nothing to do: no losing group is eligible."
+    context = {"account": account, "action": action, "note": note}
+    if request.htmx:
+        return render(request, f"{PAGE}#run-result", context)
+    if action is not None:
+        messages.info(request, action.reason)
+    else:
+        messages.info(request, note)
+    return redirect(_page_url(account))
+
+
+def _previewed(raw: str) -> dict | None:
+    """The plan the trader previewed, as the preview form carried it (None: none, or not one)."""
+    try:
+        plan = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    keys = {"loser", "loser_label", "winners", "required", "covered"}
+    return plan if isinstance(plan, dict) and keys <= plan.keys() else None
+
+
+def _owned_group(request: HttpRequest, pk: int) -> PositionGroup:
+    from apps.trades.selectors import groups_of
+
+    return get_object_or_404(groups_of(request.user), pk=pk)
+
+
+def _group_control(request: HttpRequest, pk: int, change) -> HttpResponse:
+    group = _owned_group(request, pk)
+    try:
+        change(group)
+    except services.ControlError as error:
+        messages.error(request, str(error))
+    if request.htmx:
+        account = group.account
+        groups = list(selectors.open_groups(account).filter(pk=group.pk))
+        rows = services.engine.rows_of(
+            groups, account, selectors.stored_prices(groups), None, now=timezone.now()
+        )
+        if rows:
+            return render(request, f"{PAGE}#risk-row", {"row": rows[0], "account": account})
+        return HttpResponse("")
+    return redirect(_page_url(group.account))
+
+
+@login_required
+@require_POST
+def block(request: HttpRequest, pk: int) -> HttpResponse:
+    blocked = request.POST.get("blocked") == "1"
+    return _group_control(request, pk, lambda g: services.set_blocked(group=g, blocked=blocked))
+
+
+@login_required
+@require_POST
+def skip_once(request: HttpRequest, pk: int) -> HttpResponse:
+    skip = request.POST.get("skip") == "1"
+    return _group_control(request, pk, lambda g: services.set_skip_once(group=g, skip=skip))
+
+
+@login_required
+@require_POST
+def settings_save(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _owned_account(request, pk)
+    form = RiskSettingsForm(request.POST, instance=selectors.settings_of(account))
+    if form.is_valid():
+        services.save_settings(settings=form.save(commit=False))
+        messages.success(request, f"Risk settings of {account.label} saved.")
+        if not request.htmx:
+            return redirect(_page_url(account))
+        form = RiskSettingsForm(instance=selectors.settings_of(account))
+    context = {"account": account, "form": form, "saved": form.is_bound is False}
+    if request.htmx:
+        return render(request, f"{PAGE}#settings-form", context)
+    return render(request, PAGE, _context(request, account, form=form))
+
+
+@login_required
+@require_POST
+def settings_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _owned_account(request, pk)
+    services.reset_settings(account=account)
+    messages.success(request, f"Risk settings of {account.label} reset to the defaults.")
+    return redirect(_page_url(account))
+
+
+@login_required
+@require_POST
+def kill(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _owned_account(request, pk)
+    form = KillSwitchForm(request.POST)
+    if not form.is_valid():
+        return render(request, PAGE, _context(request, account, kill_form=form))
+    done = services.engage(account=account, now=timezone.now())
+    messages.warning(request, f"Kill switch engaged on {account.label}: {done.summary}.")
+    return redirect(_page_url(account))
+
+
+@login_required
+@require_POST
+def resume(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _owned_account(request, pk)
+    services.resume(account=account, now=timezone.now())
+    messages.success(request, f"{account.label} resumed.")
+    return redirect(_page_url(account))

@@ -1,0 +1,152 @@
+"""Reads of the execution pool and its queue: slots used, and the queue in priority order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.core.scoping import owned
+from apps.exchanges.models import ExchangeAccount
+from apps.trade_queue.domain.priority import QueuedEntry, free_slots, loss_pct, ranked
+from apps.trade_queue.models import PoolSettings, QueuedSignal
+from apps.trades.models import PositionGroup, Pyramid
+
+
+@dataclass(frozen=True)
+class Pool:
+    """An account's pool: its size, what holds a slot now, and how the queue behaves."""
+
+    account_id: int
+    size: int
+    used: int
+    pyramids_count: bool
+    expiry_minutes: int
+
+    @property
+    def free(self) -> int:
+        return free_slots(size=self.size, used=self.used)
+
+    @property
+    def is_full(self) -> bool:
+        return self.free == 0
+
+
+def settings_of(account: ExchangeAccount) -> PoolSettings:
+    """The account's pool settings; the defaults (unsaved) when it has none yet."""
+    return PoolSettings.objects.filter(account_id=account.pk).first() or PoolSettings(
+        account=account
+    )
+
+
+def pool_of(account: ExchangeAccount) -> Pool:
+    """The account's pool now. Under the account's row lock (the signal and promotion
+    services hold it) the count cannot go stale before the caller acts on it."""
+    pool_settings = settings_of(account)
+    holding = PositionGroup.objects.filter(account_id=account.pk, status__in=PositionGroup.POOL)
+    if pool_settings.pyramids_count:
+        used = Pyramid.objects.filter(group__in=holding).count()
+    else:
+        used = holding.count()
+    return Pool(
+        account_id=account.pk,
+        size=account.max_open_groups,
+        used=used,
+        pyramids_count=pool_settings.pyramids_count,
+        expiry_minutes=pool_settings.queue_expiry_minutes,
+    )
+
+
+def waiting(account_id: int) -> QuerySet[QueuedSignal]:
+    return QueuedSignal.objects.filter(account_id=account_id, status__in=QueuedSignal.WAITING)
+
+
+@dataclass
+class QueueRow:
+    """A waiting entry as the page and the CSV show it."""
+
+    queued: QueuedSignal
+    rank: int
+    continuation: bool
+    loss_pct: Decimal | None
+
+
+def entry_of(queued: QueuedSignal, *, continuation: bool) -> QueuedEntry:
+    return QueuedEntry(
+        id=queued.pk,
+        queued_at=queued.queued_at,
+        replacements=queued.replacements,
+        continuation=continuation,
+        loss_pct=loss_pct(
+            signal_price=queued.signal_price, market_price=queued.market_price, side=queued.side
+        ),
+        pinned_at=queued.pinned_at,
+    )
+
+
+def ranked_queue(account_id: int, *, pyramids_count: bool) -> list[QueueRow]:
+    """The account's waiting entries, highest priority first, from the last market prices
+    seen. A continuation (an add to an open group) only ranks first when pyramids count
+    toward the pool: otherwise an add is never queued for lack of a slot."""
+    rows = list(waiting(account_id).select_related("signal", "account"))
+    open_keys: set[tuple[str, str, str]] = set()
+    if pyramids_count and rows:
+        open_keys = set(
+            PositionGroup.objects.filter(
+                account_id=account_id, status=PositionGroup.Status.OPEN
+            ).values_list("symbol", "timeframe", "side")
+        )
+    by_id = {row.pk: row for row in rows}
+    entries = [
+        entry_of(row, continuation=(row.symbol, row.timeframe, row.side) in open_keys)
+        for row in rows
+    ]
+    return [
+        QueueRow(
+            queued=by_id[entry.id],
+            rank=rank,
+            continuation=entry.continuation,
+            loss_pct=entry.loss_pct,
+        )
+        for rank, entry in enumerate(ranked(entries), start=1)
+    ]
+
+
+@dataclass
+class AccountQueue:
+    """One account's section of the Queue & Pool page."""
+
+    account: ExchangeAccount
+    pool: Pool
+    settings: PoolSettings
+    rows: list[QueueRow] = field(default_factory=list)
+    form: Any = None  # the settings form, attached by the page's view (never pushed live)
+
+    @property
+    def dom_id(self) -> str:
+        return f"pool-{self.account.pk}"
+
+
+def account_queue(account: ExchangeAccount) -> AccountQueue:
+    pool = pool_of(account)
+    return AccountQueue(
+        account=account,
+        pool=pool,
+        settings=settings_of(account),
+        rows=ranked_queue(account.pk, pyramids_count=pool.pyramids_count),
+    )
+
+
+def accounts_of(user) -> QuerySet[ExchangeAccount]:
+    return owned(ExchangeAccount, user, owner_field="owner").order_by("label", "pk")
+
+
+def queue_page(user) -> list[AccountQueue]:
+    return [account_queue(account) for account in accounts_of(user)]
+
+
+def queued_of(user) -> QuerySet[QueuedSignal]:
+    """The user's queue rows, for actions on one of them (another user's is a 404)."""
+    return owned(QueuedSignal, user, owner_field="owner").select_related("account", "signal")

@@ -1,0 +1,150 @@
+"""The Risk page over HTTP: rows with loss and eligibility, Preview, Run now, Skip once, Block,
+settings with validation and reset, the kill switch's confirmation, and isolation."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from apps.exchanges.models import ExchangeAccount, PaperOrder
+from apps.risk.models import GroupRisk, RiskAction, RiskSettings
+from apps.trades.models import PositionGroup
+from tests.accounts.factories import UserFactory
+from tests.risk.conftest import engine_on, open_group
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def two_groups(paper, desk):
+    loser = open_group(desk, paper, "ETH/USDT", "2000")
+    winner = open_group(desk, paper, "BTC/USDT", "2000")
+    desk.price("2944.00", "ETH/USDT")
+    desk.price("71500.00", "BTC/USDT")
+    desk.take_profit()  # the loop that writes the last prices the page shows
+    return loser, winner
+
+
+def test_the_page_lists_each_open_group_with_loss_pyramids_timer_and_eligibility(
+    client, paper, two_groups
+):
+    loser, winner = two_groups
+    engine_on(paper, wait_minutes=60)
+    client.force_login(paper.owner)
+    html = client.get("/risk/").content.decode()
+    row = html.split(f'id="risk-group-{loser.pk}"')[1].split("</tr>")[0]
+    assert "-8.00 %" in row and "1 / 1" in row
+    assert "timer: " in row and "min" in row and "left" in row  # not eligible yet
+    assert f'id="risk-group-{winner.pk}"' in html
+    assert 'aria-current="page">Risk<' in html
+
+
+def test_preview_shows_the_plan_and_run_now_executes_it(client, paper, desk, two_groups):
+    loser, _ = two_groups
+    engine_on(paper)
+    client.force_login(paper.owner)
+    preview = client.post(f"/risk/{paper.pk}/preview/", **HTMX).content.decode()
+    assert "Would act:" in preview and f"ETH/USDT 15 long #{loser.pk}" in preview
+    assert not RiskAction.objects.exists()
+    expected = preview.split('name="expected" value="')[1].split('"')[0]
+    expected = json.loads(expected.replace("&quot;", '"'))
+    assert expected["loser"] == loser.pk
+
+    with desk.capture(execute=True):
+        result = client.post(
+            f"/risk/{paper.pk}/run/", {"expected": json.dumps(expected)}, **HTMX
+        ).content.decode()
+    action = RiskAction.objects.get()
+    assert f"Risk action #{action.pk} executed" in result
+    assert PositionGroup.objects.get(pk=loser.pk).status == "closed"
+    assert not PaperOrder.objects.filter(account=paper, status="open").exists()
+
+
+def test_skip_once_and_block_answer_with_the_row(client, paper, two_groups):
+    loser, _ = two_groups
+    client.force_login(paper.owner)
+    row = client.post(f"/risk/groups/{loser.pk}/block/", {"blocked": "1"}, **HTMX)
+    assert row.status_code == 200
+    html = row.content.decode()
+    assert html.strip().startswith(f'<tr id="risk-group-{loser.pk}"') and "Unblock" in html
+    assert GroupRisk.objects.get(group=loser).blocked
+    html = client.post(f"/risk/groups/{loser.pk}/skip-once/", {"skip": "1"}, **HTMX).content
+    assert "Undo skip" in html.decode() and GroupRisk.objects.get(group=loser).skip_once
+
+
+def test_settings_are_validated_saved_and_reset(client, paper):
+    client.force_login(paper.owner)
+    form = {
+        "enabled": "on",
+        "loss_threshold_pct": "3",
+        "require_all_pyramids": "on",
+        "timer_start": "dca_filled",
+        "wait_minutes": "30",
+        "max_winners": "2",
+        "shortfall": "skip",
+        "breaker_errors": "5",
+        "breaker_window_minutes": "10",
+        "breaker_cooldown_minutes": "15",
+        "max_drawdown_pct": "0",
+    }
+    html = client.post(f"/risk/{paper.pk}/settings/", form).content.decode()
+    assert "A loss threshold is a negative % above -100" in html
+    assert "Must be above 0" in html
+    assert not RiskSettings.objects.filter(account=paper).exists()
+
+    form |= {"loss_threshold_pct": "-7.5", "max_drawdown_pct": "12"}
+    assert client.post(f"/risk/{paper.pk}/settings/", form).status_code == 302
+    saved = RiskSettings.objects.get(account=paper)
+    assert (saved.enabled, saved.loss_threshold_pct, saved.timer_start, saved.max_winners) == (
+        True,
+        D("-7.5"),
+        "dca_filled",
+        2,
+    )
+    client.post(f"/risk/{paper.pk}/settings/reset/")
+    reset = RiskSettings.objects.get(account=paper)
+    assert (reset.enabled, reset.loss_threshold_pct, reset.wait_minutes, reset.max_winners) == (
+        False,
+        D(-5),
+        60,
+        3,
+    )
+    assert reset.max_drawdown_pct is None and reset.shortfall == "partial"
+
+
+def test_the_kill_switch_needs_its_confirmation(client, paper, desk, two_groups):
+    client.force_login(paper.owner)
+    html = client.post(f"/risk/{paper.pk}/kill/", {}).content.decode()
+    assert "Tick the box to confirm the kill switch." in html
+    assert ExchangeAccount.objects.get(pk=paper.pk).is_active
+    with desk.capture(execute=True):
+        response = client.post(f"/risk/{paper.pk}/kill/", {"confirm": "on"})
+    assert response.status_code == 302
+    assert not ExchangeAccount.objects.get(pk=paper.pk).is_active
+    page = client.get(response["Location"]).content.decode()
+    assert "Kill switch engaged on" in page and 'id="resume"' in page
+    assert client.post(f"/risk/{paper.pk}/resume/").status_code == 302
+    assert ExchangeAccount.objects.get(pk=paper.pk).is_active
+
+
+def test_another_users_account_and_groups_are_404(client, paper, two_groups):
+    loser, _ = two_groups
+    client.force_login(UserFactory())
+    assert client.get(f"/risk/?account={paper.pk}").status_code == 404
+    for path in [
+        f"/risk/{paper.pk}/preview/",
+        f"/risk/{paper.pk}/run/",
+        f"/risk/{paper.pk}/kill/",
+        f"/risk/{paper.pk}/resume/",
+        f"/risk/{paper.pk}/settings/reset/",
+        f"/risk/groups/{loser.pk}/block/",
+        f"/risk/groups/{loser.pk}/skip-once/",
+    ]:
+        assert client.post(path, {"confirm": "on", "blocked": "1"}).status_code == 404, path
+    assert ExchangeAccount.objects.get(pk=paper.pk).is_active
+    assert not GroupRisk.objects.exists()
