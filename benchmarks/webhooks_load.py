@@ -47,10 +47,13 @@ os.environ.setdefault("CHANNEL_PREFIX", "tradedesk-bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradedesk.settings")
 
 import django  # noqa: E402
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
 
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -69,7 +72,20 @@ RUN = str(int(time.time()))
 DECIDED_WAIT_SECONDS = 180
 
 
+def fresh_database() -> None:
+    """Drop the bench database: each run starts empty, so no run pays for an earlier one's
+    open groups in its loops."""
+    params = connection.get_connection_params()
+    name = params.pop("dbname")
+    connection.close()
+    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
 def setup(total: int) -> WebhookRoute:
+    fresh_database()
     call_command("createdb")
     call_command("migrate", "--noinput", verbosity=0)
     user = ensure_user(username=USERNAME, password=PASSWORD)

@@ -384,3 +384,44 @@ def test_simultaneous_deliveries_of_one_alert_record_one_signal_and_one_executio
     assert Signal.objects.exclude(status=Signal.Status.DUPLICATE).get().status == "executed"
     assert PositionGroup.objects.count() == 1
     assert Order.objects.filter(side="buy").count() == 1
+
+
+# --- Sending a signal's orders ------------------------------------------------------------------
+
+
+def test_a_signals_orders_are_sent_by_its_task_with_no_send_task_enqueued(
+    receive_only, django_capture_on_commit_callbacks
+):
+    from apps.trades import tasks as trade_tasks
+
+    signal = receive_only(ENTRY)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        process_signal(signal_id=signal.pk)
+
+    signal.refresh_from_db()
+    assert signal.status == Signal.Status.EXECUTED
+    assert Order.objects.get(signal=signal).status == Order.Status.FILLED
+    enqueued = [c.args for c in callbacks if getattr(c, "func", None) is not None]
+    assert not any(trade_tasks.send_order in args for args in enqueued)
+
+
+def test_an_order_its_signals_task_failed_to_send_is_sent_by_the_order_sync_loop(
+    receive_only, monkeypatch
+):
+    from apps.trades import services as trade_services
+    from apps.trades.services import orders as order_services
+
+    def refuse(**kwargs):
+        raise RuntimeError("worker lost its network")
+
+    signal = receive_only(ENTRY)
+    monkeypatch.setattr(trade_services, "send_order", refuse)
+    process_signal(signal_id=signal.pk)
+    monkeypatch.undo()
+
+    order = Order.objects.get(signal=signal)
+    assert order.status == Order.Status.PENDING
+    later = timezone.now() + order_services.SEND_GRACE + timedelta(seconds=1)
+    order_services.sync_orders(now=later)
+    order.refresh_from_db()
+    assert order.status == Order.Status.FILLED

@@ -140,16 +140,15 @@ def _process_one(signal_id: int) -> None:
 def _send_now(order_ids: list[int]) -> None:
     """Send the signal's new orders from this task, before its decision is written, rather
     than behind the queue: the lane's later signals would otherwise hold the workers while
-    these wait. Each order was committed first and also has its own task; `send_order` claims
-    it by compare-and-swap, so whichever comes second finds it sent, and a failure here leaves
-    it to that task."""
+    these wait. Each order was committed first (no task was enqueued for it: `sent_by_caller`);
+    one this fails to send is sent by the order-sync loop once its grace period has passed."""
     from apps.trades.services import send_order
 
     for order_id in order_ids:
         try:
             send_order(order_id=order_id, now=timezone.now())
         except Exception:
-            logger.exception("Order %s not sent inline; its own task sends it", order_id)
+            logger.exception("Order %s not sent inline; the order-sync loop sends it", order_id)
 
 
 def _act(signal: Signal, now) -> tuple[str, str, int | None, list[int], str | None]:
@@ -158,21 +157,23 @@ def _act(signal: Signal, now) -> tuple[str, str, int | None, list[int], str | No
     try:
         # Imported here: the position groups live in the trades app, which may import us.
         from apps.trades.services.groups import SignalOrder, act_on_signal
+        from apps.trades.services.groups.intents import sent_by_caller
 
-        outcome = act_on_signal(
-            account=signal.account,
-            strategy=signal.route.strategy,
-            order=SignalOrder(
-                action=signal.action,
-                symbol=signal.symbol,
-                timeframe=parsed.get("timeframe", ""),
-                side=parsed.get("side", "long"),
-                price=_decimal(parsed.get("price")),
-                quantity=_decimal(parsed.get("quantity")),
-            ),
-            signal_id=signal.pk,
-            now=now,
-        )
+        with sent_by_caller():  # `_send_now` sends them
+            outcome = act_on_signal(
+                account=signal.account,
+                strategy=signal.route.strategy,
+                order=SignalOrder(
+                    action=signal.action,
+                    symbol=signal.symbol,
+                    timeframe=parsed.get("timeframe", ""),
+                    side=parsed.get("side", "long"),
+                    price=_decimal(parsed.get("price")),
+                    quantity=_decimal(parsed.get("quantity")),
+                ),
+                signal_id=signal.pk,
+                now=now,
+            )
     except Exception as error:
         logger.exception("Signal %s could not be acted on", signal.pk)
         reason = (

@@ -8,7 +8,9 @@ Locks are always taken group first, then its orders.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -43,7 +45,24 @@ CLOSE_REASONS = {
 }
 
 
+_inline = threading.local()
+
+
+@contextmanager
+def sent_by_caller() -> Iterator[None]:
+    """Orders written in this block are sent by the caller right after it (a signal's task
+    sends its own orders): no task is enqueued for them. One the caller fails to send is sent
+    by the order-sync loop once its grace period has passed."""
+    _inline.active = True
+    try:
+        yield
+    finally:
+        _inline.active = False
+
+
 def send_on_commit(order: Order) -> None:
+    if getattr(_inline, "active", False):
+        return
     from apps.trades import tasks  # tasks call services; imported late to avoid the cycle
 
     enqueue_on_commit(tasks.send_order, order.pk)
