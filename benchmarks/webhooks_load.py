@@ -77,6 +77,8 @@ def fresh_database() -> None:
     open groups in its loops."""
     params = connection.get_connection_params()
     name = params.pop("dbname")
+    if "bench" not in name:
+        raise SystemExit(f"Refusing to drop {name!r}: point DATABASE_URL at a *bench* database.")
     connection.close()
     with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
         admin.execute(
@@ -169,6 +171,12 @@ def main() -> None:
         "--interval", type=float, default=12.0, help="seconds between a sender's signals"
     )
     parser.add_argument("--burst", action="store_true", help="every sender starts at once")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=int(os.environ.get("WORKER_CONCURRENCY", 4)),
+        help="Celery worker processes (as WORKER_CONCURRENCY sets them for the stack)",
+    )
     args = parser.parse_args()
     route = setup(args.senders * args.signals)
     symbols = sorted(
@@ -186,7 +194,10 @@ def main() -> None:
             stdout=(logs / f"{name}.log").open("w"),
             stderr=subprocess.STDOUT,
         )
-        for name, command in (("worker", ["worker", "--loglevel", "WARNING"]), ("beat", ["beat"]))
+        for name, command in (
+            ("worker", ["worker", "--loglevel", "WARNING", "--concurrency", str(args.concurrency)]),
+            ("beat", ["beat"]),
+        )
     ]
     try:
         with serve([*daphne, "tradedesk.asgi:application"], port=port, env={}) as server:
@@ -253,7 +264,8 @@ def report(route, answers, sending: float, total_time: float, args) -> None:
     )
     print(
         f"\nTradingView webhooks on the stack: {args.senders} senders x {args.signals} signals "
-        f"(+1 duplicate and +1 malformed each), {pace}; {os.cpu_count()} CPUs\n"
+        f"(+1 duplicate and +1 malformed each), {pace}; {os.cpu_count()} CPUs, "
+        f"{args.concurrency} worker processes\n"
     )
     print(f"| {'measurement':<36} | {'n':>5} | {'p50 ms':>8} | {'p99 ms':>8} |")
     print(f"|{'-' * 38}|{'-' * 7}|{'-' * 10}|{'-' * 10}|")
