@@ -50,24 +50,19 @@ def _answer(request: HttpRequest, account, notice: str, *, error: bool = False) 
 @require_POST
 def promote(request: HttpRequest, pk: int) -> HttpResponse:
     """Promote: this entry takes the next free slot ahead of priority (never beyond the cap)."""
-    queued = get_object_or_404(selectors.queued_of(request.user), pk=pk)
-    try:
-        notice = services.request_promotion(
-            queued_id=queued.pk, now=timezone.now(), by=request.user.get_username()
-        )
-    except services.QueueError as error:
-        return _answer(request, queued.account, str(error), error=True)
-    return _answer(request, queued.account, notice)
+    return _act_on_queued(request, pk, services.request_promotion)
 
 
 @login_required
 @require_POST
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act_on_queued(request, pk, services.remove_queued)
+
+
+def _act_on_queued(request: HttpRequest, pk: int, service) -> HttpResponse:
     queued = get_object_or_404(selectors.queued_of(request.user), pk=pk)
     try:
-        notice = services.remove_queued(
-            queued_id=queued.pk, now=timezone.now(), by=request.user.get_username()
-        )
+        notice = service(queued_id=queued.pk, now=timezone.now(), by=request.user.get_username())
     except services.QueueError as error:
         return _answer(request, queued.account, str(error), error=True)
     return _answer(request, queued.account, notice)

@@ -6,12 +6,9 @@ times without a single overshoot. Then closing the groups promotes the queue in 
 from __future__ import annotations
 
 import itertools
-import threading
-from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from apps.exchanges.paper.catalog import CATALOG
@@ -22,6 +19,7 @@ from apps.trade_queue.selectors import ranked_queue
 from apps.trades.models import PositionGroup
 from apps.trades.services.groups import act_on_signal
 from tests.exchanges.factories import ExchangeAccountFactory
+from tests.threads import run_together
 from tests.trade_queue.conftest import PRICES, set_prices
 from tests.trades.grouping import grid_strategy, signal
 
@@ -32,28 +30,6 @@ POOL = 10
 ROUNDS = 20
 TIMEFRAMES = ["1", "5", "15", "30", "60", "120", "240", "1D", "1W"]
 KEYS = list(itertools.product(PRICES, TIMEFRAMES))[:SIGNALS]  # 50 distinct (symbol, timeframe)
-
-
-def run_together(calls: list[Callable[[], object]]) -> list[object]:
-    """Each call in its own thread (its own connection), released at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = calls[index]()
-        except Exception as exc:  # the test looks at what each thread got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def fresh_account():

@@ -3,44 +3,20 @@ account's cap, and one key never holds two open groups. Real threads, real trans
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from apps.trade_queue.models import QueuedSignal
 from apps.trades.models import PositionGroup
 from apps.trades.services.groups import act_on_signal
+from tests.threads import run_together
 from tests.trades.grouping import grid_strategy, signal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "LTC/USDT"]
-
-
-def run_together(calls: list[Callable[[], object]]) -> list[object]:
-    """Each call in its own thread (its own connection), released at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = calls[index]()
-        except Exception as exc:  # the test looks at what each thread got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def entry(account, strategy, order):

@@ -3,12 +3,9 @@ concurrent placements, fills and cancels never lose a balance update."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from apps.exchanges.adapters.paper import PaperExchange
 from apps.exchanges.domain.types import OrderSide, OrderStatus, OrderType
@@ -16,6 +13,7 @@ from apps.exchanges.errors import InsufficientFunds
 from apps.exchanges.models import ExchangeAccount, PaperOrder
 from apps.exchanges.paper.services import set_price
 from tests.exchanges.paper.conftest import books
+from tests.threads import run_together
 
 BUY = OrderSide.BUY
 
@@ -29,28 +27,6 @@ def buy_limit(account: ExchangeAccount, cid: str, amount: str = "0.01", price="6
         price=Decimal(price),
         client_order_id=cid,
     )
-
-
-def run_together(calls: list[Callable[[], object]]) -> list[object]:
-    """Run each call in its own thread (own database connection), released at once."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = calls[index]()
-        except Exception as exc:  # the test inspects what each thread got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.django_db
