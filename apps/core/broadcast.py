@@ -61,6 +61,11 @@ async def join_live(layer, *, user_id: int, channel_name: str) -> None:
     await cache.aset(_presence_key(user_id), 1, timeout=PRESENCE_SECONDS)
 
 
+def is_watched(user_id: int) -> bool:
+    """Whether the user has a page open: work done only to be pushed can be skipped if not."""
+    return bool(_watched((user_id,)))
+
+
 def _watched(recipients: tuple[int, ...]) -> tuple[int, ...]:
     """The recipients with a page open (all of them when the cache cannot tell)."""
     try:

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.broadcast import is_watched
 from apps.core.loops import run_loop
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
@@ -63,6 +64,8 @@ def _tick_account(account: ExchangeAccount, report: RiskReport, *, now: datetime
         if action is not None:
             report.actions.append(action.pk)
             return  # run() pushed the page
+    if not is_watched(account.owner_id):
+        return  # the prices below are fetched only for the page: nobody has it open
     groups = list(selectors.open_groups(account))
     if groups:
         try:
