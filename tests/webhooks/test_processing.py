@@ -425,3 +425,40 @@ def test_an_order_its_signals_task_failed_to_send_is_sent_by_the_order_sync_loop
     order_services.sync_orders(now=later)
     order.refresh_from_db()
     assert order.status == Order.Status.FILLED
+
+
+def test_a_long_drain_hands_the_rest_of_its_lane_to_a_task_that_can_take_the_lane(
+    receive_only, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from apps.core.locks import single_flight
+    from apps.webhooks.services import processing
+
+    first = receive_only(ENTRY | {"id": "a"})
+    second = receive_only(ENTRY | {"id": "b", "timeframe": "60"})
+    clock = [0.0]
+    monkeypatch.setattr(processing, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    process_one = processing._process_one
+
+    def slow(signal_id: int) -> None:
+        process_one(signal_id)
+        clock[0] += processing.DRAIN_SECONDS + 1  # this one took the whole drain
+
+    handed = []
+
+    def enqueue(task, signal_id):
+        with single_flight(
+            processing.lane_name(first.account_id, first.symbol), ttl_seconds=5
+        ) as free:
+            handed.append((task.name, signal_id, free))
+
+    monkeypatch.setattr(processing, "_process_one", slow)
+    monkeypatch.setattr(processing, "enqueue", enqueue)
+    process_signal(signal_id=first.pk)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == Signal.Status.EXECUTED
+    assert second.status == Signal.Status.RECEIVED
+    assert handed == [("webhooks.process_signal", second.pk, True)]  # the lane was free

@@ -59,16 +59,20 @@ def process_signal(*, signal_id: int) -> None:
 def drain_lane(*, account_id: int, symbol: str) -> None:
     deadline = time.monotonic() + DRAIN_SECONDS
     name = lane_name(account_id, symbol)
-    while _oldest_waiting(account_id, symbol) is not None:
+    while (oldest := _oldest_waiting(account_id, symbol)) is not None:
+        if time.monotonic() > deadline:
+            from apps.webhooks import tasks
+
+            # The rest in a fresh task, enqueued once the lane is released, so that it can
+            # take the lane.
+            enqueue(tasks.process_signal, oldest)
+            return
         with single_flight(name, ttl_seconds=settings.CELERY_TASK_TIME_LIMIT + 10) as held:
             if not held:
                 return  # the holder drains ours too: it looks again after releasing
-            while (waiting_id := _oldest_waiting(account_id, symbol)) is not None:
-                if time.monotonic() > deadline:
-                    from apps.webhooks import tasks
-
-                    enqueue(tasks.process_signal, waiting_id)  # the rest, in a fresh task
-                    return
+            while time.monotonic() <= deadline and (
+                waiting_id := _oldest_waiting(account_id, symbol)
+            ):
                 with live_updates_held():  # its orders go out before its rows are rendered
                     _process_one(waiting_id)
 
