@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels (served by daphne)."""
+"""ASGI entry point, served by daphne: TradingView's webhook straight to its endpoint, every
+other HTTP request through Django, WebSockets through Channels."""
 
 from __future__ import annotations
 
@@ -13,12 +14,23 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
+from apps.webhooks.views.receive import PATH as WEBHOOK_PATH  # noqa: E402
+from apps.webhooks.views.receive import tradingview_webhook  # noqa: E402
 from tradedesk.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": URLRouter(
+            [
+                path(WEBHOOK_PATH, tradingview_webhook),
+                path(
+                    WEBHOOK_PATH.rstrip("/"), tradingview_webhook
+                ),  # TradingView keeps URLs as typed
+                re_path(r"", django_asgi_app),
+            ]
+        ),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

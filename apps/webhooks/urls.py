@@ -5,10 +5,7 @@ from apps.webhooks import views
 app_name = "webhooks"
 
 urlpatterns = [
-    # TradingView's URL; the trailing slash is optional (a pasted URL often loses it, and a
-    # redirect would turn the POST into a GET).
-    path("webhooks/tv/<str:token>/", views.receive, name="receive"),
-    path("webhooks/tv/<str:token>", views.receive, name="receive-no-slash"),
+    # TradingView's URL, /webhooks/tv/<token>/, is routed in tradedesk.asgi ahead of Django.
     path("signals/", views.signal_list, name="signals"),
     path("signals/export.csv", views.signal_export, name="signal-export"),
     path("signals/<int:pk>/", views.signal_detail, name="signal-detail"),

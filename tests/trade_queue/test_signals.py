@@ -47,7 +47,7 @@ def deliver(client, route, django_capture_on_commit_callbacks):
 
     def run(body) -> Signal:
         with django_capture_on_commit_callbacks(execute=True):
-            answer = post(client, route, body).json()
+            answer = post(route, body).json()
         return Signal.objects.get(pk=answer["signal_id"])
 
     return run

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
 from django.utils import timezone
 
 from apps.exchanges.models import ExchangeAccount, PaperSettings
@@ -58,14 +61,85 @@ def url_of(route: WebhookRoute) -> str:
     return f"/webhooks/tv/{route.token}/"
 
 
-def post(client, route: WebhookRoute, body, *, content_type: str | None = None, **extra):
+@dataclass(frozen=True)
+class Reply:
+    """What the webhook answered, with the parts of a test client's response the tests read."""
+
+    status_code: int
+    content: bytes
+    headers: dict[str, str]
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def deliver(
+    path: str,
+    data: bytes | str = b"",
+    *,
+    content_type: str | None = None,
+    method: str = "POST",
+    REMOTE_ADDR: str = TV_IP,
+    **headers: str,
+) -> Reply:
+    """One HTTP request through the ASGI application daphne serves (`tradedesk.asgi`), which
+    routes the webhook ahead of Django. Headers are given as in `request.META`
+    (`HTTP_X_FORWARDED_FOR=...`); Content-Length is the body's unless given."""
+    from tradedesk.asgi import application
+
+    body = data.encode() if isinstance(data, str) else data
+    headers.setdefault("HTTP_CONTENT_LENGTH", str(len(body)))
+    raw = []
+    if content_type is not None:
+        raw.append((b"content-type", content_type.encode()))
+    for name, value in headers.items():
+        assert name.startswith("HTTP_"), name
+        raw.append((name.removeprefix("HTTP_").replace("_", "-").lower().encode(), value.encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw,
+        "client": (REMOTE_ADDR, 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def exchange() -> Reply:
+        communicator = ApplicationCommunicator(application, scope)
+        # In 4 KB chunks, as a server hands over a larger body.
+        chunks = [body[i : i + 4096] for i in range(0, len(body), 4096)] or [b""]
+        for n, chunk in enumerate(chunks, 1):
+            more = n < len(chunks)
+            await communicator.send_input(
+                {"type": "http.request", "body": chunk, "more_body": more}
+            )
+        start = await communicator.receive_output(10)
+        content = b""
+        while True:
+            message = await communicator.receive_output(10)
+            content += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await communicator.wait()
+        names = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
+        return Reply(start["status"], content, names)
+
+    return async_to_sync(exchange)()
+
+
+def post(route: WebhookRoute, body, *, content_type: str | None = None, **extra) -> Reply:
     """POST `body` (a dict is sent as JSON, a str as text) as TradingView would."""
     if isinstance(body, dict | list):
         data, kind = json.dumps(body), "application/json"
     else:
         data, kind = body, "text/plain; charset=utf-8"
-    extra.setdefault("REMOTE_ADDR", TV_IP)
-    return client.post(url_of(route), data=data, content_type=content_type or kind, **extra)
+    return deliver(url_of(route), data, content_type=content_type or kind, **extra)
 
 
 def alerts() -> dict:

@@ -17,6 +17,7 @@ from apps.exchanges.services import refresh_balances, refresh_markets
 from apps.strategies.models import Strategy
 from apps.trades.models import PositionGroup
 from apps.webhooks.models import Signal, WebhookRoute
+from tests.webhooks.conftest import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +59,9 @@ def test_rundesk_prints_the_url_and_a_curl_that_opens_a_paper_position(
     refresh_markets(account=route.account, now=timezone.now())
     refresh_balances(account=route.account, now=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        answer = client.post(
+        answer = deliver(
             url.removeprefix("http://127.0.0.1:8000"),
-            data=body,
+            body,
             content_type="application/json",
             REMOTE_ADDR="127.0.0.1",
         )

@@ -94,7 +94,7 @@ def send(client, django_capture_on_commit_callbacks):
         # TradingView posts the rendered message as it is: JSON text, or plain text.
         data = json.dumps(body, indent=2) if isinstance(body, dict) else body
         with django_capture_on_commit_callbacks(execute=True):
-            answer = post(client, route, data, content_type=content_type)
+            answer = post(route, data, content_type=content_type)
         assert answer.status_code == 200, answer.content
         return Signal.objects.get(pk=answer.json()["signal_id"])
 
@@ -191,7 +191,7 @@ def test_three_commas_deal_start_and_close_at_market_price(payloads, route, send
 def test_the_fixtures_secret_is_required_on_a_route_that_has_it(payloads, tv_route, client):
     body = dict(payloads["strategy_entry_long"]["rendered_body"])
     body["secret"] = "tdk_whsec_EXAMPLE_wrong"
-    assert post(client, tv_route, body).status_code == 401
+    assert post(tv_route, body).status_code == 401
     assert not Signal.objects.exists()
 
 

@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-from django.urls import reverse
 
 from apps.core.models import Event
 from apps.webhooks.models import Signal, WebhookRoute
@@ -15,7 +14,7 @@ from apps.webhooks.services import create_route
 from tests.accounts.factories import OperatorFactory, UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.trades.factories import StrategyFactory
-from tests.webhooks.conftest import post
+from tests.webhooks.conftest import deliver, post, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +25,9 @@ ENTRY = {"action": "entry", "symbol": "BTCUSDT", "timeframe": "15", "price": "65
 def signals(client, route, django_capture_on_commit_callbacks):
     """An executed entry, a rejected garbage body and a duplicate, on the trader's route."""
     with django_capture_on_commit_callbacks(execute=True):
-        post(client, route, ENTRY | {"quantity": "0.00123400"})
-    post(client, route, "garbage")
-    post(client, route, ENTRY | {"quantity": "0.00123400"})
+        post(route, ENTRY | {"quantity": "0.00123400"})
+    post(route, "garbage")
+    post(route, ENTRY | {"quantity": "0.00123400"})
     return list(Signal.objects.order_by("pk"))
 
 
@@ -296,9 +295,8 @@ def test_rotating_gives_a_new_url_and_the_old_one_stops_working(client, trader, 
     assert response.status_code == 302
     assert route.token != old and route.rotated_at is not None
     client.logout()
-    assert client.post(f"/webhooks/tv/{old}/", data="buy BTCUSDT", content_type="text/plain")\
-        .status_code == 404  # fmt: skip
-    assert post(client, route, "buy BTCUSDT").status_code == 200
+    assert deliver(f"/webhooks/tv/{old}/", "buy BTCUSDT").status_code == 404
+    assert post(route, "buy BTCUSDT").status_code == 200
 
 
 def test_deactivating_and_reactivating_a_route(client, trader, route):
@@ -353,4 +351,4 @@ def test_operators_can_deactivate_a_route_from_the_admin(client, route):
     )
     route.refresh_from_db()
     assert not route.is_active
-    assert reverse("webhooks:receive", args=[route.token])  # the URL exists; it answers 404
+    assert deliver(url_of(route), "buy BTCUSDT").status_code == 404

@@ -36,7 +36,7 @@ def deliver(client, route, django_capture_on_commit_callbacks):
 
     def run(body, **extra) -> Signal:
         with django_capture_on_commit_callbacks(execute=True):
-            answer = post(client, route, body, **extra).json()
+            answer = post(route, body, **extra).json()
         return Signal.objects.get(pk=answer["signal_id"])
 
     return run
@@ -48,7 +48,7 @@ def receive_only(client, route, django_capture_on_commit_callbacks):
 
     def run(body) -> Signal:
         with django_capture_on_commit_callbacks(execute=False):
-            answer = post(client, route, body).json()
+            answer = post(route, body).json()
         return Signal.objects.get(pk=answer["signal_id"])
 
     return run

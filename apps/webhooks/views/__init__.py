@@ -1,4 +1,3 @@
-from apps.webhooks.views.receive import receive
 from apps.webhooks.views.routes import (
     route_active,
     route_create,
@@ -9,7 +8,6 @@ from apps.webhooks.views.routes import (
 from apps.webhooks.views.signals import signal_detail, signal_export, signal_list
 
 __all__ = [
-    "receive",
     "route_active",
     "route_create",
     "route_detail",

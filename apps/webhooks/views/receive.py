@@ -1,15 +1,38 @@
-"""The webhook TradingView posts to: no login, no CSRF (the token in the URL authenticates)."""
+"""The webhook TradingView posts to: `POST /webhooks/tv/<token>/`, no login, no CSRF (the
+token in the URL authenticates).
+
+A bare ASGI application, routed in `tradedesk.asgi` ahead of Django's handler. A webhook is a
+machine's call, and TradingView gives up after 3 seconds: it needs none of what the browser
+middleware does (sessions, CSRF, login lockout, CSP, static files), and under a burst of
+alerts on one bar close that middleware, with its hops between the event loop and threads,
+cost more than the recording. So the request goes straight to `receive_signal`, run in a
+thread pool (its own database connection per thread), and its answer goes straight back.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
-from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from apps.webhooks.services import client_ip, receive_signal
+from apps.webhooks.domain.envelope import MAX_BODY_BYTES
+from apps.webhooks.services import Answer, client_ip, receive_signal
+
+PATH = "webhooks/tv/<str:token>/"  # the trailing slash is optional (tradedesk.asgi)
+
+
+def path_of(token: str) -> str:
+    """A route's webhook path, e.g. to show its URL."""
+    return "/" + PATH.replace("<str:token>", token)
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
 
 # Where the recording runs: False is the thread pool (concurrent deliveries in parallel). The
 # test suite sets True, so the recording uses the test's own connection and sees the rows its
@@ -17,39 +40,66 @@ from apps.webhooks.services import client_ip, receive_signal
 RECORD_ON_SHARED_THREAD = False
 
 
-@csrf_exempt
-@require_POST
-async def receive(request: HttpRequest, token: str) -> JsonResponse:
-    """Async so that concurrent deliveries do not queue: Django runs every sync view of a
-    process in one thread, and TradingView gives up after 3 seconds. The recording itself is
-    sync code, run in the thread pool (its own database connection per thread)."""
-    record = sync_to_async(_receive, thread_sensitive=RECORD_ON_SHARED_THREAD)
-    return await record(request, token)
+async def tradingview_webhook(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["method"] != "POST":
+        await _respond(send, 405, b"", [(b"allow", b"POST")])
+        return
+    headers = _meta(scope)
+    body = await _read_body(receive)
+    if body is None:
+        return  # the caller hung up before sending the whole body: nothing to answer
+    record = sync_to_async(_record, thread_sensitive=RECORD_ON_SHARED_THREAD)
+    answer = await record(scope["url_route"]["kwargs"]["token"], headers, body)
+    payload = json.dumps(answer.payload(), ensure_ascii=False).encode()
+    await _respond(send, answer.http_status, payload, [(b"content-type", b"application/json")])
 
 
-def _receive(request: HttpRequest, token: str) -> JsonResponse:
+def _meta(scope: Scope) -> dict[str, str]:
+    """The request's headers in the names Django's `request.META` uses, and the peer."""
+    meta = {
+        "HTTP_" + name.decode("latin-1").upper().replace("-", "_"): value.decode("latin-1")
+        for name, value in scope.get("headers", [])
+    }
+    meta["CONTENT_TYPE"] = meta.pop("HTTP_CONTENT_TYPE", "")
+    meta["CONTENT_LENGTH"] = meta.pop("HTTP_CONTENT_LENGTH", "")
+    meta["REMOTE_ADDR"] = (scope.get("client") or ("", 0))[0] or ""
+    return meta
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The body, cut at one byte past the limit (enough to answer 413); the rest is read and
+    dropped. None when the caller disconnects first."""
+    kept = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        if len(kept) <= MAX_BODY_BYTES:
+            kept += message.get("body", b"")[: MAX_BODY_BYTES + 1 - len(kept)]
+        if not message.get("more_body", False):
+            return bytes(kept)
+
+
+def _record(token: str, meta: dict[str, str], body: bytes) -> Answer:
     if RECORD_ON_SHARED_THREAD:
-        return _answer(request, token)
-    # Django's request signals manage connections only in its own sync thread; this is
-    # another, so it honours CONN_MAX_AGE itself, as a request would.
+        return _answer(token, meta, body)
+    # This thread is not one of Django's request threads, so it honours CONN_MAX_AGE (and
+    # returns pooled connections) itself, as a request would.
     close_old_connections()
     try:
-        return _answer(request, token)
+        return _answer(token, meta, body)
     finally:
         close_old_connections()
 
 
-def _answer(request: HttpRequest, token: str) -> JsonResponse:
-    answer = receive_signal(
+def _answer(token: str, meta: dict[str, str], body: bytes) -> Answer:
+    return receive_signal(
         token=token,
-        content_length=_content_length(request.META.get("CONTENT_LENGTH")),
-        read_body=request.read,
-        content_type=request.META.get("CONTENT_TYPE", ""),
-        source_ip=client_ip(request.META),
+        content_length=_content_length(meta.get("CONTENT_LENGTH")),
+        read_body=lambda limit: body[:limit],
+        content_type=meta.get("CONTENT_TYPE", ""),
+        source_ip=client_ip(meta),
         now=timezone.now(),
-    )
-    return JsonResponse(
-        answer.payload(), status=answer.http_status, json_dumps_params={"ensure_ascii": False}
     )
 
 
@@ -58,3 +108,8 @@ def _content_length(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None  # the body's real length is checked as it is read
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

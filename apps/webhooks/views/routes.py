@@ -16,6 +16,7 @@ from apps.webhooks import selectors, services
 from apps.webhooks.domain.messages import message_templates
 from apps.webhooks.forms import RouteForm
 from apps.webhooks.models import WebhookRoute
+from apps.webhooks.views.receive import path_of
 
 
 def _owned_route(request: HttpRequest, pk: int) -> WebhookRoute:
@@ -77,7 +78,7 @@ def route_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "route": route,
         "form": form,
-        "url": request.build_absolute_uri(reverse("webhooks:receive", args=[route.token])),
+        "url": request.build_absolute_uri(path_of(route.token)),
         "templates": message_templates(has_secret=bool(route.secret)),
         "signals_url": f"{reverse('webhooks:signals')}?route={route.pk}",
     }

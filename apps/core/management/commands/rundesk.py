@@ -17,6 +17,7 @@ from twisted.internet.defer import Deferred
 
 from apps.core.background import InProcessRunner
 from apps.webhooks.selectors import demo_route
+from apps.webhooks.views.receive import path_of
 from tradedesk.asgi import application
 from tradedesk.celery import app as celery_app
 
@@ -68,7 +69,7 @@ def demo_webhook_banner(host: str, port: int) -> str:
     if route is None:
         return ""
     reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
-    url = f"http://{reachable}:{port}/webhooks/tv/{route.token}/"
+    url = f"http://{reachable}:{port}{path_of(route.token)}"
     body = '{"action":"entry","symbol":"BTCUSDT","timeframe":"15"}'
     return (
         f"TradingView demo webhook (demo's {route.account.label} account): {url}\n"
