@@ -68,6 +68,12 @@ def test_database_and_redis_urls_switch_to_the_stack():
     assert stack["cache"].endswith("RedisCache")
     assert stack["broker"] == "redis://127.0.0.1:6379/0"
     assert stack["eager"] is False
+    # PostgreSQL connections come from a pool per process, sized by DATABASE_POOL_SIZE.
+    assert stack["options"]["pool"]["max_size"] == 20
+    sized = settings_under(
+        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x", "DATABASE_POOL_SIZE": "7"}
+    )
+    assert sized["options"]["pool"]["max_size"] == 7
 
 
 def test_secrets_are_generated_once_into_a_private_file(tmp_path):
