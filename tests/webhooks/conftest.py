@@ -89,6 +89,7 @@ def deliver(
 
     body = data.encode() if isinstance(data, str) else data
     headers.setdefault("HTTP_CONTENT_LENGTH", str(len(body)))
+    headers.setdefault("HTTP_HOST", "testserver")
     raw = []
     if content_type is not None:
         raw.append((b"content-type", content_type.encode()))

@@ -78,6 +78,17 @@ def test_the_url_works_without_its_trailing_slash(client, route):
     assert response.json()["status"] == "accepted"
 
 
+def test_a_host_name_the_desk_does_not_serve_is_400_and_nothing_is_stored(route, settings):
+    settings.ALLOWED_HOSTS = ["desk.example.com"]
+    refused = deliver(url_of(route), "buy BTCUSDT", HTTP_HOST="evil.example.net")
+    assert (refused.status_code, refused.json()["status"]) == (400, "refused")
+    assert "ALLOWED_HOSTS" in refused.json()["reason"]
+    assert not Signal.objects.exists()
+
+    served = deliver(url_of(route), "buy BTCUSDT", HTTP_HOST="desk.example.com:443")
+    assert served.json()["status"] == "accepted"
+
+
 def test_only_post_is_answered(client, route):
     response = deliver(url_of(route), method="GET")
     assert (response.status_code, response.headers["allow"]) == (405, "POST")

@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections
+from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
 from apps.webhooks.domain.envelope import MAX_BODY_BYTES
@@ -48,10 +50,30 @@ async def tradingview_webhook(scope: Scope, receive: Receive, send: Send) -> Non
     body = await _read_body(receive)
     if body is None:
         return  # the caller hung up before sending the whole body: nothing to answer
+    if not _host_allowed(headers.get("HTTP_HOST", "")):
+        await _respond(send, BAD_HOST.http_status, _json(BAD_HOST), JSON)
+        return
     record = sync_to_async(_record, thread_sensitive=RECORD_ON_SHARED_THREAD)
     answer = await record(scope["url_route"]["kwargs"]["token"], headers, body)
-    payload = json.dumps(answer.payload(), ensure_ascii=False).encode()
-    await _respond(send, answer.http_status, payload, [(b"content-type", b"application/json")])
+    await _respond(send, answer.http_status, _json(answer), JSON)
+
+
+JSON = [(b"content-type", b"application/json")]
+BAD_HOST = Answer(400, "refused", "This desk does not answer to that host name (ALLOWED_HOSTS).")
+
+
+def _json(answer: Answer) -> bytes:
+    return json.dumps(answer.payload(), ensure_ascii=False).encode()
+
+
+def _host_allowed(host: str) -> bool:
+    """Django's ALLOWED_HOSTS check, which its middleware made before this endpoint bypassed
+    it: the Host header must name this desk."""
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]  # as Django allows in DEBUG
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, allowed)
 
 
 def _meta(scope: Scope) -> dict[str, str]:
