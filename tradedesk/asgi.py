@@ -24,10 +24,10 @@ application = ProtocolTypeRouter(
     {
         "http": URLRouter(
             [
+                # With or without its trailing slash: TradingView posts the URL as pasted, and
+                # a redirect would turn the POST into a GET.
                 path(WEBHOOK_PATH, tradingview_webhook),
-                path(
-                    WEBHOOK_PATH.rstrip("/"), tradingview_webhook
-                ),  # TradingView keeps URLs as typed
+                path(WEBHOOK_PATH.rstrip("/"), tradingview_webhook),
                 re_path(r"", django_asgi_app),
             ]
         ),

@@ -120,7 +120,6 @@ else:
     # connection and gives it back when it ends, instead of opening one (a PostgreSQL backend
     # process, about 4 ms) each time. Connections open as needed, up to the size; a caller
     # that finds them all in use waits, at most `timeout` seconds. Celery: see CELERY_DB_REUSE_MAX.
-
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_SIZE", default=20),

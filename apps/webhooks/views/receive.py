@@ -6,7 +6,8 @@ machine's call, and TradingView gives up after 3 seconds: it needs none of what 
 middleware does (sessions, CSRF, login lockout, CSP, static files), and under a burst of
 alerts on one bar close that middleware, with its hops between the event loop and threads,
 cost more than the recording. So the request goes straight to `receive_signal`, run in a
-thread pool (its own database connection per thread), and its answer goes straight back.
+thread pool (each call borrows a pooled database connection), and its answer goes straight
+back.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ Send = Callable[[dict], Awaitable[None]]
 # uncommitted test transaction holds; the browser tests and benchmarks cover the pool.
 RECORD_ON_SHARED_THREAD = False
 
+JSON = [(b"content-type", b"application/json")]
+BAD_HOST = Answer(400, "refused", "This desk does not answer to that host name (ALLOWED_HOSTS).")
+
 
 async def tradingview_webhook(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["method"] != "POST":
@@ -56,10 +60,6 @@ async def tradingview_webhook(scope: Scope, receive: Receive, send: Send) -> Non
     record = sync_to_async(_record, thread_sensitive=RECORD_ON_SHARED_THREAD)
     answer = await record(scope["url_route"]["kwargs"]["token"], headers, body)
     await _respond(send, answer.http_status, _json(answer), JSON)
-
-
-JSON = [(b"content-type", b"application/json")]
-BAD_HOST = Answer(400, "refused", "This desk does not answer to that host name (ALLOWED_HOSTS).")
 
 
 def _json(answer: Answer) -> bytes:
@@ -105,8 +105,8 @@ async def _read_body(receive: Receive) -> bytes | None:
 def _record(token: str, meta: dict[str, str], body: bytes) -> Answer:
     if RECORD_ON_SHARED_THREAD:
         return _answer(token, meta, body)
-    # This thread is not one of Django's request threads, so it honours CONN_MAX_AGE (and
-    # returns pooled connections) itself, as a request would.
+    # Not one of Django's request threads: like a request, drop a connection that broke
+    # before, and give the connection back to the pool after.
     close_old_connections()
     try:
         return _answer(token, meta, body)
