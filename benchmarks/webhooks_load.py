@@ -270,6 +270,7 @@ def report(route, answers, sending: float, total_time: float, args) -> None:
     print(f"| {'measurement':<36} | {'n':>5} | {'p50 ms':>8} | {'p99 ms':>8} |")
     print(f"|{'-' * 38}|{'-' * 7}|{'-' * 10}|{'-' * 10}|")
     for label, samples in (
+        ("answer, every request", [latency for _, _, latency in answers]),
         ("answer, valid signal", by_kind.get("valid", [])),
         ("answer, duplicate delivery", by_kind.get("duplicate", [])),
         ("answer, malformed body", by_kind.get("malformed", [])),
