@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import psycopg
 import pytest
 import redis
@@ -52,6 +55,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
     # No worker runs under pytest: enqueued tasks run inline, in the test's own transaction.
     celery_app.conf.task_always_eager = True
+
+
+def chromium_problem() -> str | None:
+    """Why the browser tests cannot run, if they cannot: no Chromium where Playwright looks."""
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not Path(path).exists():
+        return f"the browser tests need Chromium, but there is none at {path}"
+    return None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop before the first test, with one line, when a collected browser test could not run
+    (rather than after every other test, with one error per browser test)."""
+    if any(item.get_closest_marker("browser") for item in session.items):
+        problem = chromium_problem()
+        if problem:
+            pytest.exit(
+                problem + ". Install it (apt-get install chromium), set CHROMIUM_PATH, or "
+                'deselect them with -m "not browser".',
+                returncode=3,
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -146,6 +146,7 @@ def serve(command: list[str], *, port: int, env: dict[str, str]) -> Iterator[Ser
 
 
 def run_manage(*args: str, env: dict[str, str]) -> str:
+    """Run a management command as a newcomer would; what it printed, warnings included."""
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
         cwd=ROOT,
@@ -155,4 +156,4 @@ def run_manage(*args: str, env: dict[str, str]) -> str:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return result.stdout + result.stderr

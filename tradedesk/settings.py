@@ -165,7 +165,8 @@ PAPER_INITIAL_BALANCE = Decimal(env.str("PAPER_INITIAL_BALANCE", default="10000"
 PAPER_PRICE_SECONDS = env.float("PAPER_PRICE_SECONDS", default=2.0)
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# kombu warns "No hostname was supplied" for a URL without a host, even the in-memory one.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 # Without a broker there is no worker: a task enqueued outside `manage.py rundesk` (which runs
 # them in its own threads) runs inline rather than waiting forever in memory.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL and "CELERY_BROKER_URL" not in env

@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from tests.servers import run_manage
 from tradedesk.local_env import read_values
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +53,12 @@ def test_the_demo_trader_gets_one_funded_paper_account(local_env):
     assert account.is_paper
     assert PaperBalance.objects.get(account=account, asset="USDT").free > 0
     assert not ExchangeAccount.objects.filter(owner__username="operator").exists()
+
+
+def test_first_run_of_the_embedded_desk_prints_the_logins_and_no_warning(tmp_path):
+    # `make run` on a fresh machine: no broker, so nothing may talk of broker host names.
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'desk.sqlite3'}", "REDIS_URL": ""}
+    run_manage("migrate", "--noinput", env=env)
+    printed = run_manage("seed_demo", env=env)
+    assert "Demo logins:" in printed
+    assert "WARNING" not in printed, printed
