@@ -101,6 +101,11 @@ class PaperSettings(models.Model):
         default=Decimal(0), help_text="Fraction of orders placed whose caller gets a timeout."
     )
     seed = models.PositiveIntegerField(default=1)
+    fault_draws = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Calls that drew faults so far: where the seeded fault sequence stands "
+        "(set it back to 0 to replay a drill).",
+    )
 
     def __str__(self) -> str:
         return f"Paper settings of {self.account}"

@@ -31,7 +31,7 @@ from apps.exchanges.errors import BadRequest, InvalidOrder, RequestTimedOut
 from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperOrder, PaperSettings
 from apps.exchanges.paper import candles, fills, live, services
 from apps.exchanges.paper.catalog import catalog_market, catalog_rules
-from apps.exchanges.paper.faults import FaultInjector
+from apps.exchanges.paper.faults import TIMEOUT_AFTER_PLACING, FaultInjector
 
 _STATUS = {
     PaperOrder.Status.OPEN: OrderStatus.OPEN,
@@ -70,16 +70,23 @@ class PaperExchange:
         if not account.is_paper:
             raise ValueError(f"{account} is not a paper account.")
         self.account = account
-        # One RNG per adapter instance: a fresh adapter replays the same faults.
-        self._faults = FaultInjector(seed=services.paper_settings_of(account).seed)
 
     # --- plumbing --------------------------------------------------------------------------
 
     def _begin(self) -> PaperSettings:
-        """Read the current settings (they may change between calls) and inject faults."""
+        return self._begin_with_faults()[0]
+
+    def _begin_with_faults(self) -> tuple[PaperSettings, FaultInjector]:
+        """Read the current settings (they may change between calls) and inject faults.
+
+        The draws come from the account's fault sequence, not from this instance, because
+        get_adapter builds a fresh adapter for every call: a per-instance generator would
+        replay its first draws on every call and fail each kind of call always or never.
+        """
         config = services.paper_settings_of(self.account)
-        self._faults.before_call(latency_ms=config.latency_ms, error_rates=config.error_rates)
-        return config
+        faults, error_rates = services.fault_injector(config)
+        faults.before_call(latency_ms=config.latency_ms, error_rates=error_rates)
+        return config, faults
 
     @staticmethod
     def _is_live(config: PaperSettings) -> bool:
@@ -193,7 +200,7 @@ class PaperExchange:
         5. With timeout_after_placing_rate, lose the answer: the order stays placed, the
            caller gets RequestTimedOut and must look it up by its client order id.
         """
-        config = self._begin()
+        config, faults = self._begin_with_faults()
         existing = PaperOrder.objects.filter(
             account=self.account, client_order_id=client_order_id
         ).first()
@@ -215,7 +222,7 @@ class PaperExchange:
             last=self._last_price(config, symbol),
             now=timezone.now(),
         )
-        if created and self._faults.hit(config.timeout_after_placing_rate):
+        if created and faults.hit(config.timeout_after_placing_rate, what=TIMEOUT_AFTER_PLACING):
             raise RequestTimedOut(
                 f"No answer in time for order {client_order_id} (paper fault injection)."
             )

@@ -16,11 +16,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.exchanges.domain.precision import fmt, round_price
 from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperPrice, PaperSettings
-from apps.exchanges.paper import walk
+from apps.exchanges.paper import faults, walk
 from apps.exchanges.paper.catalog import CATALOG, catalog_market
 from apps.exchanges.paper.orders import (
     cancel_order,
@@ -34,6 +35,7 @@ __all__ = [
     "cancel_order",
     "current_price",
     "current_prices",
+    "fault_injector",
     "find_order",
     "match_resting_orders",
     "open_paper_account",
@@ -76,6 +78,23 @@ def paper_settings_of(account: ExchangeAccount) -> PaperSettings:
     """The account's simulation settings (created with defaults if the account never opened)."""
     paper_settings, _ = PaperSettings.objects.get_or_create(account=account)
     return paper_settings
+
+
+def fault_injector(config: PaperSettings) -> tuple[faults.FaultInjector, dict[str, Decimal]]:
+    """The fault draws of one adapter call, and the configured error rates.
+
+    A call with something to draw takes the account's next call number: an UPDATE increments
+    the counter and the read in the same transaction sees its own increment (the UPDATE holds
+    the row lock until commit), so concurrent callers in any process take distinct numbers.
+    """
+    error_rates = faults.error_rates_of(config.error_rates)
+    if not faults.draws_faults(error_rates, config.timeout_after_placing_rate):
+        return faults.FaultInjector(seed=config.seed, call=None), error_rates
+    settings_row = PaperSettings.objects.filter(pk=config.pk)
+    with transaction.atomic():
+        settings_row.update(fault_draws=F("fault_draws") + 1)
+        call = settings_row.values_list("fault_draws", flat=True).get()
+    return faults.FaultInjector(seed=config.seed, call=call), error_rates
 
 
 # --- Prices -----------------------------------------------------------------------------------
