@@ -60,10 +60,13 @@ def check_activation(
     rules: Mapping[RuleKind, Rule | None],
     portfolio: bool,
     now: datetime,
+    opens_position: bool = True,
 ) -> Plan:
     """Run every activation check and say what the entry would send.
 
-    1. The account trades, its market rules are fresh and list the symbol as active.
+    1. The account trades, and (for a ticket that is still to enter: `opens_position`) no
+       account guard refuses a new position on the symbol; its market rules are fresh and
+       list the symbol as active.
     2. A fresh ticker, and the rules' candle sources, can be read now.
     3. The rules are coherent (a long's stop below the entry reference, take profit above).
     4. The sizing gives an amount that passes precision, min amount and min notional.
@@ -72,6 +75,9 @@ def check_activation(
     problems: dict[str, str] = {}
     if not account.is_active:
         return Plan({"account": f"{account.label} is paused; resume it first."})
+    blocked = guard_problem(account=account, symbol=symbol, now=now) if opens_position else ""
+    if blocked:
+        return Plan({"account": blocked})
     try:
         ensure_markets_fresh(account=account, now=now)
     except MarketsStale as stale:
@@ -120,6 +126,16 @@ def check_activation(
             problems["portfolio"] = problem
         passed.append("enough buying power including fees")
     return Plan(problems, size.amount, reference, size.notional, facts, tuple(passed))
+
+
+def guard_problem(*, account: ExchangeAccount, symbol: str, now: datetime) -> str:
+    """Why the account guards refuse a new position on `symbol` now ("" when they do not): the
+    kill switch, the circuit breaker, a breached daily loss limit or drawdown, the symbol's
+    exposure. Webhook entries pass the same gate, so the reason reads the same."""
+    from apps.risk.services.guards import entry_block  # here: the risk services import us
+
+    blocked = entry_block(account=account, symbol=symbol, now=now)
+    return f"{blocked[0].upper()}{blocked[1:]}." if blocked else ""
 
 
 def read_inputs(

@@ -28,8 +28,9 @@ from apps.trades.domain.sizing import SizingError
 from apps.trades.models import Trade
 from apps.trades.services import live, orders
 from apps.trades.services.candles import read_values
-from apps.trades.services.checks import size_entry_order
+from apps.trades.services.checks import guard_problem, size_entry_order
 from apps.trades.services.events import trade_event
+from apps.trades.services.tickets import refuse_entry
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
     4. Write every changed memory and price in one bulk update, and an event per rule whose
        outcome changed; push the moved rows to their owners.
     5. Act on the rules that fired: each through `orders`, which re-checks the trade under a
-       lock, so a trade that moved on meanwhile is left alone.
+       lock, so a trade that moved on meanwhile is left alone. An entry first passes the
+       account guards, as a webhook entry does; a refused one is Rejected with the reason.
     """
     report = TickReport()
     trades = list(
@@ -213,6 +215,10 @@ def _act(trade: Trade, evaluation: Evaluation, inputs: Inputs, account, now: dat
     kind = evaluation.rule.kind
     if kind != RuleKind.ENTRY:
         orders.start_exit(trade_id=trade.pk, reason=kind.value, explanation=evaluation, now=now)
+        return
+    blocked = guard_problem(account=account, symbol=trade.symbol, now=now)
+    if blocked:
+        refuse_entry(trade_id=trade.pk, reason=blocked, now=now)
         return
     side = Side(trade.side)
     # A market buy pays the ask; size it at that price.

@@ -152,7 +152,9 @@ def activate_ticket(*, user, ticket: Ticket, trade: Trade | None, now: datetime)
     """Save the ticket, run every activation check, and only if all pass put it to work.
 
     1. Save (a new or editable ticket in place; a running trade's next revision).
-    2. Run the checks outside any transaction (they read the exchange).
+    2. Run the checks outside any transaction (they read the exchange). A trade still to
+       enter must also pass the account guards; an Open trade's new revision changes only
+       how its position is managed, so a guard never stands in the way of a tighter stop.
     3. Failed: an editable trade becomes Rejected and keeps its errors; a running trade keeps
        running its current revision, and the new one keeps its errors. Nothing is activated.
     4. Passed: lock the trade and, if it is still in the state the checks saw, make it
@@ -167,6 +169,7 @@ def activate_ticket(*, user, ticket: Ticket, trade: Trade | None, now: datetime)
         rules=ticket.rules,
         portfolio=ticket.portfolio,
         now=now,
+        opens_position=trade.status != Trade.Status.OPEN,
     )
     with transaction.atomic():
         trade = Trade.objects.select_for_update().get(pk=trade.pk)
@@ -237,6 +240,37 @@ def _swap_revision(trade: Trade, plan: Plan, now: datetime) -> None:
         f"Checks passed: {'; '.join(plan.passed)}.",
         data=_order_data(trade, plan),
     )
+
+
+def refuse_entry(*, trade_id: int, reason: str, now: datetime) -> Trade | None:
+    """The entry rule fired, but an account guard refuses new positions (`reason`): nothing
+    is bought, and the trade becomes Rejected with the reason against its account, so the
+    ticket shows why and stays editable; activating it again re-runs every check. It does not
+    wait for the guard to release: an entry that fires hours later, at another price, is not
+    the one the trader planned. Returns None when the trade moved on meanwhile."""
+    with transaction.atomic():
+        trade = (
+            Trade.objects.select_for_update(of=("self",))
+            .select_related("owner", "account")
+            .filter(pk=trade_id, status=Trade.Status.PENDING, working_order__isnull=True)
+            .first()
+        )
+        if trade is None:
+            return None
+        trade.status = Trade.Status.REJECTED
+        trade.errors = {"account": reason}
+        trade.next_revision = None
+        trade.save(update_fields=["status", "errors", "next_revision", "updated_at"])
+        trade_event(
+            trade,
+            "trade.rejected",
+            f"Entry rule met, but the entry was refused: {reason} Nothing was bought; the "
+            "ticket is Rejected and can be activated again once the guard is released.",
+            level=Event.Level.WARNING,
+            data={"problems": trade.errors, "at": "entry", "refused_at": now.isoformat()},
+        )
+        live.push_table(owner_id=trade.owner_id)
+    return trade
 
 
 def cancel_trade(*, trade: Trade, now: datetime) -> Trade:
