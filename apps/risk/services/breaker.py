@@ -1,11 +1,15 @@
 """The circuit breaker: after N consecutive exchange errors on an account within a window, new
 entries pause for a cool-down, with the reason shown (and given to every rejected signal).
 
-Errors are counted from two places: every `exchange.error` event (a refused order, an entry
-that ended with nothing filled), through an event listener, so no order path needs to know
-about the breaker; and `record_exchange_error` / `record_exchange_success`, which the order
-sender can call for transient errors (timeouts, outages) and successes, which no event
-reports.
+Only errors that leave an order failed or unknown after the desk's own recovery count: an
+error the desk resolves by itself (a timeout whose order a lookup by client order id then
+finds, a transient failure that a re-send gets through) says nothing about the exchange being
+unusable. They are counted from two places: every `exchange.error` event (a refused order, an
+order never found after its re-sends, an entry that ended with nothing filled), through an
+event listener, so no order path needs to know about the breaker; and
+`record_exchange_error`, which the order-sync loop calls when an order is still unknown after
+a minute of lookups (`apps.trades.services.orders.RECOVERY_GRACE`). `record_exchange_success`
+(an order placed, or an unknown one found) breaks the streak.
 """
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ ZERO = Decimal(0)
 # An order not sent this long after its intent was written (a lost task) is sent by the sync loop.
 SEND_GRACE = timedelta(seconds=10)
 MAX_SEND_ATTEMPTS = 5
+# How long the sync loop looks an unknown order up before a failed lookup counts against the
+# circuit breaker: about twenty ticks, which transient faults do not outlast.
+RECOVERY_GRACE = timedelta(seconds=60)
 _PURPOSE_CODE = {
     Order.Purpose.ENTRY: "e",
     Order.Purpose.INITIAL_STOP: "s",
@@ -210,6 +213,10 @@ def send_order(*, order_id: int, now: datetime) -> None:
     2. Call the exchange outside any transaction. The client order id makes a re-send safe:
        the exchange (or our adapter) resolves a known id to the existing order.
     3. Record the outcome: the order as the exchange reports it, or why it was refused.
+
+    Circuit breaker: a success breaks the error streak; a refusal counts through its
+    `exchange.error` event; a transient error does not count here, because the sync loop's
+    lookup by client order id usually resolves it (see `sync_orders`).
     """
     order = Order.objects.select_related("account").filter(pk=order_id).first()
     if order is None or order.status not in (Order.Status.PENDING, Order.Status.UNKNOWN):
@@ -219,9 +226,6 @@ def send_order(*, order_id: int, now: datetime) -> None:
     ).update(attempts=F("attempts") + 1, sent_at=now)
     if not claimed:
         return
-    # Imported here: the risk services act on trades and groups, which import this module.
-    from apps.risk.services import breaker
-
     adapter = get_adapter(order.account)
     try:
         reported = adapter.create_order(
@@ -241,13 +245,35 @@ def send_order(*, order_id: int, now: datetime) -> None:
         Order.objects.filter(pk=order.pk, status__in=Order.LIVE).update(
             status=Order.Status.UNKNOWN, error=error
         )
-        # Refusals reach the circuit breaker as their events; transient errors only from here.
-        breaker.record_exchange_error(account_id=order.account_id, error=error, now=now)
         return
     finally:
         adapter.close()
-    breaker.record_exchange_success(account_id=order.account_id)
+    _breaker().record_exchange_success(account_id=order.account_id)
     record_order(order_id=order.pk, reported=reported, now=now)
+
+
+def _breaker():
+    # Imported here: the risk services act on trades and groups, which import this module.
+    from apps.risk.services import breaker
+
+    return breaker
+
+
+def _lookup_failed(order: Order, exc: ExchangeError, now: datetime) -> None:
+    """A lookup failed transiently. For an order whose outcome is unknown and that the loop
+    has looked up for RECOVERY_GRACE since it was sent, the desk's own recovery has not
+    worked: that counts against the circuit breaker (once per failed lookup)."""
+    logger.warning("Order %s not synced: %s", order.client_order_id, exc)
+    if order.status != Order.Status.UNKNOWN or order.sent_at is None:
+        return
+    if now - order.sent_at < RECOVERY_GRACE:
+        return
+    _breaker().record_exchange_error(
+        account_id=order.account_id,
+        error=f"order {order.client_order_id} still unknown after "
+        f"{int((now - order.sent_at).total_seconds())} s: {type(exc).__name__}: {exc}",
+        now=now,
+    )
 
 
 def _refused(order_id: int, exc: Exception) -> None:
@@ -289,7 +315,9 @@ def sync_orders(*, now: datetime, batch: int = 100) -> int:
     many were checked.
 
     Orders never sent (their task was lost) are sent; orders with an unknown outcome are looked
-    up by client order id and sent again only if the exchange has never heard of them.
+    up by client order id and sent again only if the exchange has never heard of them. Finding
+    one breaks the circuit breaker's error streak; one still unknown after RECOVERY_GRACE of
+    failed lookups counts against it (`_lookup_failed`).
     """
     live_orders = list(
         Order.objects.filter(status__in=Order.LIVE)
@@ -321,10 +349,13 @@ def sync_orders(*, now: datetime, batch: int = 100) -> int:
                 _refused(order.pk, OrderNotFound("never reached the exchange after retries"))
             continue
         except ExchangeError as exc:
-            logger.warning("Order %s not synced: %s", order.client_order_id, exc)
+            _lookup_failed(order, exc, now)
             continue
         finally:
             adapter.close()
+        if order.status == Order.Status.UNKNOWN:
+            # Found by its client order id: the send's error is resolved, the exchange works.
+            _breaker().record_exchange_success(account_id=order.account_id)
         record_order(order_id=order.pk, reported=reported, now=now)
     return len(live_orders)
 
