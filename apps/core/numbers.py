@@ -27,7 +27,12 @@ BIGINT_MAX = 2**63 - 1
 
 
 class NumberError(ValueError):
-    """A value that is not an acceptable number; the message is what the person reads."""
+    """A value that is not an acceptable number; the message is what the person reads.
+    `kind` is "format" (not a plain number at all) or "range" (a number, out of bounds)."""
+
+    def __init__(self, message: str, kind: str = "range") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -63,19 +68,22 @@ def parse_decimal(value: Any, *, field: str, bounds: Bounds = Bounds()) -> Decim
        `bounds.places` after it, checked on the exponent before any arithmetic. 3. Within the
        bounds."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise NumberError(f"{field} must be a number, not {_shown(value)}.")
+        raise NumberError(f"{field} must be a number, not {_shown(value)}.", "format")
     if isinstance(value, int) and value.bit_length() > 64:
         raise NumberError(f"{field} is too large: it must be {bounds.describe()}.")
     text = value if isinstance(value, str) else str(value)
     if len(text) > MAX_TEXT_LENGTH or not _DECIMAL.fullmatch(text):
         raise NumberError(
             f"{field} must be a plain number such as 12.5 (digits, with an optional sign and "
-            f"decimal point), not {_shown(text)}."
+            f"decimal point), not {_shown(text)}.",
+            "format",
         )
     try:
         number = Decimal(text)
     except InvalidOperation:  # the pattern admits only what Decimal reads; kept for safety
-        raise NumberError(f"{field} must be a plain number, not {_shown(text)}.") from None
+        raise NumberError(
+            f"{field} must be a plain number, not {_shown(text)}.", "format"
+        ) from None
     if number and number.adjusted() >= MAX_INTEGER_DIGITS:
         raise NumberError(f"{field} is too large: it must be {bounds.describe()}.")
     exponent = number.as_tuple().exponent

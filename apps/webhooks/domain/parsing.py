@@ -26,7 +26,14 @@ from decimal import Decimal
 from typing import Any
 
 from apps.webhooks.domain.envelope import Envelope
-from apps.webhooks.domain.values import BadValue, decimal_of, is_timeframe, time_of, timeframe_of
+from apps.webhooks.domain.values import (
+    BadValue,
+    decimal_of,
+    is_timeframe,
+    seconds_of,
+    time_of,
+    timeframe_of,
+)
 
 ENTRY, EXIT = "entry", "exit"
 LONG = "long"
@@ -305,7 +312,7 @@ def _three_commas_signal_bot(envelope: Envelope, action: str) -> Intent | Unread
         return Unreadable(
             f"3Commas Signal Bot action {action!r}: use enter_long or exit_long.", THREE_COMMAS
         )
-    max_lag = decimal_of("max_lag", envelope.get("max_lag"))
+    max_lag = seconds_of("max_lag", envelope.get("max_lag"))
     order = envelope.get("order")
     quantity = None
     if isinstance(order, dict) and _word(order.get("currency_type")) == "base":
@@ -315,7 +322,7 @@ def _three_commas_signal_bot(envelope: Envelope, action: str) -> Intent | Unread
         THREE_COMMAS,
         ENTRY if action == "enter_long" else EXIT,
         quantity=quantity,
-        max_lag_seconds=int(max_lag) if max_lag is not None else None,
+        max_lag_seconds=max_lag,
         note=f"3Commas Signal Bot {action}",
     )
 
