@@ -19,6 +19,7 @@ class WebhookRouteAdmin(ReadOnlyAdmin):
         "ip_allowlist",
         "max_lag_seconds",
         "rate_limit_per_minute",
+        "duplicate_window_seconds",
         "is_active",
         "created_at",
         "rotated_at",

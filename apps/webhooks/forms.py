@@ -5,7 +5,13 @@ from django import forms
 from apps.exchanges.selectors import accounts_for
 from apps.strategies.selectors import strategies_for
 from apps.webhooks.domain.access import parse_allowlist
-from apps.webhooks.models import TRADINGVIEW_IPS, Signal, WebhookRoute
+from apps.webhooks.models import (
+    DUPLICATE_WINDOW_DEFAULT,
+    DUPLICATE_WINDOW_MAX,
+    TRADINGVIEW_IPS,
+    Signal,
+    WebhookRoute,
+)
 
 SAVED_MASK = "•••••••• saved — leave blank to keep"
 
@@ -49,6 +55,15 @@ class RouteForm(forms.Form):
         max_value=10000,
         initial=60,
         help_text="More requests in one minute are refused with 429; 0 means no limit.",
+    )
+    duplicate_window_seconds = forms.IntegerField(
+        label="Duplicate window (seconds)",
+        min_value=1,
+        max_value=DUPLICATE_WINDOW_MAX,
+        initial=DUPLICATE_WINDOW_DEFAULT,
+        help_text="The same body without an id or a timenow within this time is a resend and "
+        "is answered duplicate; after it, the alert fired again and is a new signal. "
+        "TradingView resends only after an error, 3 times at most, 5 s apart.",
     )
 
     def __init__(self, *args, owner, route: WebhookRoute | None = None, **kwargs):

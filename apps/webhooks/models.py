@@ -10,6 +10,8 @@ from apps.core.fields import EncryptedTextField
 
 # TradingView's published webhook source addresses (support article 43000529348).
 TRADINGVIEW_IPS = "52.89.214.238\n34.212.75.30\n54.218.53.128\n52.32.178.7"
+DUPLICATE_WINDOW_DEFAULT = 30
+DUPLICATE_WINDOW_MAX = 3600
 
 
 class WebhookRoute(models.Model):
@@ -31,6 +33,9 @@ class WebhookRoute(models.Model):
     )
     max_lag_seconds = models.PositiveIntegerField(default=300)  # 0: no freshness check
     rate_limit_per_minute = models.PositiveIntegerField(default=60)  # 0: no limit
+    # How long an identical body without an id or a fire time counts as a resend (a duplicate)
+    # rather than the alert firing again; it covers TradingView's resends (3, 5 s apart).
+    duplicate_window_seconds = models.PositiveIntegerField(default=DUPLICATE_WINDOW_DEFAULT)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
@@ -38,7 +43,12 @@ class WebhookRoute(models.Model):
     class Meta:
         ordering = ["label"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "label"], name="webhook_route_label_unique")
+            models.UniqueConstraint(fields=["owner", "label"], name="webhook_route_label_unique"),
+            models.CheckConstraint(
+                condition=Q(duplicate_window_seconds__gte=1)
+                & Q(duplicate_window_seconds__lte=DUPLICATE_WINDOW_MAX),
+                name="webhook_route_duplicate_window_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,7 +86,9 @@ class Signal(models.Model):
     body = models.BinaryField()
     content_type = models.CharField(max_length=200, blank=True)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
-    key = models.CharField(max_length=128)  # idempotency key: explicit id, else a body hash
+    # Idempotency key: explicit id, else a body hash (with a time bucket when the body has no
+    # fire time either; see apps.webhooks.domain.envelope.idempotency_key).
+    key = models.CharField(max_length=128)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     reason = models.TextField(blank=True)
     duplicate_of = models.ForeignKey(

@@ -68,7 +68,7 @@ def test_the_signals_page_lists_the_traders_signals_with_status_and_reason(
         assert f'id="signal-{signal.pk}"' in html
     assert ">Executed</span>" in html and ">Rejected</span>" in html and ">Duplicate</span>" in html
     assert "The text “garbage” is not JSON nor a known text command" in html
-    assert f"Already received as signal {executed.pk}." in html
+    assert f"Already received as signal {executed.pk} within the route" in html
     assert "Mallory" not in html
     assert 'aria-current="page">Signals</a>' in html
     assert 'id="signal-head"' in html  # new signals are pushed onto an unfiltered page
@@ -191,6 +191,7 @@ def test_a_trader_creates_a_route_and_its_page_shows_url_and_templates(client, t
             "ip_allowlist": "52.89.214.238\n34.212.75.30\n54.218.53.128\n52.32.178.7",
             "max_lag_seconds": "120",
             "rate_limit_per_minute": "30",
+            "duplicate_window_seconds": "30",
         },
     )
     route = WebhookRoute.objects.get(label="TV swing")
@@ -239,6 +240,7 @@ def test_a_route_form_error_names_its_field_and_creates_nothing(
         "ip_allowlist": "",
         "max_lag_seconds": "300",
         "rate_limit_per_minute": "60",
+        "duplicate_window_seconds": "30",
     } | {field: value}
     response = client.post("/settings/webhooks/new/", data)
 
@@ -258,6 +260,7 @@ def test_a_route_cannot_use_another_users_account_or_strategy(client, trader, so
             "ip_allowlist": "",
             "max_lag_seconds": "300",
             "rate_limit_per_minute": "60",
+            "duplicate_window_seconds": "30",
         },
     )
     assert response.status_code == 200
@@ -276,6 +279,7 @@ def test_editing_keeps_a_blank_secret_and_can_remove_it(client, trader, route):
         "ip_allowlist": "",
         "max_lag_seconds": "60",
         "rate_limit_per_minute": "10",
+        "duplicate_window_seconds": "30",
     }
     client.post(f"/settings/webhooks/{route.pk}/", data)
     route.refresh_from_db()

@@ -352,21 +352,30 @@ def test_symbols_map_to_the_accounts_markets(given_, markets, expected):
 # --- Idempotency keys -------------------------------------------------------------------------
 
 
+NOW = datetime(2024, 6, 12, 14, 30, 7, tzinfo=UTC)
+
+
+def _key(raw: bytes, route_id: int = 1, *, has_fire_time: bool = False) -> str:
+    envelope = open_envelope(raw)
+    return idempotency_key(
+        route_id=route_id,
+        envelope=envelope,
+        has_fire_time=has_fire_time,
+        now=NOW,
+        window_seconds=30,
+    ).value
+
+
 def test_the_key_is_the_senders_id_when_given():
-    envelope = open_envelope(b'{"id": "alert-42", "action": "entry"}')
-    assert idempotency_key(route_id=1, envelope=envelope) == "id:alert-42"
-    tv = open_envelope(b'{"signal_key": "BINANCE:BTCUSDT|15|Long|2024-06-12T14:30:00Z"}')
-    assert (
-        idempotency_key(route_id=1, envelope=tv)
-        == "id:BINANCE:BTCUSDT|15|Long|2024-06-12T14:30:00Z"
-    )
-    long_id = open_envelope(json.dumps({"id": "x" * 300}).encode())
-    assert len(idempotency_key(route_id=1, envelope=long_id)) <= 128
+    assert _key(b'{"id": "alert-42", "action": "entry"}') == "id:alert-42"
+    tv = b'{"signal_key": "BINANCE:BTCUSDT|15|Long|2024-06-12T14:30:00Z"}'
+    assert _key(tv) == "id:BINANCE:BTCUSDT|15|Long|2024-06-12T14:30:00Z"
+    assert len(_key(json.dumps({"id": "x" * 300}).encode())) <= 128
 
 
 def test_the_body_hash_ignores_key_order_and_whitespace_but_not_the_route():
     def key(raw: bytes, route_id: int = 1) -> str:
-        return idempotency_key(route_id=route_id, envelope=open_envelope(raw))
+        return _key(raw, route_id, has_fire_time=True)
 
     assert key(b'{"a": 1, "b": "x"}') == key(b'  {"b":"x","a":1}\n')
     assert key(b"buy BTCUSDT") == key(b"\n buy BTCUSDT \r\n")

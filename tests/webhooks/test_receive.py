@@ -179,7 +179,8 @@ def test_a_repeated_delivery_is_recorded_as_a_duplicate_of_the_first(client, rou
     assert again == {
         "status": "duplicate",
         "signal_id": duplicate.pk,
-        "reason": f"Already received as signal {original.pk}.",
+        "reason": f"Already received as signal {original.pk} within the route's 30 s duplicate "
+        "window.",
     }
     assert (duplicate.status, duplicate.duplicate_of) == (Signal.Status.DUPLICATE, original)
     assert original.status == Signal.Status.RECEIVED

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -95,19 +96,68 @@ def explicit_id(envelope: Envelope) -> str | None:
     return str(value).strip() or None
 
 
-def idempotency_key(*, route_id: int, envelope: Envelope) -> str:
-    """The signal's key, unique per route: the sender's explicit id when it gives one, else a
-    SHA-256 of the route and the normalised body (JSON by sorted keys, text stripped), so a
-    re-delivery of the same alert is recognised whatever whitespace or key order it has."""
+@dataclass(frozen=True)
+class SignalKey:
+    """A signal's idempotency key (unique per route among non-duplicates).
+
+    A windowed key ends in the number of its time bucket (the window's length). Two deliveries
+    within the window of each other fall in the same bucket or in neighbouring ones: the
+    `neighbours` are the keys the same body has in the bucket before and after (a resend across
+    a bucket boundary; after, because arrival stamps and commits of racing deliveries may come
+    in either order).
+    """
+
+    value: str
+    neighbours: tuple[str, ...] = ()
+    window_seconds: int = 0  # 0: an exact key, a duplicate whenever it comes again
+    digest: str = ""
+
+    @property
+    def windowed(self) -> bool:
+        return self.window_seconds > 0
+
+    @property
+    def lock_number(self) -> int:
+        """A 60-bit number naming this body on its route, for a lock around the lookup of the
+        neighbouring buckets and the insert."""
+        return int(self.digest[:15], 16)
+
+
+def idempotency_key(
+    *,
+    route_id: int,
+    envelope: Envelope,
+    has_fire_time: bool,
+    now: datetime,
+    window_seconds: int,
+) -> SignalKey:
+    """The signal's key, unique per route.
+
+    1. The sender's explicit id when it gives one: the same id is the same signal, forever.
+    2. Else a SHA-256 of the route and the normalised body (JSON by sorted keys, text
+       stripped), so a re-delivery is recognised whatever whitespace or key order it has.
+       A body with a fire time (`timenow`) is unique by that time, so its hash alone is its key.
+    3. A body with neither (plain text, a 3Commas DCA message) repeats whenever the alert fires
+       again: its hash is suffixed with a time bucket of `window_seconds`, so it is a duplicate
+       only within the window that covers TradingView's resends (3 at most, 5 s apart).
+    """
     given = explicit_id(envelope)
     if given is not None:
         key = f"id:{given}"
         if len(key) <= MAX_KEY_LENGTH:
-            return key
-        return "id-sha256:" + hashlib.sha256(given.encode()).hexdigest()
+            return SignalKey(key)
+        return SignalKey("id-sha256:" + hashlib.sha256(given.encode()).hexdigest())
     if envelope.data is not None:
         normal = json.dumps(envelope.data, sort_keys=True, separators=(",", ":"), default=str)
     else:
         normal = envelope.text.strip()
     digest = hashlib.sha256(f"{route_id}\n{normal}".encode()).hexdigest()
-    return f"sha256:{digest}"
+    if has_fire_time or window_seconds <= 0:
+        return SignalKey(f"sha256:{digest}", digest=digest)
+    bucket = int(now.timestamp()) // window_seconds
+    return SignalKey(
+        f"sha256:{digest}:{bucket}",
+        neighbours=(f"sha256:{digest}:{bucket - 1}", f"sha256:{digest}:{bucket + 1}"),
+        window_seconds=window_seconds,
+        digest=digest,
+    )

@@ -15,12 +15,12 @@ import ipaddress
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache, partial
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from apps.core.background import enqueue
 from apps.core.events import record_event
@@ -30,6 +30,7 @@ from apps.webhooks.domain.access import is_allowed, staleness
 from apps.webhooks.domain.envelope import (
     MAX_BODY_BYTES,
     Envelope,
+    SignalKey,
     idempotency_key,
     open_envelope,
     secret_of,
@@ -130,9 +131,16 @@ def receive_signal(
             _auth_failed(route, source_ip, now, "a wrong or missing secret")
             return BAD_SECRET
         reading = _read(route, envelope, now)
+        key = idempotency_key(
+            route_id=route.pk,
+            envelope=envelope,
+            has_fire_time=bool(reading.parsed.get("fired_at")),
+            now=now,
+            window_seconds=route.duplicate_window_seconds,
+        )
         return _record(
             route=route,
-            key=idempotency_key(route_id=route.pk, envelope=envelope),
+            key=key,
             reading=reading,
             body=body,
             content_type=content_type[:200],
@@ -219,7 +227,7 @@ def _market_index(account_id: int, refreshed_at: datetime | None) -> MarketIndex
 def _record(
     *,
     route: WebhookRoute,
-    key: str,
+    key: SignalKey,
     reading: Reading,
     body: bytes,
     content_type: str,
@@ -233,12 +241,16 @@ def _record(
         "body": body,
         "content_type": content_type,
         "source_ip": source_ip,
-        "key": key,
+        "key": key.value,
         "parsed": reading.parsed,
         "action": reading.action,
         "symbol": reading.symbol,
     }
     with transaction.atomic():
+        if key.windowed:
+            original = _original_in_window(route, key, now)
+            if original is not None:
+                return _duplicate(values, now, key, original)
         try:
             with transaction.atomic():  # a savepoint: a duplicate key rolls back only this
                 signal = Signal.objects.create(
@@ -248,7 +260,7 @@ def _record(
                     processed_at=None if reading.status == Signal.Status.RECEIVED else now,
                 )
         except IntegrityError:
-            return _duplicate(values, now)
+            return _duplicate(values, now, key)
         if signal.status == Signal.Status.RECEIVED:
             transaction.on_commit(partial(_start_processing, signal.pk), robust=True)
         else:
@@ -259,13 +271,44 @@ def _record(
     return Answer(200, "rejected", signal.reason, signal.pk)
 
 
-def _duplicate(values: dict, now: datetime) -> Answer:
-    original = (
-        Signal.objects.filter(route=values["route"], key=values["key"])
+def _original_in_window(route: WebhookRoute, key: SignalKey, now: datetime) -> Signal | None:
+    """The signal of the same body in a neighbouring bucket, received within the window.
+
+    Two identical deliveries either side of a bucket boundary insert different keys, so the
+    unique constraint cannot tell them apart: a transaction lock per body (route and hash)
+    makes the lookup and the insert one step. SQLite needs none: its transactions are
+    IMMEDIATE (settings), so writers already go one at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key.lock_number])
+    window = timedelta(seconds=key.window_seconds)
+    return (
+        Signal.objects.filter(
+            route=route,
+            key__in=key.neighbours,
+            received_at__gte=now - window,
+            received_at__lte=now + window,
+        )
         .exclude(status=Signal.Status.DUPLICATE)
+        .order_by("received_at", "pk")
         .first()
     )
-    reason = f"Already received as signal {original.pk}." if original else "Already received."
+
+
+def _duplicate(
+    values: dict, now: datetime, key: SignalKey, original: Signal | None = None
+) -> Answer:
+    if original is None:
+        original = (
+            Signal.objects.filter(route=values["route"], key=values["key"])
+            .exclude(status=Signal.Status.DUPLICATE)
+            .first()
+        )
+    reason = f"Already received as signal {original.pk}" if original else "Already received"
+    if key.windowed:
+        reason += f" within the route's {key.window_seconds} s duplicate window"
+    reason += "."
     signal = Signal.objects.create(
         **values,
         status=Signal.Status.DUPLICATE,

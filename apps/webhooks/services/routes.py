@@ -17,7 +17,7 @@ from apps.core.events import record_event
 from apps.exchanges.models import ExchangeAccount
 from apps.strategies.models import Strategy
 from apps.webhooks.domain.access import parse_allowlist
-from apps.webhooks.models import TRADINGVIEW_IPS, WebhookRoute
+from apps.webhooks.models import DUPLICATE_WINDOW_DEFAULT, TRADINGVIEW_IPS, WebhookRoute
 
 DEMO_STRATEGY = "TradingView demo"
 DEMO_ROUTE = "TradingView demo"
@@ -64,6 +64,7 @@ def _facts(route: WebhookRoute) -> dict:
         "allowlist": " ".join(str(n) for n in parse_allowlist(route.ip_allowlist)) or "anyone",
         "max_lag_seconds": route.max_lag_seconds,
         "rate_limit_per_minute": route.rate_limit_per_minute,
+        "duplicate_window_seconds": route.duplicate_window_seconds,
     }
 
 
@@ -77,6 +78,7 @@ def create_route(
     ip_allowlist: str = TRADINGVIEW_IPS,
     max_lag_seconds: int = 300,
     rate_limit_per_minute: int = 60,
+    duplicate_window_seconds: int = DUPLICATE_WINDOW_DEFAULT,
 ) -> WebhookRoute:
     _check(owner, label=label, account=account, strategy=strategy, ip_allowlist=ip_allowlist)
     with transaction.atomic():
@@ -90,6 +92,7 @@ def create_route(
             strategy=strategy,
             max_lag_seconds=max_lag_seconds,
             rate_limit_per_minute=rate_limit_per_minute,
+            duplicate_window_seconds=duplicate_window_seconds,
         )
         record_event(
             kind="webhook.route_created",
@@ -114,9 +117,10 @@ def update_route(
     rate_limit_per_minute: int,
     new_secret: str = "",
     clear_secret: bool = False,
+    duplicate_window_seconds: int | None = None,
 ) -> WebhookRoute:
     """Change a route's settings. A blank `new_secret` keeps the saved secret;
-    `clear_secret` removes it."""
+    `clear_secret` removes it; no `duplicate_window_seconds` keeps the route's."""
     owner = route.owner
     _check(
         owner,
@@ -131,6 +135,8 @@ def update_route(
         route.label, route.account, route.strategy = label, account, strategy
         route.ip_allowlist = ip_allowlist.strip()
         route.max_lag_seconds, route.rate_limit_per_minute = max_lag_seconds, rate_limit_per_minute
+        if duplicate_window_seconds is not None:
+            route.duplicate_window_seconds = duplicate_window_seconds
         if clear_secret:
             route.secret = ""
         elif new_secret:

@@ -63,6 +63,7 @@ def route_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "ip_allowlist": route.ip_allowlist,
         "max_lag_seconds": route.max_lag_seconds,
         "rate_limit_per_minute": route.rate_limit_per_minute,
+        "duplicate_window_seconds": route.duplicate_window_seconds,
     }
     form = RouteForm(request.POST or None, owner=request.user, route=route, initial=initial)
     if request.method == "POST" and form.is_valid():
