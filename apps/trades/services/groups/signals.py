@@ -4,10 +4,16 @@
 arrival order per account and symbol; the queue (apps.trade_queue) calls it again for an entry
 it promotes. It reads the market (outside any transaction), then decides and writes intent in
 one transaction holding the account row lock, then the orders are sent after commit.
+
+A signal's intent transaction first asks the caller whether the signal is still its to act on
+(`still_claimed`, which locks the signal's row): a worker whose claim was taken over (it lost
+its lane, and the signal was handed to another) writes nothing, so a signal never acts twice.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,7 +22,7 @@ from django.db import transaction
 
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import Ticker
-from apps.exchanges.errors import ExchangeError
+from apps.exchanges.errors import ExchangeError, TransientExchangeError
 from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import MarketsStale, ensure_markets_fresh, rules_of
@@ -40,6 +46,11 @@ from apps.trades.services.groups.settle import settle
 
 # A ticker older than this is not a price to lay a grid from.
 TICKER_MAX_AGE = timedelta(minutes=2)
+# A transient error fetching the entry's ticker (a dropped connection, a rate limit) is tried
+# again after these pauses, in seconds: three tries in under a second, well inside a lane's
+# drain, before the entry is rejected.
+TICKER_RETRY_PAUSES = (0.2, 0.5)
+TAKEN_OVER = "Its processing was taken over by another worker; this one wrote nothing."
 EXECUTED = "executed"
 REJECTED = "rejected"
 QUEUED = "queued"
@@ -75,17 +86,26 @@ def act_on_signal(
     signal_id: int | None,
     now: datetime,
     queued_id: int | None = None,
+    still_claimed: Callable[[], bool] | None = None,
 ) -> SignalOutcome:
     """Execute one signal against the account's position groups; never raises for a decision
     (every refusal is a rejected outcome with its reason). An entry that finds the pool full
     is queued. `queued_id` is the queue row being promoted: the entry is checked as if new,
-    and if the pool is full again it stays queued (decision "queued", nothing written)."""
+    and if the pool is full again it stays queued (decision "queued", nothing written).
+    `still_claimed` is called inside the intent transaction, before anything is written; when
+    it answers False nothing is written (a rejected outcome saying so)."""
     if order.side != Side.LONG:
         return _rejected(f"Only long positions are traded for now, not {order.side}.")
     if not order.timeframe:
         return _rejected("The signal has no timeframe; it is part of the position group's key.")
     if order.action == "exit":
-        return _exit(account=account, order=order, signal_id=signal_id, now=now)
+        return _exit(
+            account=account,
+            order=order,
+            signal_id=signal_id,
+            now=now,
+            still_claimed=still_claimed,
+        )
     if order.action == "entry":
         return _entry(
             account=account,
@@ -94,6 +114,7 @@ def act_on_signal(
             signal_id=signal_id,
             now=now,
             queued_id=queued_id,
+            still_claimed=still_claimed,
         )
     return _rejected(f"Unknown action {order.action!r}: a signal enters or exits.")
 
@@ -113,6 +134,7 @@ def _entry(
     signal_id: int | None,
     now: datetime,
     queued_id: int | None = None,
+    still_claimed: Callable[[], bool] | None = None,
 ) -> SignalOutcome:
     """Open a group, or add a pyramid to the open one, or queue the entry.
 
@@ -164,6 +186,8 @@ def _entry(
             )
             .first()
         )
+        if still_claimed is not None and not still_claimed():
+            return _rejected(TAKEN_OVER)
         pool = pool_of(account)
         if group is not None:
             # A new entry for the group restarts the risk engine's wait, even one refused at
@@ -318,14 +342,34 @@ def _market_checks(
         return _rejected(f"{account.label} has no market {order.symbol}.")
     if not market.active:
         return _rejected(f"{order.symbol} is not trading on {account.label} right now.")
-    try:
-        ticker = market_data.tickers(account=account, symbols=[order.symbol])[order.symbol]
-    except (ExchangeError, KeyError) as exc:
-        return _rejected(f"No price for {order.symbol}: {exc}")
+    ticker = _entry_ticker(account=account, symbol=order.symbol)
+    if isinstance(ticker, str):
+        return _rejected(ticker)
     if now - ticker.timestamp > TICKER_MAX_AGE:
         age = int((now - ticker.timestamp).total_seconds())
         return _rejected(f"The last {order.symbol} price is {age} s old; no grid is laid on it.")
     return market, ticker
+
+
+def _entry_ticker(*, account: ExchangeAccount, symbol: str) -> Ticker | str:
+    """The symbol's ticker, or why there is none. A transient error (the request may simply
+    not have got through) is tried again after each of TICKER_RETRY_PAUSES; a permanent one,
+    or a ticker the exchange does not have, is the answer at once."""
+    pauses = (0.0, *TICKER_RETRY_PAUSES)
+    for pause in pauses:
+        if pause:
+            _pause(pause)
+        try:
+            return market_data.tickers(account=account, symbols=[symbol])[symbol]
+        except TransientExchangeError as exc:
+            last = exc
+        except (ExchangeError, KeyError) as exc:
+            return f"No price for {symbol}: {exc}"
+    return f"No price for {symbol} after {len(pauses)} tries: {last}"
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 def _capital(
@@ -525,7 +569,12 @@ def _legs_text(orders: list[Order], skipped: int) -> str:
 
 
 def _exit(
-    *, account: ExchangeAccount, order: SignalOrder, signal_id: int | None, now: datetime
+    *,
+    account: ExchangeAccount,
+    order: SignalOrder,
+    signal_id: int | None,
+    now: datetime,
+    still_claimed: Callable[[], bool] | None = None,
 ) -> SignalOutcome:
     """Cancel the group's resting legs and close its whole position at market; an entry
     queued for the key is cancelled too ("cancelled by exit")."""
@@ -545,6 +594,8 @@ def _exit(
             .order_by("-opened_at", "-pk")
             .first()
         )
+        if still_claimed is not None and not still_claimed():
+            return _rejected(TAKEN_OVER)
         # After the group's lock, as an entry takes them (group, then queue row): no deadlock.
         cancelled = cancel_for_exit(
             account=account,
