@@ -55,7 +55,22 @@ class LegForm(forms.Form):
         return {name: self.cleaned_data[name].strip() for name in self.fields}
 
 
-LegFormSet = forms.formset_factory(LegForm, extra=SPARE_ROWS, max_num=dca.MAX_LEGS + SPARE_ROWS)
+class BaseLegFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        # Django reads a negative TOTAL_FORMS as "no rows", which would save an empty grid.
+        if self.management_form.cleaned_data.get("TOTAL_FORMS", 0) < 0:
+            raise forms.ValidationError(
+                "The grid's row count is not valid; reload the page and try again."
+            )
+
+
+LegFormSet = forms.formset_factory(
+    LegForm,
+    formset=BaseLegFormSet,
+    extra=SPARE_ROWS,
+    max_num=dca.MAX_LEGS + SPARE_ROWS,
+    validate_max=True,
+)
 
 
 def grid_rows(formset) -> tuple[list[dict[str, str]], list[LegForm]]:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
+from apps.core.numbers import NumberError, parse_decimal
 from apps.exchanges.domain.precision import (
     OrderRuleViolation,
     fmt,
@@ -90,15 +91,12 @@ class GridError(ValueError):
 
 
 def _decimal(value: object) -> Decimal | None:
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
+    """A leg's number, or None when it is not a plain, bounded one (`apps.core.numbers`): a
+    weight of 1e999999999 must not reach the sum of weights, nor a gap a message."""
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
+        return parse_decimal(value.strip() if isinstance(value, str) else value, field="leg")
+    except NumberError:
         return None
-    return number if number.is_finite() else None
 
 
 def grid_problems(raw_legs: Sequence[Mapping[str, object]]) -> dict[int | None, list[str]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from apps.core.numbers import Bounds, NumberError, parse_decimal
 from apps.trades.domain.catalog.options import conditions_for, secondaries_for, units_for
 from apps.trades.domain.catalog.terms import (
     MAX_PERIOD,
@@ -23,6 +24,9 @@ from apps.trades.domain.catalog.terms import (
     Unit,
     kind_spec,
 )
+
+# A rule's value: a price, an offset or a percentage; nothing a market quotes is beyond this.
+VALUE_BOUNDS = Bounds(minimum=Decimal(-(10**12)), maximum=Decimal(10**12), places=MAX_VALUE_PLACES)
 
 
 class RuleErrors(dict[str, str]):
@@ -133,7 +137,8 @@ def _operand(key: str, flat: Mapping[str, str], side: str, errors: RuleErrors) -
     period = timeframe = None
     if "period" in params:
         raw = flat.get(f"{side}_period", "")
-        if not re.fullmatch(r"\d+", raw) or not MIN_PERIOD <= int(raw) <= MAX_PERIOD:
+        # ASCII digits, a few of them: int() reads "٣" as 3 and refuses 5 000 nines.
+        if not re.fullmatch(r"\d{1,6}", raw, re.ASCII) or not MIN_PERIOD <= int(raw) <= MAX_PERIOD:
             errors[f"{side}_period"] = (
                 f"{SOURCES[key].label} needs a length from {MIN_PERIOD} to {MAX_PERIOD} candles."
             )
@@ -158,19 +163,23 @@ def _value(raw: str | None, secondary: str, errors: RuleErrors) -> Decimal | Non
         # "63,700" could be 63700 or 63.7; a stop at the wrong one is a costly guess.
         errors["value"] = f"Write '{raw}' with a point for decimals and no thousands separator."
         return None
+    text = raw.strip().removesuffix("%").rstrip()
     try:
-        value = Decimal(raw.replace(" ", "").rstrip("%"))
-    except InvalidOperation:
-        errors["value"] = f"'{raw}' is not a number."
+        # The bounded parser: a value of 1e999999999 saved once made every later page compute
+        # with it; now it never gets past the form.
+        return parse_decimal(text, field="value", bounds=VALUE_BOUNDS)
+    except NumberError as error:
+        if error.kind == "format":
+            errors["value"] = f"'{_short(raw)}' is not a number."
+        elif "decimal places" in str(error):
+            errors["value"] = f"Use at most {MAX_VALUE_PLACES} decimal places."
+        else:
+            errors["value"] = f"The value must be {VALUE_BOUNDS.describe()}."
         return None
-    if not value.is_finite():
-        errors["value"] = f"'{raw}' is not a number."
-        return None
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > MAX_VALUE_PLACES:
-        errors["value"] = f"Use at most {MAX_VALUE_PLACES} decimal places."
-        return None
-    return value
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _value_problem(
