@@ -206,8 +206,9 @@ CELERY_BEAT_SCHEDULE = {
     # Risk: the kill switch kept flat, the account guards, and the risk engine (one action
     # per account per tick, re-checked at execution).
     "risk": {"task": "risk.tick", "schedule": 5.0},
-    # Webhook signals whose processing task was lost (a broker hiccup) or interrupted.
-    "signal-sweep": {"task": "webhooks.sweep", "schedule": 30.0},
+    # Webhook signals whose processing task was lost (a broker hiccup) or interrupted (a dead
+    # worker's lanes, free again once their short lease lapses): handed to a task within seconds.
+    "signal-sweep": {"task": "webhooks.sweep", "schedule": 5.0},
     # The queue: promote into free pool slots what the on-commit promotion missed, expire
     # queued signals, and keep their market prices (and so their loss % and rank) current.
     "queue-promotion": {"task": "trade_queue.promotion", "schedule": 5.0},
