@@ -29,7 +29,7 @@ class RouteForm(forms.Form):
         strip=True,
         max_length=200,
         help_text='Optional: JSON bodies must then carry it as "secret" (plain-text alerts '
-        "cannot). Never shown again after saving.",
+        "cannot). Never shown again after saving; bodies are stored with it replaced by ***.",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
     clear_secret = forms.BooleanField(label="Remove the saved secret", required=False)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 MAX_BODY_BYTES = 16 * 1024
 # Keys that name the sender's own idempotency key (TradeDesk `id`; a `signal_key` built from
@@ -87,6 +88,76 @@ def secret_of(envelope: Envelope) -> str | None:
     """The body's `secret` field; plain text cannot carry one."""
     value = envelope.get("secret")
     return str(value) if value is not None else None
+
+
+# Redaction works on the raw bytes: a UTF-8 continuation byte is never `"` or `\`, so a JSON
+# string is found byte-wise, and every byte outside a secret's value stays as it came.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_UNTERMINATED = re.compile(rb'"(?:[^"\\]|\\.)*\\?\Z', re.DOTALL)
+_COLON = re.compile(rb"\s*:\s*")
+_SCALAR = re.compile(rb"[^\s,}\]]+")
+# `name=value` in a form (`a=1&secret=x`) or among the words of a text command.
+_FORM_FIELD = re.compile(rb"(?:^|(?<=[&;\s|,]))([^=&;\s|,]+)=([^&\s]*)")
+REDACTED = b"***"
+
+
+def redact_secret(body: bytes) -> bytes:
+    """`body` with the value of every `secret` field (any case, any depth) replaced by `***`,
+    every other byte unchanged: what the desk stores and shows of a request.
+
+    Every `"secret": "…"` member has its string value replaced inside its quotes (a number or
+    a bare word becomes `"***"`), in valid JSON or not (a stray placeholder breaks it, and a
+    body that is not even UTF-8 may still carry one). A body that does not look like JSON has
+    its `secret=…` fields replaced too, as a form or a text command writes them.
+    """
+    redacted = _redact_json(body)
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[", b'"'):
+        return redacted
+    return _redact_fields(redacted)
+
+
+def _redact_json(body: bytes) -> bytes:
+    parts, kept, position = [], 0, 0
+    while (name := _JSON_STRING.search(body, position)) is not None:
+        position = name.end()
+        colon = _COLON.match(body, position)
+        if colon is None or not _is_secret_name(name.group()):
+            continue
+        start = colon.end()
+        if body[start : start + 1] == b'"':
+            value = _JSON_STRING.match(body, start)
+            replacement = b'"' + REDACTED + b'"'
+            if value is not None and value.group() == b'""':
+                continue  # nothing to hide
+            if value is None:  # a string left open runs to the end of the body
+                value = _UNTERMINATED.match(body, start)
+                replacement = b'"' + REDACTED
+        else:
+            value = _SCALAR.match(body, start)
+            if value is None or body[start : start + 1] in (b"{", b"["):
+                continue  # an object or a list: its own secret fields are found in turn
+            replacement = b'"' + REDACTED + b'"'
+        parts += [body[kept:start], replacement]
+        kept = position = value.end()
+    return b"".join([*parts, body[kept:]])
+
+
+def _is_secret_name(quoted: bytes) -> bool:
+    try:
+        name = json.loads(quoted.decode("utf-8", errors="replace"))
+    except ValueError:
+        return False
+    return name.strip().lower() == "secret"
+
+
+def _redact_fields(body: bytes) -> bytes:
+    def replace(match: re.Match[bytes]) -> bytes:
+        name = unquote_plus(match.group(1).decode("utf-8", errors="replace"))
+        if name.lstrip("\ufeff").strip().lower() != "secret" or not match.group(2):
+            return match.group()
+        return match.group(1) + b"=" + REDACTED
+
+    return _FORM_FIELD.sub(replace, body)
 
 
 def explicit_id(envelope: Envelope) -> str | None:

@@ -33,6 +33,7 @@ from apps.webhooks.domain.envelope import (
     SignalKey,
     idempotency_key,
     open_envelope,
+    redact_secret,
     secret_of,
 )
 from apps.webhooks.domain.parsing import Intent, Unreadable, parse_intent
@@ -106,9 +107,9 @@ def receive_signal(
     """Check the request in this order, answering at the first failure: 1. the token names an
     active route (404), 2. the body is at most 16 KB (413), 3. the caller's address is on the
     route's allowlist (403), 4. the route's rate limit (429), 5. the body's secret (401).
-    Then 6. read the body (format, symbol, freshness) and 7. record it: new, or a duplicate
-    of a signal already received with the same key. A database failure before the signal is
-    recorded answers 503."""
+    Then 6. read the body (format, symbol, freshness) and 7. record it, its secret redacted:
+    new, or a duplicate of a signal already received with the same key. A database failure
+    before the signal is recorded answers 503."""
     try:
         route = WebhookRoute.objects.select_related("owner", "account").filter(token=token).first()
         if route is None or not route.is_active:
@@ -130,7 +131,10 @@ def receive_signal(
         ):
             _auth_failed(route, source_ip, now, "a wrong or missing secret")
             return BAD_SECRET
-        reading = _read(route, envelope, now)
+        # What is stored and shown has the body's secret replaced, whether or not the route
+        # has one; authentication above and the key below read the body as it came.
+        stored = redact_secret(body)
+        reading = _read(route, envelope if stored == body else open_envelope(stored), now)
         key = idempotency_key(
             route_id=route.pk,
             envelope=envelope,
@@ -142,7 +146,7 @@ def receive_signal(
             route=route,
             key=key,
             reading=reading,
-            body=body,
+            body=stored,
             content_type=content_type[:200],
             source_ip=source_ip,
             now=now,
