@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.forms import PlainDecimalField, PlainIntegerField
 from apps.exchanges.selectors import accounts_for
 from apps.trades.domain import dca
 
@@ -22,8 +23,10 @@ class StrategyGridForm(forms.Form):
         help_text="Per leg: each filled leg sells at its fill + its TP %. Aggregate: the whole "
         "group sells at its average entry + the group TP %. Hybrid: both; the first reached acts.",
     )
-    group_tp_pct = forms.DecimalField(label="Group take profit %", max_digits=36, decimal_places=18)
-    pyramid_limit = forms.IntegerField(
+    group_tp_pct = PlainDecimalField(
+        label="Group take profit %", min_value=0, max_value=dca.MAX_TP_PCT, decimal_places=8
+    )
+    pyramid_limit = PlainIntegerField(
         label="Pyramid limit",
         min_value=1,
         max_value=dca.MAX_PYRAMID_LIMIT,

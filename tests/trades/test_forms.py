@@ -201,7 +201,17 @@ def test_a_posted_illegal_pick_shows_next_to_its_field_and_writes_nothing(
         (("quote", "0"), "The size must be greater than zero."),
         (("buying_power_pct", "150"), "At most 100 % of buying power."),
         (("risk_pct", "25"), "Risking more than 10 % of equity on one trade is refused."),
-        (("quote", "a lot"), "Enter a number."),
+        (
+            ("quote", "a lot"),
+            "Size must be a plain number such as 12.5 (digits, with an optional sign and "
+            "decimal point), not a lot.",
+        ),
+        (("quote", "1e30"), "Size is too large: it must be from 0 to 1000000000000000."),
+        (
+            ("quote", "1_000"),
+            "Size must be a plain number such as 12.5 (digits, with an "
+            "optional sign and decimal point), not 1_000.",
+        ),
     ],
 )
 def test_a_bad_size_is_reported_on_the_size(paper, sizing, message):

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.urls import reverse
 
+from apps.core.forms import PlainDecimalField
 from apps.core.templatetags.money import plain
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of
@@ -101,12 +102,7 @@ class TicketForm(forms.Form):
         choices=[(kind.value, kind.label) for kind in SizingKind],
         initial=SizingKind.QUOTE.value,
     )
-    sizing_value = forms.DecimalField(
-        label="Size",
-        max_digits=36,
-        decimal_places=18,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    sizing_value = PlainDecimalField(label="Size", min_value=0, max_value=10**15)
     portfolio = forms.BooleanField(
         label="Portfolio filters",
         required=False,

@@ -1,0 +1,73 @@
+"""Form fields for numbers a person types, read by the one bounded parser (`apps.core.numbers`).
+
+Django's own DecimalField and IntegerField read `1_000`, `٣` and `1e999999999` (Python's
+`Decimal` and `int` do), and an IntegerField without a maximum takes any bigint. These fields
+accept plain notation within the field's bounds and say which bound a value broke. Surrounding
+spaces are trimmed, as in every Django text field; spaces inside a number are refused.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from apps.core.numbers import (
+    BIGINT_MAX,
+    MAX_PLACES,
+    Bounds,
+    NumberError,
+    parse_decimal,
+    parse_int,
+)
+
+
+class PlainDecimalField(forms.CharField):
+    def __init__(
+        self,
+        *,
+        min_value: Decimal | int | None = None,
+        max_value: Decimal | int | None = None,
+        decimal_places: int = MAX_PLACES,
+        **kwargs,
+    ) -> None:
+        self.bounds = Bounds(
+            minimum=None if min_value is None else Decimal(min_value),
+            maximum=None if max_value is None else Decimal(max_value),
+            places=decimal_places,
+        )
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return parse_decimal(text, field=_name(self), bounds=self.bounds)
+        except NumberError as error:
+            raise forms.ValidationError(str(error), code="number") from None
+
+
+class PlainIntegerField(forms.CharField):
+    def __init__(self, *, min_value: int = 0, max_value: int = BIGINT_MAX, **kwargs) -> None:
+        self.min_value, self.max_value = min_value, max_value
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return parse_int(
+                text, field=_name(self), minimum=self.min_value, maximum=self.max_value
+            )
+        except NumberError as error:
+            raise forms.ValidationError(str(error), code="number") from None
+
+
+def _name(field: forms.Field) -> str:
+    return str(field.label) if field.label else "This value"
