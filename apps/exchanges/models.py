@@ -242,3 +242,24 @@ class PaperPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.last}"
+
+
+class PaperCandle(models.Model):
+    """One minute of a simulated symbol's price walk, written with each step: the history that
+    paper candles (and so every paper indicator) are built from. Kept for a few days."""
+
+    symbol = models.CharField(max_length=40)
+    minute = models.BigIntegerField(help_text="Start of the minute, in minutes since the epoch.")
+    open = MoneyField()
+    high = MoneyField()
+    low = MoneyField()
+    close = MoneyField()
+
+    class Meta:
+        constraints = [
+            # Also the index the price step (one bar per minute) and the candles read by.
+            models.UniqueConstraint(fields=["symbol", "minute"], name="paper_candle_one_per_minute")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} minute {self.minute}: {self.close}"

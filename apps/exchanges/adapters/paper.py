@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils import timezone
 
 from apps.exchanges.domain.types import (
@@ -29,7 +28,7 @@ from apps.exchanges.domain.types import (
 )
 from apps.exchanges.errors import BadRequest, InvalidOrder, RequestTimedOut
 from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperOrder, PaperSettings
-from apps.exchanges.paper import candles, fills, live, services
+from apps.exchanges.paper import fills, live, services
 from apps.exchanges.paper.catalog import catalog_market, catalog_rules
 from apps.exchanges.paper.faults import TIMEOUT_AFTER_PLACING, FaultInjector
 
@@ -149,17 +148,11 @@ class PaperExchange:
             return live.live_candles(
                 self._live_id(config), symbol, timeframe, since_ms=since_ms, limit=limit
             )
-        market = catalog_market(symbol)
         try:
-            return candles.synthetic_candles(
+            return services.paper_candles(
                 symbol=symbol,
-                seed=services.WALK_SEED,
                 timeframe=timeframe,
-                last=services.current_price(symbol),
                 now=timezone.now(),
-                step_volatility=market.volatility,
-                step_seconds=Decimal(str(settings.PAPER_PRICE_SECONDS)),
-                tick=market.rules.tick_size,
                 limit=limit,
                 since_ms=since_ms,
             )

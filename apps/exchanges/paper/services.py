@@ -16,12 +16,20 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from apps.exchanges.domain.precision import fmt, round_price
-from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperPrice, PaperSettings
-from apps.exchanges.paper import faults, walk
+from apps.exchanges.domain.types import Candle
+from apps.exchanges.models import (
+    ExchangeAccount,
+    PaperBalance,
+    PaperCandle,
+    PaperPrice,
+    PaperSettings,
+)
+from apps.exchanges.paper import candles, faults, walk
 from apps.exchanges.paper.catalog import CATALOG, catalog_market
 from apps.exchanges.paper.orders import (
     cancel_order,
@@ -39,6 +47,7 @@ __all__ = [
     "find_order",
     "match_resting_orders",
     "open_paper_account",
+    "paper_candles",
     "paper_settings_of",
     "place_order",
     "set_price",
@@ -46,6 +55,10 @@ __all__ = [
 
 # The walk's seed is desk-wide because the prices are: every paper account sees one market.
 WALK_SEED = 1
+# Minute bars of the walk kept for candles: 200 candles of 15 m and then some. Older candles
+# (and those of a fresh desk) are generated backward from the oldest kept bar.
+CANDLE_HISTORY_MINUTES = 3 * 24 * 60
+_OHLC = ("open", "high", "low", "close")
 
 
 # --- Accounts ---------------------------------------------------------------------------------
@@ -125,7 +138,13 @@ def set_price(*, symbol: str, price: Decimal, now: datetime | None = None) -> in
     if price <= 0 or round_price(price, market.rules.tick_size) != price:
         raise ValueError(f"{fmt(price)} is not a price on the {fmt(market.rules.tick_size)} tick.")
     now = now or timezone.now()
-    PaperPrice.objects.update_or_create(symbol=symbol, defaults={"last": price, "updated_at": now})
+    with transaction.atomic():
+        row, _ = PaperPrice.objects.select_for_update().get_or_create(
+            symbol=symbol, defaults={"last": market.start_price, "updated_at": now}
+        )
+        _record_step(symbol=symbol, previous=row.last, price=price, now=now)
+        row.last, row.updated_at = price, now
+        row.save(update_fields=["last", "updated_at"])
     return match_resting_orders(
         symbol=symbol, last=price, now=now, step_size=market.rules.step_size
     )
@@ -135,8 +154,9 @@ def advance_simulated_prices(*, now: datetime, seed: int = WALK_SEED) -> dict[st
     """Move every catalog symbol one random-walk step, then match resting orders.
 
     1. Per symbol, lock its PaperPrice row (creating it at the catalog start price), take the
-       next deterministic step and save it; the lock makes two overlapping runs take two
-       consecutive steps instead of the same one twice.
+       next deterministic step and save it with its minute bar (the candles' history); the
+       lock makes two overlapping runs take two consecutive steps instead of the same one
+       twice.
     2. After the price commit, fill the resting orders the new price crosses.
     """
     prices: dict[str, Decimal] = {}
@@ -145,6 +165,7 @@ def advance_simulated_prices(*, now: datetime, seed: int = WALK_SEED) -> dict[st
             row, _ = PaperPrice.objects.select_for_update().get_or_create(
                 symbol=symbol, defaults={"last": market.start_price, "updated_at": now}
             )
+            previous = row.last
             row.last = walk.next_price(
                 symbol=symbol,
                 seed=seed,
@@ -154,6 +175,7 @@ def advance_simulated_prices(*, now: datetime, seed: int = WALK_SEED) -> dict[st
                 tick=market.rules.tick_size,
                 anchor=market.start_price,
             )
+            _record_step(symbol=symbol, previous=previous, price=row.last, now=now)
             row.steps += 1
             row.updated_at = now
             row.save(update_fields=["last", "steps", "updated_at"])
@@ -162,3 +184,63 @@ def advance_simulated_prices(*, now: datetime, seed: int = WALK_SEED) -> dict[st
             symbol=symbol, last=row.last, now=now, step_size=market.rules.step_size
         )
     return prices
+
+
+def _record_step(*, symbol: str, previous: Decimal, price: Decimal, now: datetime) -> None:
+    """Add a price step to its minute bar (the caller holds the symbol's PaperPrice lock).
+
+    A new minute opens at the price before the step, so candles follow on without a gap; its
+    first bar also prunes the bars older than CANDLE_HISTORY_MINUTES.
+    """
+    minute = int(now.timestamp()) // 60
+    bars = PaperCandle.objects.filter(symbol=symbol)
+    value = Value(price, output_field=PaperCandle._meta.get_field("close"))
+    if bars.filter(minute=minute).update(
+        close=price, high=Greatest("high", value), low=Least("low", value)
+    ):
+        return
+    PaperCandle.objects.create(
+        symbol=symbol,
+        minute=minute,
+        open=previous,
+        high=max(previous, price),
+        low=min(previous, price),
+        close=price,
+    )
+    bars.filter(minute__lt=minute - CANDLE_HISTORY_MINUTES).delete()
+
+
+def paper_candles(
+    *, symbol: str, timeframe: str, now: datetime, limit: int, since_ms: int | None
+) -> list[Candle]:
+    """Candles of a simulated symbol from the walk's minute bars (see `candles`).
+
+    Raises ValueError for a timeframe that is not one.
+    """
+    market = catalog_market(symbol)
+    span = candles.window(timeframe=timeframe, now=now, limit=limit, since_ms=since_ms)
+    rows = PaperCandle.objects.filter(symbol=symbol)
+    tick = market.rules.tick_size
+    bars = [
+        candles.Bar(minute=m, **{k: round_price(v, tick) for k, v in zip(_OHLC, ohlc, strict=True)})
+        for m, *ohlc in rows.filter(minute__gte=span.first_minute)
+        .order_by("minute")
+        .values_list("minute", "open", "high", "low", "close")
+    ]
+    before = rows.filter(minute__lt=span.first_minute).order_by("-minute").first()
+    return candles.walk_candles(
+        symbol=symbol,
+        timeframe=timeframe,
+        span=span,
+        bars=bars,
+        previous_close=round_price(before.close, tick) if before is not None else None,
+        last=current_price(symbol),
+        shape=candles.WalkShape(
+            seed=WALK_SEED,
+            step_volatility=market.volatility,
+            step_seconds=Decimal(str(settings.PAPER_PRICE_SECONDS)),
+            anchor=market.start_price,
+            reversion=walk.DEFAULT_REVERSION,
+            tick=tick,
+        ),
+    )

@@ -13,12 +13,12 @@ from apps.exchanges.adapters.paper import PaperExchange
 from apps.exchanges.domain.types import OrderSide, OrderStatus, OrderType
 from apps.exchanges.errors import BadRequest, UnknownSymbol
 from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperOrder, PaperPrice
-from apps.exchanges.paper.candles import synthetic_candles
 from apps.exchanges.paper.catalog import CATALOG
 from apps.exchanges.paper.services import (
     advance_simulated_prices,
     current_price,
     open_paper_account,
+    paper_candles,
     set_price,
 )
 from apps.exchanges.paper.walk import next_price
@@ -132,23 +132,15 @@ def test_candles_end_at_the_current_price_on_the_tick(exchange: PaperExchange) -
 
 
 def test_candles_are_the_same_for_the_same_moment_and_respect_since() -> None:
-    def make(**extra):
-        return synthetic_candles(
-            symbol="ETH/USDT",
-            seed=1,
-            timeframe="1h",
-            last=Decimal("3210.55"),
-            now=NOW,
-            step_volatility=Decimal("0.0025"),
-            step_seconds=Decimal(2),
-            tick=Decimal("0.01"),
-            **extra,
-        )
+    set_price(symbol="ETH/USDT", price=Decimal("3210.55"), now=NOW)
 
-    assert make(limit=24) == make(limit=24)
+    def make(**extra):
+        return paper_candles(symbol="ETH/USDT", timeframe="1h", now=NOW, **extra)
+
+    assert make(limit=24, since_ms=None) == make(limit=24, since_ms=None)
     since = make(limit=24, since_ms=int(NOW.timestamp() * 1000) - 3 * 3600 * 1000)
     assert [c.opened_at.hour for c in since] == [9, 10, 11, 12]
-    assert since == make(limit=24)[-4:]
+    assert since == make(limit=24, since_ms=None)[-4:]
 
 
 def test_markets_are_the_catalog_rules(exchange: PaperExchange) -> None:
