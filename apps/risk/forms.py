@@ -1,4 +1,5 @@
-"""The Risk page's forms: an account's risk settings, and the kill switch's confirmation."""
+"""The Risk page's form: an account's risk settings. (The kill switch and Resume are confirmed
+the way every action that sells or removes is: `apps.core.confirm`.)"""
 
 from __future__ import annotations
 
@@ -84,11 +85,3 @@ class RiskSettingsForm(forms.ModelForm):
         if data.get("breaker_errors") and not data.get("breaker_window_minutes"):
             self.add_error("breaker_window_minutes", "A breaker needs a window of 1 min or more.")
         return data
-
-
-class KillSwitchForm(forms.Form):
-    confirm = forms.BooleanField(
-        label="Yes: cancel every resting order, close every position at market, and pause "
-        "this account",
-        error_messages={"required": "Tick the box to confirm the kill switch."},
-    )

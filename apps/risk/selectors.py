@@ -214,3 +214,35 @@ class GroupRow:
 
 def recent_actions(account: ExchangeAccount) -> QuerySet[RiskAction]:
     return RiskAction.objects.filter(account=account).select_related("loser")[:ACTIONS_SHOWN]
+
+
+def kill_switch_plan(account: ExchangeAccount) -> list[str]:
+    """What the kill switch would do to `account` now, one line each, as its confirmation
+    lists it (read from the database: the exchange's own foreign orders are found only when it
+    runs)."""
+    from apps.trade_queue.models import QueuedSignal
+
+    groups = [
+        f"{group.symbol} {group.timeframe} {group.side} #{group.pk}"
+        for group in PositionGroup.objects.filter(account=account, status__in=LISTED)
+    ]
+    trades = Trade.objects.filter(account=account)
+    open_trades = trades.filter(status__in=[Trade.Status.OPEN, Trade.Status.ERROR]).count()
+    waiting = trades.filter(status=Trade.Status.PENDING).count()
+    resting = Order.objects.filter(account=account, status__in=Order.LIVE).count()
+    queued = [
+        f"{row.key} (#{row.pk})"
+        for row in QueuedSignal.objects.filter(account=account, status__in=QueuedSignal.WAITING)
+    ]
+    return [
+        f"Closes {len(groups)} position group(s) at market"
+        + (f": {', '.join(groups)}" if groups else "")
+        + ".",
+        f"Closes {open_trades} open trade(s) at market and cancels {waiting} waiting trade(s).",
+        f"Cancels every resting order: the desk's {resting} and any other open order on the "
+        "exchange.",
+        f"Removes {len(queued)} queued entr{'y' if len(queued) == 1 else 'ies'}"
+        + (f": {', '.join(queued)}" if queued else "")
+        + "; none is promoted when you resume.",
+        f"Pauses {account.label} until you resume it.",
+    ]

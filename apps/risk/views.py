@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.confirm import confirmed
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges.models import ExchangeAccount
 from apps.risk import selectors, services
-from apps.risk.forms import KillSwitchForm, RiskSettingsForm
+from apps.risk.forms import RiskSettingsForm
 from apps.risk.services.guards import active_reasons
 from apps.trades.models import PositionGroup
 
@@ -40,9 +41,9 @@ def _context(request: HttpRequest, account: ExchangeAccount | None, **extra) -> 
         "actions": selectors.recent_actions(account),
         "settings": settings,
         "form": RiskSettingsForm(instance=settings),
-        "kill_form": KillSwitchForm(),
         "guard": selectors.guard_of(account),
         "guard_reasons": active_reasons(account, now=now),
+        "page_url": _page_url(account),
     }
     return context | extra
 
@@ -177,13 +178,20 @@ def settings_reset(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_page_url(account))
 
 
+# Said when a kill switch or Resume post arrives without its confirmation: nothing was done.
+NOT_CONFIRMED = "Nothing was done yet: confirm below, or keep things as they are."
+
+
 @login_required
 @require_POST
 def kill(request: HttpRequest, pk: int) -> HttpResponse:
+    """The kill switch. Its first post only shows what it would do (200, nothing done); the
+    confirmation's post throws it."""
     account = _owned_account(request, pk)
-    form = KillSwitchForm(request.POST)
-    if not form.is_valid():
-        return render(request, PAGE, _context(request, account, kill_form=form))
+    if not confirmed(request):
+        plan = selectors.kill_switch_plan(account)
+        context = _context(request, account, kill_plan=plan, confirm_why=NOT_CONFIRMED)
+        return render(request, PAGE, context)
     done = services.engage(account=account, now=timezone.now())
     messages.warning(request, f"Kill switch engaged on {account.label}: {done.summary}.")
     return redirect(_page_url(account))
@@ -192,7 +200,21 @@ def kill(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resume. Its first post only shows what it would do (what it releases, that a breached
+    daily loss limit stays, the queued entries it would promote); the confirmation's post
+    resumes, resetting the day's baseline only when its box is ticked."""
     account = _owned_account(request, pk)
-    services.resume(account=account, now=timezone.now())
-    messages.success(request, f"{account.label} resumed.")
+    now = timezone.now()
+    plan = services.resume_plan(account=account, now=now)
+    if not confirmed(request):
+        context = _context(request, account, resume_plan=plan, confirm_why=NOT_CONFIRMED)
+        return render(request, PAGE, context)
+    reset_daily = request.POST.get("reset_daily") == "yes"
+    services.resume(account=account, now=now, reset_daily=reset_daily)
+    text = f"{account.label} resumed."
+    if plan.daily_breach and not reset_daily:
+        text += " The breached daily loss limit stays in force until 00:00 UTC."
+    elif reset_daily:
+        text += " The day starts again from the current equity."
+    messages.success(request, text)
     return redirect(_page_url(account))

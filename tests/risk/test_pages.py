@@ -117,19 +117,66 @@ def test_settings_are_validated_saved_and_reset(client, paper):
     assert reset.max_drawdown_pct is None and reset.shortfall == "partial"
 
 
-def test_the_kill_switch_needs_its_confirmation(client, paper, desk, two_groups):
+def test_the_kill_switch_shows_what_it_will_do_and_acts_only_when_confirmed(
+    client, paper, desk, two_groups
+):
+    loser, _ = two_groups
     client.force_login(paper.owner)
-    html = client.post(f"/risk/{paper.pk}/kill/", {}).content.decode()
-    assert "Tick the box to confirm the kill switch." in html
+    for data in ({}, {"confirm": "on"}, {"confirm": ""}):  # no, or an incomplete, confirmation
+        response = client.post(f"/risk/{paper.pk}/kill/", data)
+        html = response.content.decode()
+        assert response.status_code == 200
+        box = html.split('id="kill-confirm"')[1].split("</form>")[0]
+        assert "Nothing was done yet: confirm below" in box
+        assert "Closes 2 position group(s) at market" in box and f"#{loser.pk}" in box
+        assert "Removes 0 queued entries" in box
+        assert 'name="confirm" value="yes"' in box
     assert ExchangeAccount.objects.get(pk=paper.pk).is_active
+    assert set(PositionGroup.objects.values_list("status", flat=True)) == {"open"}
+
     with desk.capture(execute=True):
-        response = client.post(f"/risk/{paper.pk}/kill/", {"confirm": "on"})
+        response = client.post(f"/risk/{paper.pk}/kill/", {"confirm": "yes"})
     assert response.status_code == 302
     assert not ExchangeAccount.objects.get(pk=paper.pk).is_active
     page = client.get(response["Location"]).content.decode()
     assert "Kill switch engaged on" in page and 'id="resume"' in page
-    assert client.post(f"/risk/{paper.pk}/resume/").status_code == 302
+    assert "0 queued entries removed" in page
+
+
+def test_resume_shows_what_it_will_do_and_keeps_the_daily_limit_unless_told(client, paper, desk):
+    from django.utils import timezone
+
+    from apps.risk import services
+    from apps.risk.models import AccountGuard
+
+    RiskSettings.objects.create(account=paper, daily_loss_limit_pct=D("2"))
+    services.check_guards(account=paper, now=timezone.now())
+    open_group(desk, paper, "SOL/USDT", "5000")
+    desk.price("135.00", "SOL/USDT")
+    desk.run(services.check_guards, account=paper, now=timezone.now())
+    desk.run(services.engage, account=paper, now=timezone.now())
+    client.force_login(paper.owner)
+
+    response = client.post(f"/risk/{paper.pk}/resume/")
+
+    box = response.content.decode().split('id="resume-confirm"')[1].split("</form>")[0]
+    assert response.status_code == 200
+    assert "Nothing was done yet" in box and "Releases: kill switch engaged at" in box
+    assert "Keeps the breached daily loss limit (daily loss limit: down" in box
+    assert "Promotes nothing: no entry is waiting in the queue." in box
+    assert 'name="reset_daily" value="yes"' in box
+    assert not ExchangeAccount.objects.get(pk=paper.pk).is_active  # nothing done
+
+    response = client.post(f"/risk/{paper.pk}/resume/", {"confirm": "yes"})
+    assert response.status_code == 302
     assert ExchangeAccount.objects.get(pk=paper.pk).is_active
+    assert AccountGuard.objects.get(account=paper).breach_guard == "daily_loss"
+    page = client.get(response["Location"]).content.decode()
+    assert "The breached daily loss limit stays in force until 00:00 UTC." in page
+
+    client.post(f"/risk/{paper.pk}/resume/", {"confirm": "yes", "reset_daily": "yes"})
+    guard = AccountGuard.objects.get(account=paper)
+    assert guard.breach_guard == "" and guard.day_start_equity == guard.equity
 
 
 def test_another_users_account_and_groups_are_404(client, paper, two_groups):

@@ -1,9 +1,10 @@
 """The risk engine and account guards.
 
 Entry points: `risk_loop` (beat), `preview` / `run` (the Risk page), the controls (settings,
-Skip once, Block, `reset_timer` for replacement signals), `entry_block` (the signal path asks
-it before an entry or pyramid add), the kill switch and `resume`, and the circuit breaker's
-`record_exchange_error` / `record_exchange_success`.
+Skip once, Block, `reset_timer` for replacement signals), `entry_block` (the signal path and
+the tickets ask it before an entry or pyramid add), the kill switch, `resume_plan` (what
+Resume would do) and `resume`, and the circuit breaker's `record_exchange_error` /
+`record_exchange_success`.
 """
 
 from apps.risk.services.breaker import record_exchange_error, record_exchange_success
@@ -16,13 +17,15 @@ from apps.risk.services.controls import (
     set_skip_once,
 )
 from apps.risk.services.engine import Preview, preview, run
-from apps.risk.services.guards import check_guards, entry_block, resume
+from apps.risk.services.guards import check_guards, entry_block
 from apps.risk.services.kill_switch import engage
 from apps.risk.services.loops import risk_loop, risk_tick
+from apps.risk.services.resume import ResumePlan, resume, resume_plan
 
 __all__ = [
     "ControlError",
     "Preview",
+    "ResumePlan",
     "check_guards",
     "engage",
     "entry_block",
@@ -32,6 +35,7 @@ __all__ = [
     "reset_settings",
     "reset_timer",
     "resume",
+    "resume_plan",
     "risk_loop",
     "risk_tick",
     "run",

@@ -187,38 +187,8 @@ def _note_exposure(account, guard: AccountGuard, exposures, equity, limits) -> N
     guard.exposure = now_over
 
 
-def resume(*, account: ExchangeAccount, now: datetime) -> AccountGuard:
-    """The operator resumes the account: the kill switch, a breached guard and the circuit
-    breaker are released, the account trades again, and the daily loss and drawdown are
-    measured afresh from the current equity."""
-    from apps.risk.services.kill_switch import unpause
-
-    with transaction.atomic():
-        # The account row first, then its guard: the kill switch locks in the same order.
-        account = (
-            ExchangeAccount.objects.select_for_update(of=("self",))
-            .select_related("owner")
-            .get(pk=account.pk)
-        )
-        guard = locked_guard(account.pk)
-        released = active_reasons(account, now=now)
-        if guard.equity is not None:
-            guard.day, guard.day_start_equity = today(now), guard.equity
-            guard.peak_equity = guard.equity
-        guard.breach_guard, guard.breach_reason, guard.breach_day = "", "", None
-        guard.breaker_until, guard.breaker_reason = None, ""
-        guard.error_count, guard.error_streak_started_at = 0, None
-        guard.killed_at = None
-        guard.save()
-        unpause(account)
-        risk_event(
-            account,
-            "account.resumed",
-            f"{account.label} resumed by the trader"
-            + (f"; released: {'; '.join(released)}" if released else "")
-            + ".",
-            level=Event.Level.SUCCESS,
-            data={"released": released, "equity": str(guard.equity or "")},
-        )
-        live.push_banner(account)
-    return guard
+def daily_breach(guard: AccountGuard, *, now: datetime) -> str:
+    """The breached daily loss limit in force today ("" when there is none)."""
+    if guard.breach_guard == guards.DAILY_LOSS and guard.breach_day == today(now):
+        return guard.breach_reason
+    return ""

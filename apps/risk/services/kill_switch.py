@@ -1,6 +1,6 @@
 """The kill switch: cancel every resting order of the account, close every position at market
-(position groups and ticket trades), pause the account, and record all of it. Resume is
-explicit (`apps.risk.services.guards.resume`).
+(position groups and ticket trades), remove every entry waiting in its queue, pause the
+account, and record all of it. Resume is explicit (`apps.risk.services.resume`).
 
 Engaging pauses the account first (no new entries, no take profit, no rules, the queue
 frozen), then sweeps. Until the operator resumes, every risk loop tick sweeps again, so an
@@ -22,6 +22,8 @@ from apps.exchanges.models import ExchangeAccount
 from apps.risk.services import live
 from apps.risk.services.breaker import locked_guard
 from apps.risk.services.events import risk_event
+from apps.trade_queue.models import QueuedSignal
+from apps.trade_queue.services.queueing import conclude
 from apps.trades.models import Order, PositionGroup, Trade
 from apps.trades.services.groups.signals import close_group_locked
 from apps.trades.services.orders import start_exit
@@ -39,6 +41,7 @@ class Sweep:
     trades_closed: list[int] = field(default_factory=list)
     trades_cancelled: list[int] = field(default_factory=list)
     foreign_cancelled: list[str] = field(default_factory=list)  # orders the desk did not place
+    queued_removed: list[str] = field(default_factory=list)  # "BTC/USDT 15 long (#12)"
     waiting: list[str] = field(default_factory=list)  # what is still in flight
 
     @property
@@ -51,6 +54,11 @@ class Sweep:
         ]
         if self.foreign_cancelled:
             parts.append(f"{len(self.foreign_cancelled)} other open order(s) cancelled")
+        removed = self.queued_removed
+        parts.append(
+            f"{len(removed)} queued entr{'y' if len(removed) == 1 else 'ies'} removed"
+            + (f": {', '.join(removed)}" if removed else "")
+        )
         if self.waiting:
             parts.append(f"still in flight: {', '.join(self.waiting)}")
         return "; ".join(parts)
@@ -63,6 +71,7 @@ class Sweep:
             or self.trades_closed
             or self.trades_cancelled
             or self.foreign_cancelled
+            or self.queued_removed
         )
 
 
@@ -100,6 +109,7 @@ def engage(*, account: ExchangeAccount, now: datetime) -> Sweep:
                 "trades_cancelled": done.trades_cancelled,
                 "legs_cancelled": done.legs_cancelled,
                 "other_orders_cancelled": done.foreign_cancelled,
+                "queued_removed": done.queued_removed,
                 "waiting": done.waiting,
             },
         )
@@ -108,8 +118,10 @@ def engage(*, account: ExchangeAccount, now: datetime) -> Sweep:
 
 
 def sweep(*, account: ExchangeAccount, now: datetime) -> Sweep:
-    """Make the account flat: safe to repeat; each step locks one object at a time."""
+    """Make the account flat: safe to repeat; each step locks one object at a time. The queue
+    goes first, so no entry is promoted into a slot the sweep frees."""
     done = Sweep()
+    _remove_queued(account, done, now=now)
     for group_id in PositionGroup.objects.filter(
         account=account, status__in=PositionGroup.POOL
     ).values_list("pk", flat=True):
@@ -120,6 +132,32 @@ def sweep(*, account: ExchangeAccount, now: datetime) -> Sweep:
         _stop_trade(trade, done, now=now)
     _cancel_foreign_orders(account, done)
     return done
+
+
+def _remove_queued(account: ExchangeAccount, done: Sweep, *, now: datetime) -> None:
+    """Every entry waiting in the account's queue is removed (its signal decided cancelled):
+    a queued entry kept through the switch would open a position the moment the trader
+    resumes. Under the account's row lock, as every queue move is; an entry being promoted
+    right now is left to its promotion, which the paused account then rejects."""
+    with transaction.atomic():
+        ExchangeAccount.objects.select_for_update(of=("self",)).filter(pk=account.pk).first()
+        rows = (
+            QueuedSignal.objects.select_for_update(of=("self",))
+            .select_related("account", "owner")
+            .filter(account_id=account.pk, status__in=QueuedSignal.WAITING)
+            .order_by("queued_at", "pk")
+        )
+        for queued in rows:
+            label = f"{queued.key} (#{queued.pk})"
+            if queued.status == QueuedSignal.Status.PROMOTING:
+                done.waiting.append(f"queued entry {label} being promoted")
+                continue
+            reason = (
+                f"Removed by the kill switch on {account.label} at {now:%Y-%m-%d %H:%M:%S} UTC: "
+                "it is not promoted when the account resumes."
+            )
+            conclude(queued, QueuedSignal.Status.REMOVED, reason, now=now)
+            done.queued_removed.append(label)
 
 
 def _close_group(group_id: int, done: Sweep, *, now: datetime) -> None:
@@ -185,6 +223,6 @@ def _cancel_foreign_orders(account: ExchangeAccount, done: Sweep) -> None:
 
 
 def unpause(account: ExchangeAccount) -> None:
-    """Resume trading (called by `guards.resume`, inside its transaction)."""
+    """Resume trading (called by `resume.resume`, inside its transaction)."""
     ExchangeAccount.objects.filter(pk=account.pk).update(is_active=True)
     account.is_active = True
