@@ -125,9 +125,27 @@ else:
         "max_size": env.int("DATABASE_POOL_SIZE", default=20),
         "timeout": 10,
     }
+    # A PostgreSQL that does not answer (a network cut, not a refusal) fails a connection
+    # attempt after 5 s instead of psycopg's 130 s, so the pool keeps retrying while it is away.
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
     # With a pool: each connection is checked as it is lent (one round trip), so a restarted
     # PostgreSQL costs no request.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The webhook records on threads of its own, each keeping its own connection outside the pool
+# (apps/webhooks/views/receive.py), and answers 503 when a signal is not recorded within
+# WEBHOOK_RECORD_SECONDS of its arrival: TradingView gives up at 3 s and resends only a 5xx.
+# Beyond WEBHOOK_THREADS busy threads, up to WEBHOOK_QUEUE requests wait (a burst on one bar
+# close); more are answered 503 at once. Its connections give up on an unreachable PostgreSQL
+# within 2 s (libpq's shortest connect timeout; unacknowledged writes likewise), so a thread is
+# soon free again, and each reconnects by itself when the database returns.
+WEBHOOK_RECORD_SECONDS = env.float("WEBHOOK_RECORD_SECONDS", default=1.0)
+WEBHOOK_THREADS = env.int("WEBHOOK_THREADS", default=8)
+WEBHOOK_QUEUE = env.int("WEBHOOK_QUEUE", default=200)
+WEBHOOK_DATABASE_OPTIONS = (
+    {"connect_timeout": 2, "tcp_user_timeout": 2000}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+    else {}
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker --------------------------------------------

@@ -5,25 +5,67 @@ A bare ASGI application, routed in `tradedesk.asgi` ahead of Django's handler. A
 machine's call, and TradingView gives up after 3 seconds: it needs none of what the browser
 middleware does (sessions, CSRF, login lockout, CSP, static files), and under a burst of
 alerts on one bar close that middleware, with its hops between the event loop and threads,
-cost more than the recording. So the request goes straight to `receive_signal`, run in a
-thread pool (each call borrows a pooled database connection), and its answer goes straight
-back.
+cost more than the recording. So the request goes straight to `receive_signal`, and its answer
+goes straight back.
+
+TradingView never resends a request it gave up on, but resends a 5xx after 5 s (three times).
+So when the desk cannot record a signal it must say so quickly, and it must never say 503
+about a signal it then stores. How the recording is run, step by step:
+
+1. The arrival time is taken as the request arrives, in the event loop: it is the signal's
+   `received_at` (staleness and duplicate windows are judged from it), however late a thread
+   gets to it.
+2. The recording runs on this module's own threads (`WEBHOOK_THREADS`), not on the loop's
+   default executor that other sync code shares, behind a bounded queue (`WEBHOOK_QUEUE`):
+   a full queue answers 503 at once.
+3. Each of those threads keeps its own PostgreSQL connection, open across requests, outside
+   the process's pool, with a short connect timeout (`WEBHOOK_DATABASE_OPTIONS`). So a
+   recording never waits for a pool slot, nor for the pool's reconnect backoff after an
+   outage (which kept answers slow for seconds after PostgreSQL returned): a broken connection
+   is found by the health check and reopened by the next request itself, and a thread that
+   cannot reach the database gives up within the connect timeout.
+4. The event loop waits for the answer until `WEBHOOK_RECORD_SECONDS` after arrival; then it
+   answers 503 and abandons the delivery. The whole recording is one transaction that this
+   module commits only if the delivery was not abandoned first (a lock decides which came
+   first), so an abandoned delivery stores nothing: a job still queued never runs, a running
+   one rolls back. One case cannot be prevented: a COMMIT already sent when the deadline
+   passes. Then the answer is 503 though the signal may be stored, and TradingView's resend of
+   it is recorded as a duplicate (same idempotency key, received within the window).
+5. The answer is sent as soon as the transaction commits; what runs on commit (enqueueing the
+   processing task, live rows) runs after, on the recording thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    close_old_connections,
+    connections,
+    transaction,
+)
+from django.db.utils import load_backend
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
 from apps.webhooks.domain.envelope import MAX_BODY_BYTES
 from apps.webhooks.services import Answer, client_ip, receive_signal
+from apps.webhooks.services.ingest import NOT_RECORDED
+
+logger = logging.getLogger(__name__)
 
 PATH = "webhooks/tv/<str:token>/"  # the trailing slash is optional (tradedesk.asgi)
 
@@ -37,9 +79,10 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
-# Where the recording runs: False is the thread pool (concurrent deliveries in parallel). The
-# test suite sets True, so the recording uses the test's own connection and sees the rows its
-# uncommitted test transaction holds; the browser tests and benchmarks cover the pool.
+# Where the recording runs: False is this module's threads (concurrent deliveries in
+# parallel, with the deadline). The test suite sets True, so the recording uses the test's own
+# connection and sees the rows its uncommitted test transaction holds; the stack tests (and
+# the browser tests and benchmarks) cover the threads.
 RECORD_ON_SHARED_THREAD = False
 
 JSON = [(b"content-type", b"application/json")]
@@ -47,6 +90,8 @@ BAD_HOST = Answer(400, "refused", "This desk does not answer to that host name (
 
 
 async def tradingview_webhook(scope: Scope, receive: Receive, send: Send) -> None:
+    received_at = timezone.now()  # step 1: before any wait
+    deadline = time.monotonic() + settings.WEBHOOK_RECORD_SECONDS
     if scope["method"] != "POST":
         await _respond(send, 405, b"", [(b"allow", b"POST")])
         return
@@ -57,9 +102,167 @@ async def tradingview_webhook(scope: Scope, receive: Receive, send: Send) -> Non
     if not _host_allowed(headers.get("HTTP_HOST", "")):
         await _respond(send, BAD_HOST.http_status, _json(BAD_HOST), JSON)
         return
-    record = sync_to_async(_record, thread_sensitive=RECORD_ON_SHARED_THREAD)
-    answer = await record(scope["url_route"]["kwargs"]["token"], headers, body)
+    token = scope["url_route"]["kwargs"]["token"]
+    if RECORD_ON_SHARED_THREAD:
+        record = sync_to_async(_record, thread_sensitive=True)
+        answer = await record(token, headers, body, received_at, None)
+    else:
+        answer = await _record_by_deadline(token, headers, body, received_at, deadline)
     await _respond(send, answer.http_status, _json(answer), JSON)
+
+
+async def _record_by_deadline(
+    token: str, meta: dict[str, str], body: bytes, received_at: datetime, deadline: float
+) -> Answer:
+    """Steps 2 and 4: the answer of the recording thread, or 503 at the deadline."""
+    delivery = Delivery(asyncio.get_running_loop())
+    job = recorder().submit(_record_on_own_thread, delivery, token, meta, body, received_at)
+    if job is None:
+        logger.warning("Webhook answered 503: all recording threads busy, queue full")
+        return NOT_RECORDED
+    try:
+        return await asyncio.wait_for(delivery.answered, deadline - time.monotonic())
+    except TimeoutError:
+        job.cancel()  # still queued: it never runs
+        stored = "" if delivery.abandon() else " (its commit was under way: it may be stored)"
+        logger.warning("Webhook answered 503: not recorded within the deadline%s", stored)
+        return NOT_RECORDED
+
+
+class Delivery:
+    """One request handed to a recording thread: whether it may still commit, and its answer.
+
+    The event loop abandons it at the deadline; the thread asks before committing. The lock
+    makes those two one decision: either the commit goes ahead and the answer will be its
+    outcome, or the delivery is abandoned and nothing is stored.
+    """
+
+    QUEUED, RUNNING, COMMITTING, ABANDONED = "queued", "running", "committing", "abandoned"
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.state = self.QUEUED
+        self._lock = threading.Lock()
+        self._loop = loop
+        self.answered: asyncio.Future[Answer] | None = loop.create_future() if loop else None
+        self.answer: Answer | None = None
+
+    def _move(self, to: str, *, allowed: tuple[str, ...]) -> bool:
+        with self._lock:
+            if self.state not in allowed:
+                return False
+            self.state = to
+            return True
+
+    def start(self) -> bool:
+        return self._move(self.RUNNING, allowed=(self.QUEUED,))
+
+    def may_commit(self, answer: Answer) -> bool:
+        self.answer = answer
+        return self._move(self.COMMITTING, allowed=(self.RUNNING,))
+
+    def abandon(self) -> bool:
+        """False when the commit was already under way (its outcome is not known here)."""
+        return self._move(self.ABANDONED, allowed=(self.QUEUED, self.RUNNING))
+
+    def committed(self) -> None:
+        """On commit, before any other on-commit work: the caller need not wait for that."""
+        self.settle(self.answer)
+
+    def settle(self, answer: Answer | BaseException) -> None:
+        """Hand the answer (or the error) to the event loop; safe to call more than once."""
+        if self._loop is None:
+            return
+        # A closed loop (the server shutting down) has nobody waiting.
+        with suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._resolve, answer)
+
+    def _resolve(self, answer: Answer | BaseException) -> None:
+        if self.answered.done():  # answered already, or given up on at the deadline
+            return
+        if isinstance(answer, BaseException):
+            self.answered.set_exception(answer)
+        else:
+            self.answered.set_result(answer)
+
+
+class Recorder:
+    """The webhook's recording threads (step 2), each with its own connection (step 3)."""
+
+    def __init__(self, *, threads: int, queue: int) -> None:
+        # Queued or running jobs: beyond this many, a request is answered 503 at once.
+        self._room = threading.BoundedSemaphore(threads + queue)
+        self._lock = threading.Lock()
+        self._connections: list = []
+        self._executor = ThreadPoolExecutor(
+            threads, thread_name_prefix="webhook-record", initializer=self._own_connection
+        )
+
+    def submit(self, function: Callable, /, *args: Any) -> Future | None:
+        if not self._room.acquire(blocking=False):
+            return None
+        try:
+            job = self._executor.submit(function, *args)
+        except RuntimeError:  # shut down
+            self._room.release()
+            return None
+        job.add_done_callback(lambda _: self._room.release())  # run, failed or cancelled
+        return job
+
+    def close(self) -> None:
+        """Wait for the threads to finish and close their connections (tests, shutdown)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            for wrapper in self._connections:
+                if wrapper.connection is not None:
+                    wrapper.connection.close()
+            self._connections.clear()
+
+    def _own_connection(self) -> None:
+        wrapper = webhook_connection()
+        if wrapper is not None:
+            # This thread's "default" connection, as Django's LiveServerThread overrides one.
+            connections[DEFAULT_DB_ALIAS] = wrapper
+            with self._lock:
+                self._connections.append(wrapper)
+
+
+def webhook_connection():
+    """A connection to the default database like Django's own, but outside the pool, kept
+    open, health-checked, with `WEBHOOK_DATABASE_OPTIONS`. None when the settings give no such
+    options (SQLite: the thread's own connection is already outside any pool)."""
+    if not settings.WEBHOOK_DATABASE_OPTIONS:
+        return None
+    # The live settings, not a copy made at import: under pytest they name the test database.
+    base = connections.settings[DEFAULT_DB_ALIAS]
+    options = {name: value for name, value in base["OPTIONS"].items() if name != "pool"}
+    params = {
+        **base,
+        "OPTIONS": options | settings.WEBHOOK_DATABASE_OPTIONS,
+        "CONN_MAX_AGE": None,
+        "CONN_HEALTH_CHECKS": True,
+    }
+    return load_backend(params["ENGINE"]).DatabaseWrapper(params, DEFAULT_DB_ALIAS)
+
+
+_recorder: Recorder | None = None
+_recorder_lock = threading.Lock()
+
+
+def recorder() -> Recorder:
+    global _recorder
+    with _recorder_lock:
+        if _recorder is None:
+            _recorder = Recorder(threads=settings.WEBHOOK_THREADS, queue=settings.WEBHOOK_QUEUE)
+        return _recorder
+
+
+def stop_recorder() -> None:
+    """Close the recording threads and their connections; the next request starts new ones."""
+    global _recorder
+    with _recorder_lock:
+        stopping, _recorder = _recorder, None
+    if stopping is not None:
+        stopping.close()
 
 
 def _json(answer: Answer) -> bytes:
@@ -102,27 +305,64 @@ async def _read_body(receive: Receive) -> bytes | None:
             return bytes(kept)
 
 
-def _record(token: str, meta: dict[str, str], body: bytes) -> Answer:
-    if RECORD_ON_SHARED_THREAD:
-        return _answer(token, meta, body)
+def _record_on_own_thread(
+    delivery: Delivery, token: str, meta: dict[str, str], body: bytes, received_at: datetime
+) -> None:
+    if not delivery.start():
+        return  # answered 503 before a thread was free: nothing was done, nothing will be
     # Not one of Django's request threads: like a request, drop a connection that broke
-    # before, and give the connection back to the pool after.
+    # before (and health-check it on first use), and give it back after.
     close_old_connections()
     try:
-        return _answer(token, meta, body)
+        delivery.settle(_record(token, meta, body, received_at, delivery))
+    except Exception as exc:  # raised in the handler: daphne logs it and answers 500
+        delivery.settle(exc)
     finally:
         close_old_connections()
 
 
-def _answer(token: str, meta: dict[str, str], body: bytes) -> Answer:
+def _record(
+    token: str,
+    meta: dict[str, str],
+    body: bytes,
+    received_at: datetime,
+    delivery: Delivery | None,
+) -> Answer:
+    """`receive_signal` in one transaction, committed unless the answer is a 5xx or the
+    delivery was abandoned (step 4). Without a delivery (the shared thread) it always commits."""
+    answer = NOT_RECORDED
+    try:
+        with transaction.atomic():
+            if delivery is not None:
+                # Registered first, so it runs first on commit: the answer need not wait.
+                transaction.on_commit(delivery.committed)
+            answer = _answer(token, meta, body, received_at)
+            if answer.http_status >= 500 or (
+                delivery is not None and not delivery.may_commit(answer)
+            ):
+                transaction.set_rollback(True)
+                return answer if answer.http_status >= 500 else NOT_RECORDED
+    # No connection, or the commit failed: nothing stored (if a failed COMMIT did reach the
+    # server, the resend is recorded as a duplicate).
+    except DatabaseError as exc:
+        logger.warning("A webhook request could not be recorded: %s", _first_line(exc))
+        return NOT_RECORDED if answer.http_status < 300 else answer
+    return answer
+
+
+def _answer(token: str, meta: dict[str, str], body: bytes, received_at: datetime) -> Answer:
     return receive_signal(
         token=token,
         content_length=_content_length(meta.get("CONTENT_LENGTH")),
         read_body=lambda limit: body[:limit],
         content_type=meta.get("CONTENT_TYPE", ""),
         source_ip=client_ip(meta),
-        now=timezone.now(),
+        now=received_at,
     )
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _content_length(value: str | None) -> int | None:
