@@ -56,7 +56,8 @@ def check_channel_layer() -> dict:
 def readiness(*, now: datetime) -> tuple[bool, dict]:
     """(ready, report). Ready needs the database, Redis when configured, and the channel layer.
 
-    Loop ages are reported, and a stale loop makes the status "degraded", not down: the web
+    Loop ages and their last tick's error are reported, and a stale loop, or one whose last
+    tick failed (wholly, or for some accounts), makes the status "degraded", not down: the web
     process can serve pages while a worker restarts.
     """
     checks = {"database": check_database()}
@@ -64,10 +65,10 @@ def readiness(*, now: datetime) -> tuple[bool, dict]:
         checks["redis"] = check_redis()
     checks["channel_layer"] = check_channel_layer()
     loops = {
-        loop.name: {"age_seconds": loop.age_seconds, "stale": loop.stale}
+        loop.name: {"age_seconds": loop.age_seconds, "stale": loop.stale, "error": loop.error}
         for loop in (loop_statuses(now=now) if checks["database"]["ok"] else [])
     }
     ready = all(check["ok"] for check in checks.values())
-    degraded = not loops or any(loop["stale"] for loop in loops.values())
+    degraded = not loops or any(loop["stale"] or loop["error"] for loop in loops.values())
     status = "down" if not ready else "degraded" if degraded else "ok"
     return ready, {"status": status, **checks, "loops": loops}

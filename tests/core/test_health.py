@@ -30,7 +30,11 @@ def test_readyz_is_degraded_not_down_when_no_loop_has_ticked(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["status"] == "degraded"
-    assert response.json()["loops"]["core.heartbeat"] == {"age_seconds": None, "stale": True}
+    assert response.json()["loops"]["core.heartbeat"] == {
+        "age_seconds": None,
+        "stale": True,
+        "error": "",
+    }
 
 
 def test_readyz_is_503_when_redis_is_unreachable(client, settings):
