@@ -211,7 +211,7 @@ def test_no_page_csv_or_admin_page_shows_the_secret(client, trader, secret_route
 
 @pytest.mark.django_db
 def test_the_migration_redacts_the_bodies_already_stored(route):
-    def old(body: bytes, key: str) -> Signal:
+    def old(body: bytes, key: str, reason: str = "") -> Signal:
         return Signal.objects.create(
             route=route,
             account=route.account,
@@ -219,12 +219,18 @@ def test_the_migration_redacts_the_bodies_already_stored(route):
             body=body,
             key=key,
             status=Signal.Status.REJECTED,
+            reason=reason,
         )
 
     json_row = old(BODY.encode(), "a")
     form_row = old(b"action=exit&SECRET=hunter2&symbol=BTCUSDT", "b")
     plain_row = old(b"buy BTCUSDT 15", "c")
     binary_row = old(b'\xff{"secret": "in-binary"}', "d")
+    text_row = old(
+        b"hold BTCUSDT secret=hunter2",
+        "e",
+        "The text \u201chold BTCUSDT secret=hunter2\u201d is not JSON nor a known text command.",
+    )
 
     migration = importlib.import_module("apps.webhooks.migrations.0004_redact_body_secrets")
     migration.redact_body_secrets(django_apps, None)
@@ -240,3 +246,8 @@ def test_the_migration_redacts_the_bodies_already_stored(route):
     binary_row.refresh_from_db()
     assert bytes(plain_row.body) == b"buy BTCUSDT 15"
     assert b"in-binary" not in bytes(binary_row.body)
+    text_row.refresh_from_db()
+    assert (bytes(text_row.body), text_row.reason) == (
+        b"hold BTCUSDT secret=***",
+        "The text \u201chold BTCUSDT secret=***\u201d is not JSON nor a known text command.",
+    )
