@@ -35,7 +35,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,7 +88,7 @@ def fresh_database() -> None:
         )
 
 
-def setup(total: int) -> WebhookRoute:
+def setup(total: int, *, rate_limit_per_minute: int | None = None) -> WebhookRoute:
     fresh_database()
     call_command("createdb")
     call_command("migrate", "--noinput", verbosity=0)
@@ -111,13 +113,21 @@ def setup(total: int) -> WebhookRoute:
         strategy=strategy,
         ip_allowlist="",
         max_lag_seconds=300,
-        rate_limit_per_minute=total * 10,
+        rate_limit_per_minute=total * 10
+        if rate_limit_per_minute is None
+        else rate_limit_per_minute,
     )
 
 
 def post(url: str, body: bytes) -> tuple[int, float]:
+    return post_raw(url, body, "application/json")
+
+
+def post_raw(url: str, body: bytes, content_type: str) -> tuple[int, float]:
+    """POST `body` as it is; (status, milliseconds), status 599 when no answer came."""
+    headers = {"Content-Type": content_type} if content_type else {}
     request = urllib.request.Request(  # noqa: S310 (loopback)
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        url, data=body, method="POST", headers=headers
     )
     started = time.perf_counter()
     try:
@@ -158,6 +168,36 @@ def sender(
     return results
 
 
+@contextmanager
+def start_stack(logs: Path, *, concurrency: int) -> Iterator[str]:
+    """daphne, a Celery worker and Celery beat, as the stack runs them; yields daphne's URL
+    once the worker has had time to connect, and stops all three after."""
+    port = free_port()
+    daphne = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    celery = [PYTHON, "-m", "celery", "--app", "tradedesk"]
+    workers = [
+        subprocess.Popen(
+            [*celery, *command],
+            cwd=ROOT,
+            stdout=(logs / f"{name}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for name, command in (
+            ("worker", ["worker", "--loglevel", "WARNING", "--concurrency", str(concurrency)]),
+            ("beat", ["beat"]),
+        )
+    ]
+    try:
+        with serve([*daphne, "tradedesk.asgi:application"], port=port, env={}) as server:
+            time.sleep(3)  # the worker connects to the broker
+            yield server.base_url
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.wait(timeout=30)
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -183,44 +223,22 @@ def main() -> None:
         Market.objects.filter(account=route.account, active=True).values_list("symbol", flat=True)
     )
 
-    port = free_port()
-    daphne = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    celery = [PYTHON, "-m", "celery", "--app", "tradedesk"]
     logs = Path(tempfile.mkdtemp(prefix="tradedesk-bench-"))
-    workers = [
-        subprocess.Popen(
-            [*celery, *command],
-            cwd=ROOT,
-            stdout=(logs / f"{name}.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        for name, command in (
-            ("worker", ["worker", "--loglevel", "WARNING", "--concurrency", str(args.concurrency)]),
-            ("beat", ["beat"]),
-        )
-    ]
-    try:
-        with serve([*daphne, "tradedesk.asgi:application"], port=port, env={}) as server:
-            url = f"{server.base_url}/webhooks/tv/{route.token}/"
-            time.sleep(3)  # the worker connects to the broker
-            started = time.perf_counter()
-            start = time.monotonic()
-            with ThreadPoolExecutor(max_workers=args.senders) as pool:
-                batches = list(
-                    pool.map(lambda i: sender(url, i, args, symbols, start), range(args.senders))
-                )
-            sending = time.perf_counter() - started
-            deadline = time.monotonic() + DECIDED_WAIT_SECONDS
-            pending = Signal.objects.filter(route=route, status__in=["received", "processing"])
-            unsent = Order.objects.filter(signal__route=route, status__in=["pending", "unknown"])
-            while (pending.exists() or unsent.exists()) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            total_time = time.perf_counter() - started
-    finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.wait(timeout=30)
+    with start_stack(logs, concurrency=args.concurrency) as base_url:
+        url = f"{base_url}/webhooks/tv/{route.token}/"
+        started = time.perf_counter()
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=args.senders) as pool:
+            batches = list(
+                pool.map(lambda i: sender(url, i, args, symbols, start), range(args.senders))
+            )
+        sending = time.perf_counter() - started
+        deadline = time.monotonic() + DECIDED_WAIT_SECONDS
+        pending = Signal.objects.filter(route=route, status__in=["received", "processing"])
+        unsent = Order.objects.filter(signal__route=route, status__in=["pending", "unknown"])
+        while (pending.exists() or unsent.exists()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        total_time = time.perf_counter() - started
     print(f"Worker and beat logs: {logs}")
     report(route, [row for batch in batches for row in batch], sending, total_time, args)
 
