@@ -84,6 +84,11 @@ def test_with_the_database_cut_the_webhook_answers_503_at_once_and_records_again
     assert slowest < PROMPT, f"a 503 took {slowest:.2f} s"
     assert health == (200, b'{"status": "ok"}')  # the rest of the desk still answers
 
+    proxy.cut(refuse=True)  # PostgreSQL stopped: connections refused rather than unanswered
+    refused = [send(url, ENTRY | {"id": f"refused-{n}"}) for n in range(3)]
+    assert [(status, answer["status"]) for status, answer, _ in refused] == [(503, "error")] * 3
+    assert max(seconds for _, _, seconds in refused) < PROMPT
+
     proxy.restore()
     sent_at = timezone.now()
     status, answer, seconds = send(url, ENTRY | {"id": "after"})
