@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core.broadcast import broadcast_fragment
+from apps.core.loops import each_isolated
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.types import Balance
 from apps.exchanges.errors import ExchangeError
@@ -33,11 +34,19 @@ def refresh_due_balances(*, now: datetime, batch: int = 50) -> None:
     due = ExchangeAccount.objects.filter(is_active=True).filter(
         due_filter("balances_refreshed_at", due_before)
     )
-    for account in due.order_by("balances_refreshed_at")[:batch]:
+
+    def refresh(account: ExchangeAccount) -> None:
         try:
             refresh_balances(account=account, now=now)
         except ExchangeError as exc:
             logger.warning("Balances of account %s not refreshed: %s", account.pk, exc)
+
+    each_isolated(
+        "exchanges.refresh_balances",
+        due.select_related("owner").order_by("balances_refreshed_at")[:batch],
+        refresh,
+        account_of=lambda account: account,
+    )
 
 
 def fetch_balances_of(account: ExchangeAccount) -> list[Balance]:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from apps.core.loops import run_loop
+from apps.core.loops import each_isolated, run_loop
 from apps.exchanges.services.balances import refresh_balances, refresh_due_balances
 from apps.exchanges.services.markets import refresh_due_markets
 
@@ -30,6 +30,10 @@ def move_paper_prices(*, now: datetime) -> None:
 
     advance_simulated_prices(now=now)
     filled = PaperOrder.objects.filter(updated_at__gte=now).values("account_id")
-    for account in ExchangeAccount.objects.filter(pk__in=filled, is_active=True):
-        # A fill changed its balances: push them now rather than at the next balance tick.
-        refresh_balances(account=account, now=now)
+    # A fill changed its balances: push them now rather than at the next balance tick.
+    each_isolated(
+        "exchanges.paper_prices",
+        ExchangeAccount.objects.filter(pk__in=filled, is_active=True).select_related("owner"),
+        lambda account: refresh_balances(account=account, now=now),
+        account_of=lambda account: account,
+    )

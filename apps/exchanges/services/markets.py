@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from apps.core.events import record_event
+from apps.core.loops import each_isolated
 from apps.core.models import Event
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.types import MarketRules
@@ -33,8 +34,12 @@ def refresh_due_markets(*, now: datetime, batch: int = 20) -> None:
     due = ExchangeAccount.objects.filter(is_active=True).filter(
         due_filter("markets_refreshed_at", due_before)
     )
-    for account in due.order_by("markets_refreshed_at")[:batch]:
-        refresh_markets_or_record(account, now=now)
+    each_isolated(
+        "exchanges.refresh_markets",
+        due.select_related("owner").order_by("markets_refreshed_at")[:batch],
+        lambda account: refresh_markets_or_record(account, now=now),
+        account_of=lambda account: account,
+    )
 
 
 def refresh_markets_or_record(account: ExchangeAccount, *, now: datetime) -> bool:
