@@ -21,6 +21,9 @@ from apps.core.numbers import (
     parse_int,
 )
 
+# Below the 18 integer digits a MoneyField stores.
+MONEY_MAX = Decimal(10**15)
+
 
 class PlainDecimalField(forms.CharField):
     def __init__(

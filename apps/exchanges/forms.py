@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.forms import MONEY_MAX, PlainDecimalField
 from apps.exchanges.domain.types import OrderSide, OrderType
 from apps.exchanges.models import ExchangeAccount
 
@@ -66,14 +67,14 @@ class OrderPreviewForm(forms.Form):
     symbol = forms.CharField(max_length=40, initial="BTC/USDT")
     side = forms.ChoiceField(choices=[(s.value, s.value) for s in OrderSide])
     type = forms.ChoiceField(choices=[(t.value, t.value) for t in OrderType])
-    size = forms.DecimalField(max_digits=36, decimal_places=18, min_value=0)
+    size = PlainDecimalField(label="Size", min_value=0, max_value=MONEY_MAX)
     size_in = forms.ChoiceField(
         choices=[("base", "base amount"), ("quote", "quote amount")], initial="base"
     )
-    price = forms.DecimalField(
-        max_digits=36,
-        decimal_places=18,
+    price = PlainDecimalField(
+        label="Price",
         min_value=0,
+        max_value=MONEY_MAX,
         required=False,
         help_text="Limit price; leave empty for a market order at the last price.",
     )

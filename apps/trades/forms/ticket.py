@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.urls import reverse
 
-from apps.core.forms import PlainDecimalField
+from apps.core.forms import MONEY_MAX, PlainDecimalField
 from apps.core.templatetags.money import plain
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of
@@ -102,7 +102,7 @@ class TicketForm(forms.Form):
         choices=[(kind.value, kind.label) for kind in SizingKind],
         initial=SizingKind.QUOTE.value,
     )
-    sizing_value = PlainDecimalField(label="Size", min_value=0, max_value=10**15)
+    sizing_value = PlainDecimalField(label="Size", min_value=0, max_value=MONEY_MAX)
     portfolio = forms.BooleanField(
         label="Portfolio filters",
         required=False,
