@@ -158,3 +158,33 @@ def test_an_exit_killed_after_writing_its_sell_is_executed_and_the_group_closes(
     (sell,) = assert_decision_matches_the_orders(exit_)
     assert (sell.side, sell.status) == ("sell", Order.Status.FILLED)
     assert PositionGroup.objects.get().status == PositionGroup.Status.CLOSED
+
+
+@pytest.mark.django_db
+def test_a_holder_whose_claim_was_taken_over_writes_nothing(route):
+    """A holder that lost its lane (it could not renew its lease in time) while the signal was
+    handed to the lane's next holder: its intent transaction finds the claim is not its own."""
+    from datetime import timedelta
+
+    from apps.trades.services.groups import SignalOrder, act_on_signal
+    from apps.trades.services.groups.signals import TAKEN_OVER
+
+    signal = received(route, ENTRY)
+    claimed_at = timezone.now()
+    # Claimed by the first holder, then given back and claimed again by the next one.
+    Signal.objects.filter(pk=signal.pk).update(
+        status=Signal.Status.PROCESSING, processed_at=claimed_at + timedelta(seconds=8)
+    )
+
+    outcome = act_on_signal(
+        account=route.account,
+        strategy=route.strategy,
+        order=SignalOrder("entry", "BTC/USDT", "15", "long", None),
+        signal_id=signal.pk,
+        now=claimed_at,
+        still_claimed=processing._claim_check(signal.pk, claimed_at),
+    )
+
+    assert (outcome.decision, outcome.reason) == ("rejected", TAKEN_OVER)
+    assert not Order.objects.exists()
+    assert not PositionGroup.objects.exists()
