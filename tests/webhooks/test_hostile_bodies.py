@@ -6,6 +6,7 @@ import pytest
 
 from apps.webhooks.models import Signal
 from tests.webhooks.conftest import post
+from tests.webhooks.test_receive import configure
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +68,41 @@ def test_a_fire_time_at_the_calendars_edge_is_rejected_with_a_reason(route, time
     assert signal.status == Signal.Status.REJECTED
     assert "internal error" not in signal.reason
     assert "is not a time" in signal.reason or "Timenow" in signal.reason, signal.reason
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"action": "entry", "symbol": "\\ud800"}',
+        '{"action": "entry", "symbol": "BTCUSDT", "id": "\\udfff"}',
+        '"buy \\ud800 15"',
+        '{"action": "entry", "symbol": "BTCUSDT", "\\ud800": 1}',
+        '{"action": "entry", "symbol": "BTCUSDT", "deep": [[[{"x": "\\udbff"}]]]}',
+    ],
+)
+def test_a_lone_surrogate_escape_is_rejected_with_a_reason_never_500(route, raw):
+    response = post(route, raw, content_type="application/json")
+
+    signal = Signal.objects.get()
+    assert response.status_code == 200
+    assert response.json()["status"] == "rejected"
+    assert signal.reason.startswith("The body escapes a lone surrogate")
+    assert bytes(signal.body) == raw.encode()
+
+
+def test_a_lone_surrogate_as_the_secret_of_a_route_with_one_is_refused_401(route):
+    configure(route, new_secret="s3cret-value")
+    response = post(route, '{"action": "entry", "symbol": "BTCUSDT", "secret": "\\ud800"}')
+
+    assert response.status_code == 401
+    assert not Signal.objects.exists()
+
+
+def test_a_nul_in_a_body_is_kept_raw_and_never_reaches_a_text_column(route):
+    raw = '{"action": "entry", "symbol": "BTC\\u0000USDT", "price": "1\\u0000"}'
+    response = post(route, raw, content_type="application/json")
+
+    signal = Signal.objects.get()
+    assert response.status_code == 200
+    assert "\x00" not in signal.reason and "\x00" not in str(signal.parsed)
+    assert bytes(signal.body) == raw.encode()

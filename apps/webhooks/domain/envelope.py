@@ -55,6 +55,8 @@ def open_envelope(body: bytes) -> Envelope:
             value = json.loads(stripped, parse_float=Decimal)
         except (ValueError, RecursionError) as error:
             return Envelope(text=stripped, json_error=_json_error(error))
+        if _holds_a_lone_surrogate(value):
+            return Envelope(text=stripped, problem=LONE_SURROGATE)
         if isinstance(value, dict):
             return _mapping(stripped, value, "json")
         if isinstance(value, str):  # a JSON string holding a text command
@@ -71,6 +73,30 @@ def open_envelope(body: bytes) -> Envelope:
         if pairs:
             return _mapping(stripped, dict(pairs), "form")
     return Envelope(text=stripped)
+
+
+LONE_SURROGATE = (
+    "The body escapes a lone surrogate (\\ud800 to \\udfff), which is not a character: "
+    "send UTF-8 text."
+)
+
+
+def _holds_a_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a string (key or value) with a lone surrogate, which
+    JSON's \\u escapes allow and no database text column can store. Iterative: the value
+    may nest as deep as the parser allowed."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _mapping(text: str, data: dict[str, Any], kind: str) -> Envelope:
