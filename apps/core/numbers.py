@@ -117,3 +117,13 @@ def parse_int(value: Any, *, field: str, minimum: int = 0, maximum: int = BIGINT
     if not minimum <= number <= maximum:
         raise NumberError(f"{field} must be {limits}, not {_shown(value)}.")
     return number
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal as a trader writes it: no exponent, no trailing zeros, never rounded."""
+    # Formatting the value as it is, rather than normalize() first, never rounds: normalize()
+    # works in the context's 28 digits.
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text

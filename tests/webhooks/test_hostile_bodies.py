@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from apps.webhooks.models import Signal
 from tests.webhooks.conftest import post
@@ -106,3 +107,34 @@ def test_a_nul_in_a_body_is_kept_raw_and_never_reaches_a_text_column(route):
     assert response.status_code == 200
     assert "\x00" not in signal.reason and "\x00" not in str(signal.parsed)
     assert bytes(signal.body) == raw.encode()
+
+
+def test_the_signals_csv_neutralises_cells_a_spreadsheet_would_run(client, route):
+    import csv
+    import io
+
+    post(route, {"action": "entry", "symbol": '=HYPERLINK("http://x","y")', "timeframe": "15"})
+    post(route, "@SUM(1+1) buy")
+    client.force_login(route.owner)
+
+    response = client.get(reverse("webhooks:signal-export"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not any(cell.startswith(("=", "+", "@")) for cell in cells), cells
+    assert '\'=HYPERLINK("http://x","y")' in cells, cells
+
+
+def test_csv_cells_keep_numbers_and_neutralise_formulas():
+    from decimal import Decimal
+
+    from apps.core.csv_export import cell
+
+    assert cell(Decimal("-12.50")) == "-12.5"
+    assert cell("-3") == "-3"
+    assert cell("=1+1") == "'=1+1"
+    assert cell("+cmd") == "'+cmd"
+    assert cell("-2+3") == "'-2+3"
+    assert cell("@SUM(A1)") == "'@SUM(A1)"
+    assert cell("\t=1") == "'\t=1"
+    assert cell("BTC/USDT") == "BTC/USDT"

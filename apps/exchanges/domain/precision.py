@@ -29,6 +29,7 @@ from decimal import (
 )
 from enum import IntEnum
 
+from apps.core.numbers import plain
 from apps.exchanges.domain.types import MarketRules
 
 
@@ -173,12 +174,7 @@ def round_stop_price(price: Decimal, tick: Decimal, *, long: bool = True) -> Dec
 
 def fmt(value: Decimal) -> str:
     """A Decimal as a trader writes it: no exponent, no trailing zeros."""
-    # Formatting the value as it is, rather than normalize() first, never rounds: normalize()
-    # works in the context's 28 digits.
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    return plain(value)
 
 
 def prepare_order(rules: MarketRules, *, amount: Decimal, price: Decimal) -> PreparedOrder:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
@@ -10,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from apps.core.csv_export import csv_response
 from apps.core.models import Event
 from apps.core.scoping import get_owned_or_404
 from apps.webhooks import selectors
@@ -93,41 +93,30 @@ def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def signal_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered signals as CSV, all of them, values exactly as received (never rounded)."""
     _, signals, _ = _filtered(request)
-    response = StreamingHttpResponse(_csv_rows(signals), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="signals.csv"'
-    return response
+    return csv_response("signals.csv", CSV_COLUMNS, _csv_rows(signals))
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_rows(signals) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+def _csv_rows(signals) -> Iterator[list]:
     for signal in signals.iterator(chunk_size=500):
         parsed = signal.parsed
-        yield writer.writerow(
-            [
-                signal.pk,
-                signal.received_at.isoformat(),
-                signal.route.label,
-                signal.status,
-                signal.reason,
-                parsed.get("format", ""),
-                signal.action,
-                signal.symbol,
-                parsed.get("symbol_given", ""),
-                parsed.get("timeframe", ""),
-                parsed.get("price", ""),
-                parsed.get("quantity", ""),
-                parsed.get("fired_at", ""),
-                signal.source_ip or "",
-                signal.content_type,
-                "" if signal.group_id is None else signal.group_id,
-                " ".join(str(pk) for pk in signal.order_ids),
-                signal.duplicate_of_id or "",
-                signal.processed_at.isoformat() if signal.processed_at else "",
-            ]
-        )
+        yield [
+            signal.pk,
+            signal.received_at,
+            signal.route.label,
+            signal.status,
+            signal.reason,
+            parsed.get("format", ""),
+            signal.action,
+            signal.symbol,
+            parsed.get("symbol_given", ""),
+            parsed.get("timeframe", ""),
+            parsed.get("price", ""),
+            parsed.get("quantity", ""),
+            parsed.get("fired_at", ""),
+            signal.source_ip or "",
+            signal.content_type,
+            "" if signal.group_id is None else signal.group_id,
+            " ".join(str(pk) for pk in signal.order_ids),
+            signal.duplicate_of_id or "",
+            signal.processed_at,
+        ]
