@@ -71,7 +71,10 @@ def risk_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def preview(request: HttpRequest, pk: int) -> HttpResponse:
     """What the engine would do now; nothing is done."""
-    account = _owned_account(request, pk)
+    return _preview_answer(request, _owned_account(request, pk))
+
+
+def _preview_answer(request: HttpRequest, account: ExchangeAccount, *, why: str = ""):
     seen = services.preview(account=account, now=timezone.now())
     plan = seen.selection.plan
     context = {
@@ -80,6 +83,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
         "plan": plan,
         "expected": json.dumps(plan.to_dict()) if plan is not None else "",
         "rows": seen.rows,
+        "confirm_why": why,
     }
     if request.htmx:
         return render(request, f"{PAGE}#preview-panel", context)
@@ -89,8 +93,11 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_now(request: HttpRequest, pk: int) -> HttpResponse:
-    """Run the engine now, re-checking what the trader previewed (if anything)."""
+    """Run the engine now, re-checking what the trader previewed. It sells, so it asks first:
+    a post without the confirmation shows the preview (what it would sell) and does nothing."""
     account = _owned_account(request, pk)
+    if not confirmed(request):
+        return _preview_answer(request, account, why="Nothing was sold yet: confirm below.")
     expected = _previewed(request.POST.get("expected", ""))
     action = services.run(account=account, now=timezone.now(), expected=expected)
     note = "" if action is not None else "Nothing to do: no losing group is eligible."

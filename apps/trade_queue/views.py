@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.confirm import confirmed
 from apps.exchanges.domain.precision import fmt
 from apps.trade_queue import selectors, services
 from apps.trade_queue.forms import PoolSettingsForm
@@ -56,7 +57,28 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove: the first post only asks (200, the row with its confirmation; nothing is
+    removed); the confirmation's post removes the entry."""
+    if not confirmed(request):
+        return _ask_remove(request, pk)
     return _act_on_queued(request, pk, services.remove_queued)
+
+
+def _ask_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    queued = get_object_or_404(selectors.queued_of(request.user), pk=pk)
+    context = {
+        "confirm_remove": queued.pk,
+        "confirm_question": (
+            f"Remove the {queued.key} entry from the queue? Its signal is decided cancelled "
+            "and it is never promoted."
+        ),
+        "confirm_why": "Nothing was removed yet: confirm, or keep it queued.",
+    }
+    if request.htmx:
+        aq = selectors.account_queue(queued.account)
+        return render(request, f"{PAGE}#account-pool", {"aq": aq, **context})
+    accounts = [_with_form(aq) for aq in selectors.queue_page(request.user)]
+    return render(request, PAGE, {"accounts": accounts, **context})
 
 
 def _act_on_queued(request: HttpRequest, pk: int, service) -> HttpResponse:

@@ -78,7 +78,7 @@ def test_preview_then_run_now_and_the_table_updates_live(page, live_server_url):
     expect(preview.locator("#risk-preview-winners")).to_contain_text(f"#{winner_id}")
     expect(loser_row).to_be_visible()  # a preview does nothing
 
-    page.click("#risk-run-previewed")
+    page.click("#risk-run-confirm .confirm-yes")
     expect(page.locator("#risk-run-result")).to_contain_text("executed")
 
     as_worker(worker_sends_and_ticks)

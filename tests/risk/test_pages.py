@@ -55,14 +55,33 @@ def test_preview_shows_the_plan_and_run_now_executes_it(client, paper, desk, two
     expected = json.loads(expected.replace("&quot;", '"'))
     assert expected["loser"] == loser.pk
 
+    assert 'name="confirm" value="yes"' in preview.split('id="risk-run-confirm"')[1]
+
     with desk.capture(execute=True):
         result = client.post(
-            f"/risk/{paper.pk}/run/", {"expected": json.dumps(expected)}, **HTMX
+            f"/risk/{paper.pk}/run/", {"expected": json.dumps(expected), "confirm": "yes"}, **HTMX
         ).content.decode()
     action = RiskAction.objects.get()
     assert f"Risk action #{action.pk} executed" in result
     assert PositionGroup.objects.get(pk=loser.pk).status == "closed"
     assert not PaperOrder.objects.filter(account=paper, status="open").exists()
+
+
+def test_run_now_without_the_answer_shows_what_it_would_sell_and_sells_nothing(
+    client, paper, desk, two_groups
+):
+    loser, _ = two_groups
+    engine_on(paper)
+    client.force_login(paper.owner)
+
+    for data in ({}, {"confirm": "no"}):
+        with desk.capture(execute=True):
+            html = client.post(f"/risk/{paper.pk}/run/", data, **HTMX).content.decode()
+        assert "Nothing was sold yet: confirm below." in html
+        assert "Would act:" in html and f"ETH/USDT 15 long #{loser.pk}" in html
+
+    assert not RiskAction.objects.exists()
+    assert PositionGroup.objects.get(pk=loser.pk).status == "open"
 
 
 def test_skip_once_and_block_answer_with_the_row(client, paper, two_groups):

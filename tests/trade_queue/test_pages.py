@@ -69,16 +69,47 @@ def test_promote_over_htmx_answers_with_the_pool_and_what_happened(client, queue
     assert open_symbols(queued) == ["BTC/USDT"]
 
 
-def test_remove_without_htmx_redirects_with_a_message(client, queued, desk):
+def test_remove_asks_first_and_removes_only_when_confirmed_without_htmx(client, queued, desk):
     client.force_login(queued.owner)
     eth = row(queued, "ETH/USDT")
+    url = reverse("trade_queue:remove", args=[eth.pk])
 
-    response = desk.run(client.post, path=reverse("trade_queue:remove", args=[eth.pk]))
+    asked = desk.run(client.post, path=url)
+
+    assert asked.status_code == 200
+    box = asked.content.decode().split(f'id="remove-confirm-queued-{eth.pk}"')[1]
+    box = box.split("</form>")[0]
+    assert "Remove the ETH/USDT 15 long entry from the queue?" in box
+    assert "Nothing was removed yet" in box and 'name="confirm" value="yes"' in box
+    assert row(queued, "ETH/USDT").status == "queued"
+
+    response = desk.run(client.post, path=url, data={"confirm": "yes"})
 
     assert response.status_code == 302
     assert row(queued, "ETH/USDT").status == "removed"
-    again = client.post(reverse("trade_queue:remove", args=[eth.pk]), follow=True)
+    again = client.post(url, {"confirm": "yes"}, follow=True)
     assert "This entry is no longer queued (removed)." in again.content.decode()
+
+
+def test_remove_over_htmx_answers_with_the_rows_confirmation_then_removes(client, queued, desk):
+    client.force_login(queued.owner)
+    eth, sol = row(queued, "ETH/USDT"), row(queued, "SOL/USDT")
+    url = reverse("trade_queue:remove", args=[eth.pk])
+
+    for data in ({}, {"confirm": "no"}):  # no answer, or not the answer: nothing removed
+        html = desk.run(client.post, path=url, data=data, HTTP_HX_REQUEST="true")
+        html = html.content.decode()
+        assert html.strip().startswith(f'<div id="pool-{queued.pk}"')
+        assert f'id="remove-confirm-queued-{eth.pk}"' in html
+        assert f'hx-post="{url}" hx-target="#pool-{queued.pk}"' in html
+        assert f'id="remove-confirm-queued-{sol.pk}"' not in html  # only the row asked about
+    assert row(queued, "ETH/USDT").status == "queued"
+
+    html = desk.run(
+        client.post, path=url, data={"confirm": "yes"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "ETH/USDT 15 long entry removed from the queue." in html
+    assert row(queued, "ETH/USDT").status == "removed"
 
 
 def test_another_users_queue_and_pool_are_404(client, queued):

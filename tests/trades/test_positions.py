@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db
 
 D = Decimal
 HTMX = {"HTTP_HX_REQUEST": "true"}
+CONFIRMED = {"confirm": "yes"}  # the answer of the confirmation Close at market asks
 
 
 @pytest.fixture
@@ -107,12 +108,12 @@ def test_a_groups_page_shows_its_orders_and_timeline(trader, group):
 
 def test_close_at_market_closes_the_group(trader, group, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = trader.post(reverse("trades:position-close", args=[group.pk]))
+        response = trader.post(reverse("trades:position-close", args=[group.pk]), CONFIRMED)
     assert response.status_code == 302
     group.refresh_from_db()
     assert group.status == PositionGroup.Status.CLOSED
     assert group.exit_reason == "close"
-    again = trader.post(reverse("trades:position-close", args=[group.pk]), follow=True)
+    again = trader.post(reverse("trades:position-close", args=[group.pk]), CONFIRMED, follow=True)
     assert "A closed group cannot be closed." in again.content.decode()
 
 

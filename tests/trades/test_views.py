@@ -367,7 +367,7 @@ def test_cancel_on_an_open_trade_asks_to_close_at_market_instead(trader_client, 
     assert only_trade().status == Trade.Status.OPEN
     confirm = html.split('id="close-confirm"')[1].split("</div>")[0]
     assert "holds 0.015 BTC/USDT" in confirm
-    assert '<button type="submit" name="action" value="close"' in confirm
+    assert 'name="action" value="close"' in confirm and 'name="confirm" value="yes"' in confirm
 
 
 def test_a_trade_in_error_holding_a_position_offers_to_close_it(trader_client, paper):

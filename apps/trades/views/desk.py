@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
+from apps.core.confirm import confirmed
 from apps.core.scoping import get_owned_or_404
 from apps.core.selectors import desk_status
 from apps.core.templatetags.money import plain
@@ -117,8 +118,19 @@ def _ticket_context(
         "notice": notice,
         # A refusal just reported says it already; loaded later, the ticket says it itself.
         "state_notice": "" if notice and state.mode == "edit" and form.problems else state.notice,
-        "confirm_close": confirm_close,
+        "confirm_close": _close_question(state.editing) if confirm_close else None,
         **_account_context(form.fields["account"].queryset, account),
+    }
+
+
+def _close_question(trade: Trade) -> dict[str, str]:
+    """The confirmation Close at market asks (templates/core/confirm.html)."""
+    return {
+        "question": (
+            f"Trade #{trade.pk} holds {plain(trade.open_quantity)} {trade.symbol}: a position is "
+            "not cancelled. Close it at market now?"
+        ),
+        "keep_url": _desk_url(trade),
     }
 
 
@@ -273,6 +285,11 @@ def _trade_action(request: HttpRequest, state: TicketState, action: str) -> Http
             # A position is not cancelled: confirm closing it at market first.
             form = _ticket_form(request, state)
             return _render_ticket(request, form, state, confirm_close=True)
+        if action == "close" and holds_position(trade) and not confirmed(request):
+            # Selling asks once, the same way everywhere: nothing is sold without the answer.
+            form = _ticket_form(request, state)
+            notice = Notice("Nothing was sold yet: confirm below, or keep it open.", "error")
+            return _render_ticket(request, form, state, notice=notice, confirm_close=True)
         if action == "cancel":
             cancel_trade(trade=trade, now=now)
             return _done(request, trade, Notice(f"Trade #{trade.pk} cancelled.", "success"))

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.confirm import confirmed
 from apps.exchanges.domain.precision import fmt
 from apps.trades import selectors
 from apps.trades.forms import PositionFilterForm
@@ -70,8 +71,23 @@ def position_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def position_close(request: HttpRequest, pk: int) -> HttpResponse:
-    """Close at market: cancel the resting legs and sell what the group holds."""
+    """Close at market: cancel the resting legs and sell what the group holds. The first post
+    only asks (200, the page with the confirmation; nothing is sold); the confirmation's post
+    closes."""
     group = _owned_group(request, pk)
+    if not confirmed(request):
+        context = {
+            "group": group,
+            "detail": selectors.group_detail(group),
+            "confirm_close": True,
+            "confirm_question": (
+                f"Close {group.symbol} {group.timeframe} group #{group.pk} at market now? Its "
+                f"resting legs are cancelled and the {fmt(group.quantity)} it holds is sold at "
+                "market."
+            ),
+            "confirm_why": "Nothing was sold yet: confirm below, or keep the position open.",
+        }
+        return render(request, DETAIL, context)
     try:
         outcome = close_group(group=group, now=timezone.now())
     except GroupError as error:

@@ -1,0 +1,109 @@
+"""Close at market asks once, the same way on a group's page and on the Desk: the first post
+(or one without the answer) sells nothing and answers 200 with the confirmation and why
+nothing happened; only the confirmation's post (confirm=yes) sells."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.trades.models import Order, PositionGroup, Trade
+from apps.trades.services import activate_ticket, evaluate_rules
+from tests.trades.conftest import ticket
+from tests.trades.grouping import Desk, grid_strategy, signal
+
+pytestmark = pytest.mark.django_db
+
+UNCONFIRMED = [{}, {"confirm": ""}, {"confirm": "no"}]
+
+
+@pytest.fixture
+def desk(django_capture_on_commit_callbacks) -> Desk:
+    return Desk(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def group(paper, desk) -> PositionGroup:
+    outcome = desk.act(paper, grid_strategy(paper.owner, legs=[]), signal())
+    return PositionGroup.objects.get(pk=outcome.group_id)
+
+
+@pytest.fixture
+def open_trade(paper, desk) -> Trade:
+    trade = desk.run(
+        activate_ticket, user=paper.owner, ticket=ticket(paper), trade=None, now=timezone.now()
+    ).trade
+    desk.run(evaluate_rules, now=timezone.now())
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.OPEN
+    return trade
+
+
+def _sells(account) -> int:
+    return Order.objects.filter(account=account, side="sell").count()
+
+
+@pytest.mark.parametrize("data", UNCONFIRMED)
+def test_a_groups_close_without_the_answer_asks_and_sells_nothing(client, paper, group, data):
+    client.force_login(paper.owner)
+
+    response = client.post(reverse("trades:position-close", args=[group.pk]), data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    box = html.split('id="close-confirm"')[1].split("</form>")[0]
+    assert f"Close BTC/USDT 15 group #{group.pk} at market now?" in box
+    assert "Nothing was sold yet: confirm below, or keep the position open." in box
+    assert 'name="confirm" value="yes"' in box and "Keep it open" in box
+    assert PositionGroup.objects.get(pk=group.pk).status == PositionGroup.Status.OPEN
+    assert _sells(paper) == 0
+
+
+def test_a_groups_close_with_the_answer_sells(client, paper, group, desk):
+    client.force_login(paper.owner)
+
+    response = desk.run(
+        client.post,
+        path=reverse("trades:position-close", args=[group.pk]),
+        data={"confirm": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert PositionGroup.objects.get(pk=group.pk).status == PositionGroup.Status.CLOSED
+    assert _sells(paper) == 1
+
+
+@pytest.mark.parametrize("data", UNCONFIRMED)
+def test_the_desks_close_without_the_answer_asks_and_sells_nothing(client, paper, open_trade, data):
+    client.force_login(paper.owner)
+
+    response = client.post(
+        reverse("trades:ticket"),
+        {"action": "close", "trade": open_trade.pk, **data},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="ticket",
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Nothing was sold yet: confirm below, or keep it open." in html
+    box = html.split('id="close-confirm"')[1].split("</div>")[0]
+    assert 'name="action" value="close"' in box and 'name="confirm" value="yes"' in box
+    assert Trade.objects.get(pk=open_trade.pk).status == Trade.Status.OPEN
+    assert _sells(paper) == 0
+
+
+def test_the_desks_close_with_the_answer_sells(client, paper, open_trade, desk):
+    client.force_login(paper.owner)
+
+    desk.run(
+        client.post,
+        path=reverse("trades:ticket"),
+        data={"action": "close", "trade": open_trade.pk, "confirm": "yes"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="ticket",
+    )
+
+    assert _sells(paper) == 1
+    assert Trade.objects.get(pk=open_trade.pk).status == Trade.Status.CLOSED
