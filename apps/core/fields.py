@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.core import crypto
@@ -17,6 +18,19 @@ class MoneyField(models.DecimalField):
         kwargs.setdefault("max_digits", 36)
         kwargs.setdefault("decimal_places", 18)
         super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        """The bounded plain-number field (`apps.core.forms`), in ModelForms and the admin
+        alike, within this field's Min/MaxValueValidators (below MONEY_MAX at most)."""
+        from apps.core.forms import MONEY_MAX, PlainDecimalField
+
+        limits = {"min_value": None, "max_value": MONEY_MAX}
+        for validator in self.validators:
+            if isinstance(validator, MinValueValidator):
+                limits["min_value"] = validator.limit_value
+            elif isinstance(validator, MaxValueValidator):
+                limits["max_value"] = validator.limit_value
+        return super().formfield(**{**limits, **kwargs, "form_class": PlainDecimalField})
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()

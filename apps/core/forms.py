@@ -32,6 +32,7 @@ class PlainDecimalField(forms.CharField):
         min_value: Decimal | int | None = None,
         max_value: Decimal | int | None = None,
         decimal_places: int = MAX_PLACES,
+        max_digits: int | None = None,  # given by a model DecimalField; the bounds rule here
         **kwargs,
     ) -> None:
         self.bounds = Bounds(
