@@ -135,10 +135,12 @@ else:
 # (apps/webhooks/views/receive.py), and answers 503 when a signal is not recorded within
 # WEBHOOK_RECORD_SECONDS of its arrival: TradingView gives up at 3 s and resends only a 5xx.
 # Beyond WEBHOOK_THREADS busy threads, up to WEBHOOK_QUEUE requests wait (a burst on one bar
-# close); more are answered 503 at once. Its connections give up on an unreachable PostgreSQL
+# close), up to WEBHOOK_BUSY_SECONDS while other recordings still commit; more are answered
+# 503 at once. Its connections give up on an unreachable PostgreSQL
 # within 2 s (libpq's shortest connect timeout; unacknowledged writes likewise), so a thread is
 # soon free again, and each reconnects by itself when the database returns.
 WEBHOOK_RECORD_SECONDS = env.float("WEBHOOK_RECORD_SECONDS", default=1.0)
+WEBHOOK_BUSY_SECONDS = env.float("WEBHOOK_BUSY_SECONDS", default=2.0)
 WEBHOOK_THREADS = env.int("WEBHOOK_THREADS", default=8)
 WEBHOOK_QUEUE = env.int("WEBHOOK_QUEUE", default=200)
 WEBHOOK_DATABASE_OPTIONS = (

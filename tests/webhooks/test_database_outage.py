@@ -166,3 +166,28 @@ def test_a_recording_held_past_the_deadline_answers_503_and_never_stores_it(rout
     own_threads.stop_recorder()  # waits for the recording thread to finish
     assert not Signal.objects.filter(key="id:held").exists()
     assert post(route, ENTRY | {"id": "held"}).json()["status"] == "accepted"  # the resend
+
+
+def test_a_burst_that_keeps_recording_is_answered_past_the_first_deadline(
+    route, own_threads, settings
+):
+    # One thread, and a first deadline far shorter than the burst takes to record: each
+    # request waits on because the others keep committing (busy, not stuck). An unknown symbol
+    # is recorded (rejected) without a processing task, which would run inline under pytest.
+    unknown = ENTRY | {"symbol": "NOPEUSDT"}
+    settings.WEBHOOK_THREADS = 1
+    # The first recording opens the thread's connection and warms the process's caches.
+    assert post(route, unknown | {"id": "first"}).json()["status"] == "rejected"
+    settings.WEBHOOK_RECORD_SECONDS = 0.3
+    settings.WEBHOOK_BUSY_SECONDS = 20
+
+    def timed_post(n: int) -> tuple[int, float]:
+        started = time.monotonic()
+        return post(route, unknown | {"id": f"burst-{n}"}).status_code, time.monotonic() - started
+
+    with ThreadPoolExecutor(60) as senders:
+        answers = list(senders.map(timed_post, range(60)))
+
+    assert [status for status, _ in answers] == [200] * 60
+    assert max(seconds for _, seconds in answers) > 0.3  # some waited past the first deadline
+    assert Signal.objects.filter(key__startswith="id:burst-").count() == 60

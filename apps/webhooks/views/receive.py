@@ -24,13 +24,17 @@ about a signal it then stores. How the recording is run, step by step:
    outage (which kept answers slow for seconds after PostgreSQL returned): a broken connection
    is found by the health check and reopened by the next request itself, and a thread that
    cannot reach the database gives up within the connect timeout.
-4. The event loop waits for the answer until `WEBHOOK_RECORD_SECONDS` after arrival; then it
-   answers 503 and abandons the delivery. The whole recording is one transaction that this
-   module commits only if the delivery was not abandoned first (a lock decides which came
-   first), so an abandoned delivery stores nothing: a job still queued never runs, a running
-   one rolls back. One case cannot be prevented: a COMMIT already sent when the deadline
-   passes. Then the answer is 503 though the signal may be stored, and TradingView's resend of
-   it is recorded as a duplicate (same idempotency key, received within the window).
+4. The event loop waits for the answer until `WEBHOOK_RECORD_SECONDS` (1 s) after arrival,
+   then answers 503 and abandons the delivery. Unless the threads are busy rather than
+   stuck: when other recordings have committed since this request arrived (a burst of
+   alerts on one bar close), it waits on, up to `WEBHOOK_BUSY_SECONDS` (2 s, still inside
+   TradingView's 3 s), since a 503 would delay that signal by 5 s for nothing.
+   The whole recording is one transaction that this module commits only if the delivery was
+   not abandoned first (a lock decides which came first), so an abandoned delivery stores
+   nothing: a job still queued never runs, a running one rolls back. One case cannot be
+   prevented: a COMMIT already sent when the deadline passes. Then the answer is 503 though
+   the signal may be stored, and TradingView's resend of it is recorded as a duplicate (same
+   idempotency key, received within the window).
 5. The answer is sent as soon as the transaction commits; what runs on commit (enqueueing the
    processing task, live rows) runs after, on the recording thread.
 """
@@ -90,8 +94,7 @@ BAD_HOST = Answer(400, "refused", "This desk does not answer to that host name (
 
 
 async def tradingview_webhook(scope: Scope, receive: Receive, send: Send) -> None:
-    received_at = timezone.now()  # step 1: before any wait
-    deadline = time.monotonic() + settings.WEBHOOK_RECORD_SECONDS
+    received_at, arrived = timezone.now(), time.monotonic()  # step 1: before any wait
     if scope["method"] != "POST":
         await _respond(send, 405, b"", [(b"allow", b"POST")])
         return
@@ -107,26 +110,32 @@ async def tradingview_webhook(scope: Scope, receive: Receive, send: Send) -> Non
         record = sync_to_async(_record, thread_sensitive=True)
         answer = await record(token, headers, body, received_at, None)
     else:
-        answer = await _record_by_deadline(token, headers, body, received_at, deadline)
+        answer = await _record_by_deadline(token, headers, body, received_at, arrived)
     await _respond(send, answer.http_status, _json(answer), JSON)
 
 
 async def _record_by_deadline(
-    token: str, meta: dict[str, str], body: bytes, received_at: datetime, deadline: float
+    token: str, meta: dict[str, str], body: bytes, received_at: datetime, arrived: float
 ) -> Answer:
     """Steps 2 and 4: the answer of the recording thread, or 503 at the deadline."""
-    delivery = Delivery(asyncio.get_running_loop())
-    job = recorder().submit(_record_on_own_thread, delivery, token, meta, body, received_at)
+    threads = recorder()
+    delivery = Delivery(asyncio.get_running_loop(), threads)
+    job = threads.submit(_record_on_own_thread, delivery, token, meta, body, received_at)
     if job is None:
         logger.warning("Webhook answered 503: all recording threads busy, queue full")
         return NOT_RECORDED
-    try:
-        return await asyncio.wait_for(delivery.answered, deadline - time.monotonic())
-    except TimeoutError:
-        job.cancel()  # still queued: it never runs
-        stored = "" if delivery.abandon() else " (its commit was under way: it may be stored)"
-        logger.warning("Webhook answered 503: not recorded within the deadline%s", stored)
-        return NOT_RECORDED
+    for limit in (settings.WEBHOOK_RECORD_SECONDS, settings.WEBHOOK_BUSY_SECONDS):
+        try:
+            waiting = asyncio.shield(delivery.answered)
+            return await asyncio.wait_for(waiting, arrived + limit - time.monotonic())
+        except TimeoutError:
+            if not threads.committed_since(arrived):
+                break  # nothing recorded since this request came: the database is away
+    job.cancel()  # still queued: it never runs
+    delivery.answered.cancel()  # what the thread may still hand over goes nowhere
+    stored = "" if delivery.abandon() else " (its commit was under way: it may be stored)"
+    logger.warning("Webhook answered 503: not recorded within the deadline%s", stored)
+    return NOT_RECORDED
 
 
 class Delivery:
@@ -139,10 +148,13 @@ class Delivery:
 
     QUEUED, RUNNING, COMMITTING, ABANDONED = "queued", "running", "committing", "abandoned"
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop | None = None, recorder: Recorder | None = None
+    ) -> None:
         self.state = self.QUEUED
         self._lock = threading.Lock()
         self._loop = loop
+        self._recorder = recorder
         self.answered: asyncio.Future[Answer] | None = loop.create_future() if loop else None
         self.answer: Answer | None = None
 
@@ -166,6 +178,8 @@ class Delivery:
 
     def committed(self) -> None:
         """On commit, before any other on-commit work: the caller need not wait for that."""
+        if self._recorder is not None:
+            self._recorder.last_commit = time.monotonic()
         self.settle(self.answer)
 
     def settle(self, answer: Answer | BaseException) -> None:
@@ -191,6 +205,7 @@ class Recorder:
     def __init__(self, *, threads: int, queue: int) -> None:
         # Queued or running jobs: beyond this many, a request is answered 503 at once.
         self._room = threading.BoundedSemaphore(threads + queue)
+        self.last_commit = 0.0  # time.monotonic() of the last recording committed
         self._lock = threading.Lock()
         self._connections: list = []
         self._executor = ThreadPoolExecutor(
@@ -207,6 +222,9 @@ class Recorder:
             return None
         job.add_done_callback(lambda _: self._room.release())  # run, failed or cancelled
         return job
+
+    def committed_since(self, moment: float) -> bool:
+        return self.last_commit > moment
 
     def close(self) -> None:
         """Wait for the threads to finish and close their connections (tests, shutdown)."""
