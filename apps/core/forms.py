@@ -11,6 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 
 from apps.core.numbers import (
     BIGINT_MAX,
@@ -71,6 +73,35 @@ class PlainIntegerField(forms.CharField):
             )
         except NumberError as error:
             raise forms.ValidationError(str(error), code="number") from None
+
+
+def integer_limits(model_field: models.IntegerField) -> tuple[int, int]:
+    """The narrowest range a model integer field's validators allow (its own Min/Max
+    validators and the column's range, which Django adds), within the bigint."""
+    minimum, maximum = -BIGINT_MAX - 1, BIGINT_MAX
+    for validator in model_field.validators:
+        if isinstance(validator, MinValueValidator):
+            minimum = max(minimum, int(validator.limit_value))
+        elif isinstance(validator, MaxValueValidator):
+            maximum = min(maximum, int(validator.limit_value))
+    return minimum, maximum
+
+
+def plain_numbers(model_field: models.Field, **kwargs) -> forms.Field | None:
+    """A ModelForm's `formfield_callback` (and the admin's): an integer model field becomes a
+    PlainIntegerField within its validators, so `1_000`, `٣` and a bigint are refused with the
+    field's bound rather than read by `int()`. Money is a PlainDecimalField already
+    (`MoneyField.formfield`); every other field keeps its own form field."""
+    plain_integer = (
+        isinstance(model_field, models.IntegerField)
+        and not isinstance(model_field, models.AutoField)
+        and not model_field.choices
+    )
+    if not plain_integer:
+        return model_field.formfield(**kwargs)
+    minimum, maximum = integer_limits(model_field)
+    kwargs = {"min_value": minimum, "max_value": maximum, **kwargs, "form_class": PlainIntegerField}
+    return model_field.formfield(**kwargs)
 
 
 def _name(field: forms.Field) -> str:

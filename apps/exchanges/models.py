@@ -3,12 +3,43 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import EncryptedTextField, MoneyField
+from apps.core.numbers import Bounds, NumberError, parse_decimal
+from apps.exchanges.paper.faults import INJECTABLE
 
 PAPER = "paper"
+MAX_POOL_SIZE = 100
+# Paper fault injection sleeps this long before a call, on the caller's thread.
+MAX_LATENCY_MS = 10_000
+FRACTION = Bounds(minimum=Decimal(0), maximum=Decimal(1))
+
+
+def _between(minimum, maximum) -> list:
+    return [MinValueValidator(minimum), MaxValueValidator(maximum)]
+
+
+def _fraction() -> list:
+    return _between(FRACTION.minimum, FRACTION.maximum)
+
+
+def validate_error_rates(value) -> None:
+    """The admin's `error_rates`: known error names, each a plain rate from 0 to 1."""
+    if not isinstance(value, dict):
+        raise ValidationError('Error rates are an object, e.g. {"RateLimited": "0.1"}.')
+    for name, rate in value.items():
+        if name not in INJECTABLE:
+            raise ValidationError(
+                f"Unknown error {str(name)[:40]!r}; use one of {', '.join(sorted(INJECTABLE))}."
+            )
+        try:
+            parse_decimal(rate if isinstance(rate, str) else str(rate), field=name, bounds=FRACTION)
+        except NumberError as error:
+            raise ValidationError(str(error)) from None
 
 
 class ExchangeAccount(models.Model):
@@ -37,7 +68,9 @@ class ExchangeAccount(models.Model):
     # The execution pool until the queue lands: signals never hold more open position groups
     # on this account than this (pyramid adds to an open group are exempt).
     max_open_groups = models.PositiveSmallIntegerField(
-        default=10, help_text="Most position groups signals may hold open at once."
+        default=10,
+        validators=_between(1, MAX_POOL_SIZE),
+        help_text="Most position groups signals may hold open at once.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     markets_refreshed_at = models.DateTimeField(null=True, blank=True)
@@ -83,22 +116,31 @@ class PaperSettings(models.Model):
     live_exchange = models.CharField(
         max_length=32, blank=True, help_text="With live prices: the ccxt id whose markets to use."
     )
-    maker_fee_rate = MoneyField(default=Decimal("0.001"))
-    taker_fee_rate = MoneyField(default=Decimal("0.001"))
+    # Rates and fractions are from 0 to 1 (0.001 is 0.1 %).
+    maker_fee_rate = MoneyField(default=Decimal("0.001"), validators=_fraction())
+    taker_fee_rate = MoneyField(default=Decimal("0.001"), validators=_fraction())
     slippage_rate = MoneyField(
-        default=Decimal("0.0005"), help_text="Market orders fill at last price ± this fraction."
+        default=Decimal("0.0005"),
+        validators=_fraction(),
+        help_text="Market orders fill at last price ± this fraction.",
     )
     max_fill_fraction = MoneyField(
         default=Decimal(1),
+        validators=_fraction(),
         help_text="Largest part of a resting order filled per price update (1 = all at once).",
     )
     # Fault injection for tests and drills.
-    latency_ms = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0, validators=_between(0, MAX_LATENCY_MS))
     error_rates = models.JSONField(
-        default=dict, blank=True, help_text='Per error class, e.g. {"RateLimited": "0.1"}.'
+        default=dict,
+        blank=True,
+        validators=[validate_error_rates],
+        help_text='Per error class, e.g. {"RateLimited": "0.1"}.',
     )
     timeout_after_placing_rate = MoneyField(
-        default=Decimal(0), help_text="Fraction of orders placed whose caller gets a timeout."
+        default=Decimal(0),
+        validators=_fraction(),
+        help_text="Fraction of orders placed whose caller gets a timeout.",
     )
     seed = models.PositiveIntegerField(default=1)
     fault_draws = models.PositiveBigIntegerField(

@@ -7,14 +7,15 @@ from decimal import Decimal
 
 from django import forms
 
+from apps.core.forms import plain_numbers
 from apps.risk.models import RiskSettings
-
-MONEY = {"max_digits": 36, "decimal_places": 18}
 
 
 class RiskSettingsForm(forms.ModelForm):
     class Meta:
         model = RiskSettings
+        # Every number through the bounded parser, within the model fields' validators.
+        formfield_callback = plain_numbers
         fields = [
             "enabled",
             "loss_threshold_pct",

@@ -15,6 +15,20 @@ from apps.core.fields import MoneyField
 from apps.risk.domain import selection
 from apps.risk.domain.guards import GuardLimits
 
+# Bounds a trader's settings stay within (the form reads them from these validators): a timer
+# of a month, a group age of a year, so `timedelta(minutes=...)` and `now - age` never overflow.
+MAX_WAIT_MINUTES = 60 * 24 * 30
+MAX_GROUP_AGE_MINUTES = 60 * 24 * 365
+MAX_BREAKER_ERRORS = 100
+MAX_BREAKER_MINUTES = 60 * 24 * 7
+
+
+def _between(minimum, maximum) -> list:
+    return [MinValueValidator(minimum), MaxValueValidator(maximum)]
+
+
+PERCENT = _between(Decimal(0), Decimal(100))
+
 
 class RiskSettings(models.Model):
     """One exchange account's risk engine and guard settings (defaults until the trader saves)."""
@@ -26,6 +40,7 @@ class RiskSettings(models.Model):
     enabled = models.BooleanField(default=False)
     loss_threshold_pct = MoneyField(
         default=Decimal(-5),
+        validators=_between(Decimal(-100), Decimal(0)),
         help_text="A group qualifies as a loser at or below this unrealised PnL % (negative).",
     )
     require_all_pyramids = models.BooleanField(
@@ -36,14 +51,15 @@ class RiskSettings(models.Model):
         choices=list(selection.TIMER_START_LABELS.items()),
         default=selection.TimerStart.LAST_PYRAMID,
     )
-    wait_minutes = models.PositiveIntegerField(
-        default=60, validators=[MaxValueValidator(60 * 24 * 30)]
-    )
+    wait_minutes = models.PositiveIntegerField(default=60, validators=_between(0, MAX_WAIT_MINUTES))
     replacement_resets_timer = models.BooleanField(
         default=True, help_text="A new entry signal for the group restarts its timer."
     )
     min_group_age_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Optional: the group must be at least this old."
+        null=True,
+        blank=True,
+        validators=_between(0, MAX_GROUP_AGE_MINUTES),
+        help_text="Optional: the group must be at least this old.",
     )
     max_winners = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(1), MaxValueValidator(10)]
@@ -55,16 +71,33 @@ class RiskSettings(models.Model):
         help_text="When the winners cannot cover the whole loss.",
     )
     # Guards (empty: off).
-    daily_loss_limit = MoneyField(null=True, blank=True, help_text="In the quote currency.")
-    daily_loss_limit_pct = MoneyField(null=True, blank=True, help_text="% of the day's equity.")
-    max_drawdown_pct = MoneyField(null=True, blank=True, help_text="% below the equity peak.")
-    max_symbol_exposure_pct = MoneyField(null=True, blank=True, help_text="% of equity.")
+    daily_loss_limit = MoneyField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="In the quote currency.",
+    )
+    daily_loss_limit_pct = MoneyField(
+        null=True, blank=True, validators=PERCENT, help_text="% of the day's equity."
+    )
+    max_drawdown_pct = MoneyField(
+        null=True, blank=True, validators=PERCENT, help_text="% below the equity peak."
+    )
+    max_symbol_exposure_pct = MoneyField(
+        null=True, blank=True, validators=PERCENT, help_text="% of equity."
+    )
     # Circuit breaker.
     breaker_errors = models.PositiveSmallIntegerField(
-        default=5, help_text="Consecutive exchange errors that pause new entries (0: off)."
+        default=5,
+        validators=_between(0, MAX_BREAKER_ERRORS),
+        help_text="Consecutive exchange errors that pause new entries (0: off).",
     )
-    breaker_window_minutes = models.PositiveIntegerField(default=10)
-    breaker_cooldown_minutes = models.PositiveIntegerField(default=15)
+    breaker_window_minutes = models.PositiveIntegerField(
+        default=10, validators=_between(0, MAX_BREAKER_MINUTES)
+    )
+    breaker_cooldown_minutes = models.PositiveIntegerField(
+        default=15, validators=_between(0, MAX_BREAKER_MINUTES)
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

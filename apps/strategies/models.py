@@ -5,12 +5,29 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.core.fields import MoneyField
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
 from apps.trades.domain.sizing import SIZING_LABELS, SizingKind
+
+
+def validate_grid(value) -> None:
+    """The admin's `dca_legs`: a grid the strategy page would save (`dca.grid_problems`)."""
+    if not isinstance(value, list) or not all(isinstance(leg, dict) for leg in value):
+        raise ValidationError('The grid is a list of legs, e.g. [{"gap_pct": "0", ...}].')
+    problems = dca.grid_problems(value)
+    if problems:
+        raise ValidationError(
+            [
+                f"Leg {index + 1}: {message}" if index is not None else message
+                for index, messages in problems.items()
+                for message in messages
+            ]
+        )
 
 
 class Strategy(models.Model):
@@ -26,22 +43,28 @@ class Strategy(models.Model):
     sizing_kind = models.CharField(
         max_length=20, choices=list(SIZING_LABELS.items()), default=SizingKind.QUOTE
     )
-    sizing_value = MoneyField(default=Decimal(0))
+    sizing_value = MoneyField(default=Decimal(0), validators=[MinValueValidator(Decimal(0))])
     # Rule kind -> the rule as `Rule.to_dict()`; a kind left out has no rule.
     rules = models.JSONField(default=dict, blank=True)
     # What a signal does with a position group (apps.trades.domain.dca): the DCA grid each
     # pyramid lays, as `LegSpec.to_dict()` legs (none: one leg at market with all the capital),
     # how profit is taken, and how many pyramids a group may hold.
-    dca_legs = models.JSONField(default=list, blank=True)
+    dca_legs = models.JSONField(default=list, blank=True, validators=[validate_grid])
     tp_mode = models.CharField(
         "take-profit mode",
         max_length=10,
         choices=list(dca.TP_MODE_LABELS.items()),
         default=dca.TpMode.AGGREGATE,
     )
-    group_tp_pct = MoneyField("group take profit %", default=Decimal(2))
+    group_tp_pct = MoneyField(
+        "group take profit %",
+        default=Decimal(2),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(dca.MAX_TP_PCT)],
+    )
     pyramid_limit = models.PositiveSmallIntegerField(
-        default=5, help_text="Most pyramids (entries) one position group may hold."
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(dca.MAX_PYRAMID_LIMIT)],
+        help_text="Most pyramids (entries) one position group may hold.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.exchanges.models import ExchangeAccount
+from apps.core.forms import PlainIntegerField
+from apps.exchanges.models import MAX_POOL_SIZE, ExchangeAccount
 from apps.trade_queue.models import MAX_EXPIRY_MINUTES, PoolSettings
-
-MAX_POOL_SIZE = 100
 
 
 class PoolSettingsForm(forms.Form):
-    max_open_groups = forms.IntegerField(
+    max_open_groups = PlainIntegerField(
         label="Pool size (max open groups)",
         min_value=1,
         max_value=MAX_POOL_SIZE,
@@ -23,7 +22,7 @@ class PoolSettingsForm(forms.Form):
         help_text="Each add to an open group takes a slot too (and waits in the queue when "
         "the pool is full, ranked first).",
     )
-    queue_expiry_minutes = forms.IntegerField(
+    queue_expiry_minutes = PlainIntegerField(
         label="Queued signals expire after (minutes)",
         min_value=1,
         max_value=MAX_EXPIRY_MINUTES,

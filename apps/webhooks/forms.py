@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.forms import PlainIntegerField
 from apps.exchanges.selectors import accounts_for
 from apps.strategies.selectors import strategies_for
 from apps.webhooks.domain.access import parse_allowlist
 from apps.webhooks.models import (
     DUPLICATE_WINDOW_DEFAULT,
     DUPLICATE_WINDOW_MAX,
+    MAX_LAG_MAX,
+    RATE_LIMIT_MAX,
     TRADINGVIEW_IPS,
     Signal,
     WebhookRoute,
@@ -41,22 +44,22 @@ class RouteForm(forms.Form):
         help_text="Addresses or networks, one per line; empty accepts any address. "
         "Pre-filled with TradingView's four webhook addresses.",
     )
-    max_lag_seconds = forms.IntegerField(
+    max_lag_seconds = PlainIntegerField(
         label="Max lag (seconds)",
         min_value=0,
-        max_value=86400,
+        max_value=MAX_LAG_MAX,
         initial=300,
         help_text="A signal older than this (from its timenow, else its arrival) is not acted "
         "on; 0 turns the check off.",
     )
-    rate_limit_per_minute = forms.IntegerField(
+    rate_limit_per_minute = PlainIntegerField(
         label="Rate limit (per minute)",
         min_value=0,
-        max_value=10000,
+        max_value=RATE_LIMIT_MAX,
         initial=60,
         help_text="More requests in one minute are refused with 429; 0 means no limit.",
     )
-    duplicate_window_seconds = forms.IntegerField(
+    duplicate_window_seconds = PlainIntegerField(
         label="Duplicate window (seconds)",
         min_value=1,
         max_value=DUPLICATE_WINDOW_MAX,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -12,6 +13,8 @@ from apps.core.fields import EncryptedTextField
 TRADINGVIEW_IPS = "52.89.214.238\n34.212.75.30\n54.218.53.128\n52.32.178.7"
 DUPLICATE_WINDOW_DEFAULT = 30
 DUPLICATE_WINDOW_MAX = 3600
+MAX_LAG_MAX = 86_400  # a day: a longer freshness limit is no limit (as in a body's max_lag)
+RATE_LIMIT_MAX = 10_000
 
 
 class WebhookRoute(models.Model):
@@ -31,11 +34,18 @@ class WebhookRoute(models.Model):
     strategy = models.ForeignKey(
         "strategies.Strategy", on_delete=models.PROTECT, related_name="webhook_routes"
     )
-    max_lag_seconds = models.PositiveIntegerField(default=300)  # 0: no freshness check
-    rate_limit_per_minute = models.PositiveIntegerField(default=60)  # 0: no limit
+    max_lag_seconds = models.PositiveIntegerField(  # 0: no freshness check
+        default=300, validators=[MinValueValidator(0), MaxValueValidator(MAX_LAG_MAX)]
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(  # 0: no limit
+        default=60, validators=[MinValueValidator(0), MaxValueValidator(RATE_LIMIT_MAX)]
+    )
     # How long an identical body without an id or a fire time counts as a resend (a duplicate)
     # rather than the alert firing again; it covers TradingView's resends (3, 5 s apart).
-    duplicate_window_seconds = models.PositiveIntegerField(default=DUPLICATE_WINDOW_DEFAULT)
+    duplicate_window_seconds = models.PositiveIntegerField(
+        default=DUPLICATE_WINDOW_DEFAULT,
+        validators=[MinValueValidator(1), MaxValueValidator(DUPLICATE_WINDOW_MAX)],
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     rotated_at = models.DateTimeField(null=True, blank=True)

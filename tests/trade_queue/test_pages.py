@@ -129,11 +129,12 @@ def test_another_users_queue_and_pool_are_404(client, queued):
 @pytest.mark.parametrize(
     ("field", "value", "error"),
     [
-        ("max_open_groups", "0", "greater than or equal to 1"),
-        ("max_open_groups", "101", "less than or equal to 100"),
-        ("max_open_groups", "ten", "Enter a whole number"),
-        ("queue_expiry_minutes", "0", "greater than or equal to 1"),
-        ("queue_expiry_minutes", "10081", "less than or equal to 10080"),
+        ("max_open_groups", "0", "a whole number from 1 to 100, not 0"),
+        ("max_open_groups", "101", "a whole number from 1 to 100, not 101"),
+        ("max_open_groups", "ten", "a whole number from 1 to 100, not ten"),
+        ("max_open_groups", "1_0", "a whole number from 1 to 100, not 1_0"),
+        ("queue_expiry_minutes", "0", "a whole number from 1 to 10080, not 0"),
+        ("queue_expiry_minutes", "10081", "a whole number from 1 to 10080, not 10081"),
     ],
 )
 def test_bad_pool_settings_are_refused_with_the_field_error_and_change_nothing(
