@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from apps.core.bulk import bulk_set
+from apps.core.loops import each_isolated
 from apps.exchanges.domain.precision import OrderRuleViolation
 from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError
@@ -34,6 +35,7 @@ from apps.trades.services.tickets import refuse_entry
 
 logger = logging.getLogger(__name__)
 
+LOOP = "trades.rules"
 # Evaluated in this order; the first exit that fires closes the trade.
 EXITS = (RuleKind.INITIAL_STOP, RuleKind.TRAILING_STOP, RuleKind.TAKE_PROFIT)
 
@@ -95,30 +97,57 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
 
     changed: list[Trade] = []
     outcome_changes: list[tuple[Trade, Evaluation]] = []
-    fired: list[tuple[Trade, Evaluation, Inputs]] = []
+    fired: dict[Trade, tuple[Evaluation, Inputs]] = {}
+    broken: dict[Trade, Exception] = {}
     for trade in trades:
         ticker = tickers.get((trade.account_id, trade.symbol))
         if ticker is None:
             report.unpriced += 1
             continue
+        try:
+            result = _evaluate_trade(
+                trade, ticker, candles.get((trade.account_id, trade.symbol), {})
+            )
+        except Exception as exc:  # one trade's stored rules must not stop the others
+            broken[trade] = exc
+            continue
         report.evaluated += 1
-        result = _evaluate_trade(trade, ticker, candles.get((trade.account_id, trade.symbol), {}))
         if result.changed:
             changed.append(trade)
         outcome_changes += [(trade, ev) for ev in result.new_outcomes]
         if result.fired is not None:
-            fired.append((trade, result.fired, result.inputs))
+            fired[trade] = (result.fired, result.inputs)
 
     with transaction.atomic():
         bulk_set(changed, ["rule_state", "last_price", "highest", "lowest"])
         for trade, evaluation in outcome_changes:
             _record_outcome(trade, evaluation, accounts[trade.account_id])
     live.push_rows(changed)
+    _report_broken(broken, accounts)
 
-    for trade, evaluation, inputs in fired:
+    def act(trade: Trade) -> None:
+        evaluation, inputs = fired[trade]
         report.fired.append((trade.pk, evaluation.rule.kind.value))
         _act(trade, evaluation, inputs, accounts[trade.account_id], now)
+
+    # Each fired rule acts on its own: one trade whose order cannot be written leaves the
+    # others' entries and exits to go ahead.
+    each_isolated(LOOP, fired, act, account_of=lambda trade: accounts[trade.account_id])
     return report
+
+
+def _report_broken(broken: dict[Trade, Exception], accounts) -> None:
+    """Record the trades whose evaluation raised, through the loops' one failure path.
+
+    They were caught above rather than by `each_isolated` around each evaluation: that is pure
+    work on every trade every tick, and a savepoint per trade (inside a transaction) would cost
+    queries that grow with the number of trades.
+    """
+
+    def fail_again(trade: Trade) -> None:
+        raise broken[trade]
+
+    each_isolated(LOOP, broken, fail_again, account_of=lambda t: accounts[t.account_id])
 
 
 def _tickers(trades, accounts) -> dict[tuple[int, str], Ticker]:
@@ -126,14 +155,19 @@ def _tickers(trades, accounts) -> dict[tuple[int, str], Ticker]:
     for trade in trades:
         symbols[trade.account_id].add(trade.symbol)
     found: dict[tuple[int, str], Ticker] = {}
-    for account_id, wanted in symbols.items():
+
+    def fetch(account: ExchangeAccount) -> None:
         try:
-            batch = market_data.tickers(account=accounts[account_id], symbols=sorted(wanted))
+            batch = market_data.tickers(account=account, symbols=sorted(symbols[account.pk]))
         except ExchangeError as exc:
-            logger.warning("Rules loop: no tickers for account %s: %s", account_id, exc)
-            continue
+            logger.warning("Rules loop: no tickers for account %s: %s", account.pk, exc)
+            return
         for symbol, ticker in batch.items():
-            found[(account_id, symbol)] = ticker
+            found[(account.pk, symbol)] = ticker
+
+    # An account whose batch fails in an unexpected way (say, a hostile setting of its own) is
+    # recorded and its trades go unpriced this tick; the other accounts' trades are evaluated.
+    each_isolated(LOOP, [accounts[pk] for pk in symbols], fetch, account_of=lambda a: a)
     return found
 
 
