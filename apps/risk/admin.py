@@ -1,5 +1,8 @@
+from decimal import Decimal
+
 from django.contrib import admin
 
+from apps.core.numbers import plain
 from apps.risk.models import AccountGuard, GroupRisk, RiskAction, RiskSettings
 
 
@@ -22,6 +25,9 @@ class AccountGuardAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in AccountGuard._meta.fields]
 
 
+_AMOUNTS = ["required", "covered"]
+
+
 @admin.register(RiskAction)
 class RiskActionAdmin(admin.ModelAdmin):
     list_display = [
@@ -30,12 +36,32 @@ class RiskActionAdmin(admin.ModelAdmin):
         "status",
         "trigger",
         "loser",
-        "required",
-        "covered",
+        "required_amount",
+        "covered_amount",
         "created_at",
     ]
     list_filter = ["status", "trigger"]
-    readonly_fields = [f.name for f in RiskAction._meta.fields]
+    # The amounts are shown by the methods below, never as fields: Django's number formatting
+    # raises on a non-finite value, which an older version could store from a client's post.
+    exclude = _AMOUNTS
+    readonly_fields = [f.name for f in RiskAction._meta.fields if f.name not in _AMOUNTS] + [
+        "required_amount",
+        "covered_amount",
+    ]
+
+    @admin.display(description="required", ordering="required")
+    def required_amount(self, action: RiskAction) -> str:
+        return _amount(action.required)
+
+    @admin.display(description="covered", ordering="covered")
+    def covered_amount(self, action: RiskAction) -> str:
+        return _amount(action.covered)
+
+
+def _amount(value: Decimal | None) -> str:
+    if value is None:
+        return "-"
+    return plain(value) if value.is_finite() else "not a number"
 
 
 admin.site.register(GroupRisk)

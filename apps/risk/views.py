@@ -3,8 +3,6 @@ Run now, Skip once, Block, the settings, the guards, the kill switch and Resume.
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -77,29 +75,37 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
 def _preview_answer(request: HttpRequest, account: ExchangeAccount, *, why: str = ""):
     seen = services.preview(account=account, now=timezone.now())
     plan = seen.selection.plan
-    context = {
-        "account": account,
-        "preview": seen,
-        "plan": plan,
-        "expected": json.dumps(plan.to_dict()) if plan is not None else "",
-        "rows": seen.rows,
-        "confirm_why": why,
-    }
+    # The plan shown is kept on the server, in the trader's session: Run now's confirmation
+    # posts only "go", and compares what it then finds with this, never with posted data.
+    if plan is not None and plan.execute:
+        request.session[_previewed_key(account)] = plan.to_dict()
+    else:
+        request.session.pop(_previewed_key(account), None)
+    context = {"preview": seen, "plan": plan, "rows": seen.rows, "confirm_why": why}
     if request.htmx:
-        return render(request, f"{PAGE}#preview-panel", context)
+        return render(request, f"{PAGE}#preview-panel", context | {"account": account})
     return render(request, PAGE, _context(request, account, **context))
 
 
 @login_required
 @require_POST
 def run_now(request: HttpRequest, pk: int) -> HttpResponse:
-    """Run the engine now, re-checking what the trader previewed. It sells, so it asks first:
-    a post without the confirmation shows the preview (what it would sell) and does nothing."""
+    """Run the engine now on the plan the trader previewed, recomputed from their own groups
+    at current prices. It sells, so it asks first: a post without the confirmation, or with
+    no preview shown before it (or one already run), shows the preview and does nothing.
+
+    The post says only "go" (confirm=yes); anything else it carries is ignored. What changed
+    since the preview is reported with the action (the engine aborts when the loser changed
+    or no longer qualifies, and adapts the winners' quantities)."""
     account = _owned_account(request, pk)
     if not confirmed(request):
         return _preview_answer(request, account, why="Nothing was sold yet: confirm below.")
-    expected = _previewed(request.POST.get("expected", ""))
-    action = services.run(account=account, now=timezone.now(), expected=expected)
+    previewed = request.session.pop(_previewed_key(account), None)
+    if previewed is None:
+        return _preview_answer(
+            request, account, why="Nothing was sold: confirm the plan as it is now, below."
+        )
+    action = services.run(account=account, now=timezone.now(), expected=previewed)
     note = "" if action is not None else "Nothing to do: no losing group is eligible."
     context = {"account": account, "action": action, "note": note}
     if request.htmx:
@@ -111,14 +117,8 @@ def run_now(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_page_url(account))
 
 
-def _previewed(raw: str) -> dict | None:
-    """The plan the trader previewed, as the preview form carried it (None: none, or not one)."""
-    try:
-        plan = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    keys = {"loser", "loser_label", "winners", "required", "covered"}
-    return plan if isinstance(plan, dict) and keys <= plan.keys() else None
+def _previewed_key(account: ExchangeAccount) -> str:
+    return f"risk-previewed-plan-{account.pk}"
 
 
 def _owned_group(request: HttpRequest, pk: int) -> PositionGroup:

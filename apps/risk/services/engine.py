@@ -98,8 +98,9 @@ def run(
        every other writer of groups follows: account, then group, then orders); read their
        facts again and recompute the selection.
     3. Compare with `expected` (the plan selected earlier, as `OffsetPlan.to_dict()`: what the
-       trader previewed): abort when the loser changed or no longer qualifies; note winners
-       that closed or changed, and go on with the recomputed quantities.
+       trader previewed, as the server kept it; never data a client posted): abort when the
+       loser changed or no longer qualifies; note winners that closed or changed, and go on
+       with the recomputed quantities.
     4. Skip-once groups passed over are consumed (a skipped loser's timer restarts).
     5. Write each winner's partial market sell and the loser's close (intent first: the orders
        are sent after commit), the RiskAction with the whole calculation, and the events.
@@ -323,10 +324,12 @@ def _record_abort(
 ) -> RiskAction | None:
     if not expected:
         return None
+    # The previewed loser, if it is still one of this account's groups (never another's).
+    loser = PositionGroup.objects.filter(pk=expected["loser"], account=account).first()
     action = RiskAction.objects.create(
         owner=account.owner,
         account=account,
-        loser_id=expected["loser"],
+        loser=loser,
         status=RiskAction.Status.ABORTED,
         trigger=trigger,
         required=Decimal(expected["required"]),
