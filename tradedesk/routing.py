@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from apps.core.consumers import DeskConsumer
+from apps.core.consumers import DeskConsumer, NoSuchSocket
 
 websocket_urlpatterns = [
     path("ws/desk/", DeskConsumer.as_asgi()),
+    re_path(r"", NoSuchSocket.as_asgi()),  # last: any other path is refused cleanly
 ]

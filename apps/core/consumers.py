@@ -57,3 +57,11 @@ class DeskConsumer(AsyncWebsocketConsumer):
 
     async def desk_fragment(self, event: dict) -> None:
         await self.send(text_data=event["html"])
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Every other WebSocket path: refused at the handshake (daphne answers 403), rather than
+    the router's "No route found", which daphne turns into a 500 with a traceback."""
+
+    async def connect(self) -> None:
+        await self.close()

@@ -71,3 +71,16 @@ async def test_an_open_page_receives_what_services_push_to_its_user():
 
     assert "Ping 7." in await communicator.receive_from(timeout=3)
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize("path", ["/ws/other/", "/ws/desk", "/", "/webhooks/tv/abc/"])
+async def test_a_socket_to_any_other_path_is_refused_cleanly(path):
+    user = await database_sync_to_async(UserFactory)()
+    cookie = await logged_in_cookie(user)
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    communicator = WebsocketCommunicator(
+        application, path, headers=[*headers, (b"cookie", cookie.encode())]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+    await communicator.disconnect()
