@@ -138,3 +138,8 @@ def test_csv_cells_keep_numbers_and_neutralise_formulas():
     assert cell("@SUM(A1)") == "'@SUM(A1)"
     assert cell("\t=1") == "'\t=1"
     assert cell("BTC/USDT") == "BTC/USDT"
+
+
+@pytest.mark.parametrize("body", [{"action": "entry", "symbol": "BTCUSDT"}, "\x00garbage"])
+def test_every_webhook_answer_says_nosniff(route, body):
+    assert post(route, body).headers["x-content-type-options"] == "nosniff"

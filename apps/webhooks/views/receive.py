@@ -390,6 +390,11 @@ def _content_length(value: str | None) -> int | None:
         return None  # the body's real length is checked as it is read
 
 
+# What Django's SecurityMiddleware would add, had this endpoint not bypassed it.
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]
+
+
 async def _respond(send: Send, status: int, body: bytes, headers: list) -> None:
+    headers = [*headers, *SECURITY_HEADERS]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
