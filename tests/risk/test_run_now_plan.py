@@ -15,7 +15,7 @@ from apps.core.models import Event
 from apps.exchanges.models import PaperSettings
 from apps.exchanges.paper.services import open_paper_account
 from apps.exchanges.services import refresh_balances, refresh_markets
-from apps.risk.models import RiskAction
+from apps.risk.models import AccountGuard, RiskAction
 from apps.trades.models import Order, PositionGroup
 from tests.accounts.factories import OperatorFactory
 from tests.exchanges.factories import ExchangeAccountFactory
@@ -236,3 +236,58 @@ def test_a_non_finite_amount_stored_earlier_breaks_neither_the_risk_page_nor_the
     listing = client.get("/admin/risk/riskaction/")
     assert listing.status_code == 200 and "not a number" in listing.content.decode()
     assert client.get(f"/admin/risk/riskaction/{action.pk}/change/").status_code == 200
+
+
+@pytest.mark.parametrize("answer", ["off", "0", "1", "on", "true", "YES", " yes", ""])
+def test_the_kill_switch_engages_only_on_the_exact_answer(client, paper, desk, answer):
+    group = open_group(desk, paper, "ETH/USDT", "500")
+    client.force_login(paper.owner)
+    url = f"/risk/{paper.pk}/kill/"
+
+    with desk.capture(execute=True):
+        refused = client.post(url, {"confirm": answer})
+
+    assert refused.status_code == 200
+    html = refused.content.decode()
+    assert 'id="kill-confirm"' in html and "Nothing was done yet" in html
+    paper.refresh_from_db()
+    assert paper.is_active and not AccountGuard.objects.filter(killed_at__isnull=False).exists()
+    assert PositionGroup.objects.get(pk=group.pk).status == PositionGroup.Status.OPEN
+    assert not Event.objects.filter(kind="account.kill_switch").exists()
+
+    with desk.capture(execute=True):
+        assert client.post(url, {"confirm": "yes"}).status_code == 302
+    paper.refresh_from_db()
+    assert not paper.is_active and AccountGuard.objects.get(account=paper).killed_at
+    assert PositionGroup.objects.get(pk=group.pk).status != PositionGroup.Status.OPEN
+
+
+def test_the_kill_switch_acts_on_the_callers_account_whatever_else_is_posted(
+    client, paper, desk, foreign_loser
+):
+    client.force_login(paper.owner)
+    posted = {"confirm": "yes", "account": foreign_loser.account_id, "groups": foreign_loser.pk}
+
+    with desk.capture(execute=True):
+        client.post(f"/risk/{paper.pk}/kill/", posted)
+
+    assert PositionGroup.objects.get(pk=foreign_loser.pk).status == PositionGroup.Status.OPEN
+    foreign_loser.account.refresh_from_db()
+    assert foreign_loser.account.is_active
+    assert AccountGuard.objects.get(killed_at__isnull=False).account_id == paper.pk
+
+
+@pytest.mark.parametrize("answer", ["off", "0", "on"])
+def test_resume_acts_only_on_the_exact_answer(client, paper, desk, answer):
+    client.force_login(paper.owner)
+    with desk.capture(execute=True):
+        client.post(f"/risk/{paper.pk}/kill/", {"confirm": "yes"})
+
+    refused = client.post(f"/risk/{paper.pk}/resume/", {"confirm": answer, "reset_daily": "yes"})
+
+    assert refused.status_code == 200 and 'id="resume-confirm"' in refused.content.decode()
+    paper.refresh_from_db()
+    assert not paper.is_active and AccountGuard.objects.get(account=paper).killed_at
+    client.post(f"/risk/{paper.pk}/resume/", {"confirm": "yes"})
+    paper.refresh_from_db()
+    assert paper.is_active and AccountGuard.objects.get(account=paper).killed_at is None
