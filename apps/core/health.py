@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+import psycopg
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -18,11 +19,29 @@ TIMEOUT_SECONDS = 2
 
 def check_database() -> dict:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        if connection.vendor == "postgresql":
+            _ping_postgresql()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
         return {"ok": True, "vendor": connection.vendor}
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
+
+
+def _ping_postgresql() -> None:
+    """A connection of its own with a short connect timeout: the pool would wait for a slot
+    (or its reconnect backoff) up to its own 10 s timeout while the database is down."""
+    params = connection.settings_dict
+    with psycopg.connect(
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        dbname=params.get("NAME"),
+        connect_timeout=TIMEOUT_SECONDS,
+    ) as conn:
+        conn.execute("SELECT 1")
 
 
 def check_redis() -> dict:

@@ -43,3 +43,18 @@ def test_readyz_is_503_when_redis_is_unreachable(client, settings):
     assert response.status_code == 503
     assert response.json()["status"] == "down"
     assert response.json()["redis"]["ok"] is False
+
+
+def test_the_database_check_fails_within_its_own_timeout_when_the_database_is_cut(monkeypatch):
+    from django.db import connection
+
+    from apps.core.health import check_database
+    from tests.tcp_proxy import TcpProxy
+
+    params = connection.settings_dict
+    with TcpProxy((params.get("HOST") or "127.0.0.1", int(params.get("PORT") or 5432))) as proxy:
+        monkeypatch.setitem(params, "HOST", "127.0.0.1")
+        monkeypatch.setitem(params, "PORT", str(proxy.port))
+        assert check_database() == {"ok": True, "vendor": "postgresql"}
+        proxy.cut()  # connections are accepted and never answered
+        assert check_database() == {"ok": False, "error": "ConnectionTimeout"}
