@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
@@ -36,6 +37,27 @@ def settings_of(account: ExchangeAccount) -> RiskSettings:
     """The account's settings; unsaved defaults until the trader saves them."""
     found = RiskSettings.objects.filter(account=account).first()
     return found or RiskSettings(account=account)
+
+
+def settings_problem(settings: RiskSettings) -> str:
+    """Why `settings` as stored cannot be used ("" when they can): a value outside its field's
+    bounds (saved before the bounds existed, or written around the form). Such a value could
+    overflow a timer or fail a comparison; the engine and the guards refuse it instead."""
+    try:
+        settings.clean_fields(exclude=["account"])  # bounds only; no query
+    except ValidationError as error:
+        return "; ".join(
+            f"{_label(settings, name)}: {' '.join(messages)}"
+            for name, messages in error.message_dict.items()
+        )
+    return ""
+
+
+def _label(settings: RiskSettings, name: str) -> str:
+    try:
+        return str(settings._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
 
 
 def guard_of(account: ExchangeAccount) -> AccountGuard:

@@ -34,8 +34,11 @@ def _context(request: HttpRequest, account: ExchangeAccount | None, **extra) -> 
     groups = list(selectors.open_groups(account))
     prices = selectors.stored_prices(groups)
     settings = selectors.settings_of(account)
+    problem = selectors.settings_problem(settings)
     context |= {
-        "rows": services.engine.rows_of(groups, account, prices, None, now=now),
+        # Eligibility is measured with the settings: none is shown while they are unusable.
+        "rows": [] if problem else services.engine.rows_of(groups, account, prices, None, now=now),
+        "settings_problem": problem,
         "actions": selectors.recent_actions(account),
         "settings": settings,
         "form": RiskSettingsForm(instance=settings),
@@ -73,6 +76,13 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _preview_answer(request: HttpRequest, account: ExchangeAccount, *, why: str = ""):
+    problem = selectors.settings_problem(selectors.settings_of(account))
+    if problem:
+        request.session.pop(_previewed_key(account), None)
+        context = {"settings_problem": problem, "confirm_why": why}
+        if request.htmx:
+            return render(request, f"{PAGE}#preview-panel", context | {"account": account})
+        return render(request, PAGE, _context(request, account, **context))
     seen = services.preview(account=account, now=timezone.now())
     plan = seen.selection.plan
     # The plan shown is kept on the server, in the trader's session: Run now's confirmation
@@ -101,7 +111,7 @@ def run_now(request: HttpRequest, pk: int) -> HttpResponse:
     if not confirmed(request):
         return _preview_answer(request, account, why="Nothing was sold yet: confirm below.")
     previewed = request.session.pop(_previewed_key(account), None)
-    if previewed is None:
+    if previewed is None or selectors.settings_problem(selectors.settings_of(account)):
         return _preview_answer(
             request, account, why="Nothing was sold: confirm the plan as it is now, below."
         )

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.broadcast import is_watched
-from apps.core.loops import run_loop
+from apps.core.loops import each_isolated, run_loop
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.risk import selectors
@@ -35,7 +35,10 @@ def risk_loop() -> bool:
 def risk_tick(*, now: datetime, batch: int = 200) -> RiskReport:
     """One tick over every active account, and every account whose kill switch is thrown.
 
-    Each account is handled on its own: an exchange error on one never stops the others.
+    Each account is handled on its own (`each_isolated`): an exchange error is logged and the
+    account waits for the next tick; any other failure (a stored setting out of bounds, a
+    broken row) is recorded as `loop.item_failed` and on /readyz, and the tick goes on with the
+    accounts after it.
     """
     report = RiskReport()
     accounts = (
@@ -43,23 +46,38 @@ def risk_tick(*, now: datetime, batch: int = 200) -> RiskReport:
         .select_related("owner")
         .order_by("pk")[:batch]
     )
-    for account in accounts:
+
+    def tick(account: ExchangeAccount) -> None:
         report.accounts += 1
         try:
             _tick_account(account, report, now=now)
         except ExchangeError as exc:
             logger.warning("Risk loop: account %s: %s", account.pk, exc)
+
+    each_isolated("risk.tick", accounts, tick, account_of=lambda account: account)
     return report
+
+
+class SettingsOutOfBounds(Exception):
+    """An account's stored risk settings that the engine and the guards must not use."""
 
 
 def _tick_account(account: ExchangeAccount, report: RiskReport, *, now: datetime) -> None:
     guard = selectors.guard_of(account)
     if guard.killed_at is not None:
+        # Before the settings are read: keeping a killed account flat needs none of them.
         if kill_switch.sweep(account=account, now=now).acted:
             report.swept.append(account.pk)
         return
+    settings = selectors.settings_of(account)
+    problem = selectors.settings_problem(settings)
+    if problem:
+        raise SettingsOutOfBounds(
+            f"the risk settings of {account.label} are out of bounds ({problem}); its guards "
+            "and engine wait until they are saved within bounds"
+        )
     guards.check_guards(account=account, now=now)
-    if selectors.settings_of(account).enabled:
+    if settings.enabled:
         action = engine.run(account=account, now=now, trigger=RiskAction.Trigger.LOOP)
         if action is not None:
             report.actions.append(action.pk)
