@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from apps.core.loops import each_isolated
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
@@ -25,6 +26,8 @@ from apps.trades.domain.evaluation import CandleKey
 from apps.trades.models import CandleValue, Trade
 
 logger = logging.getLogger(__name__)
+
+LOOP = "trades.market_data"
 
 # One series: (account id, symbol, timeframe) -> the (source, period) pairs wanted on it.
 Series = tuple[int, str, str]
@@ -148,28 +151,45 @@ def refresh_due(*, now: datetime, batch: int = 50) -> int:
         if stored.get(key) is None
         or stored[key] < market_data.last_closed_candle_at(timeframe=key[2], now=now)
     ]
-    accounts = ExchangeAccount.objects.in_bulk({key[0] for key in due[:batch]})
-    for account_id, symbol, timeframe in due[:batch]:
+    accounts = ExchangeAccount.objects.select_related("owner").in_bulk(
+        {key[0] for key in due[:batch]}
+    )
+
+    def refresh(series: Series) -> None:
+        account_id, symbol, timeframe = series
         try:
             refresh_series(
                 account=accounts[account_id],
                 symbol=symbol,
                 timeframe=timeframe,
-                wanted=wanted[(account_id, symbol, timeframe)],
+                wanted=wanted[series],
                 now=now,
             )
         except CandlesUnavailable as exc:
             logger.warning("Indicator cache for %s not refreshed: %s", symbol, exc)
+
+    # One series whose account fails unexpectedly is recorded and skipped; the others refresh.
+    each_isolated(LOOP, due[:batch], refresh, account_of=lambda series: accounts[series[0]])
     return len(due[:batch])
 
 
 def _wanted_series() -> dict[Series, set[tuple[str, int]]]:
     wanted: dict[Series, set[tuple[str, int]]] = defaultdict(set)
     running = Trade.objects.filter(status__in=Trade.RUNNING).select_related("revision")
-    for trade in running.only("account_id", "symbol", "side", "revision__rules"):
+
+    def want(trade: Trade) -> None:
         if trade.revision is None:
-            continue
+            return
         for operand in candle_operands(trade.revision.parsed_rules(trade.side).values()):
             key = (trade.account_id, trade.symbol, operand.timeframe or "")
             wanted[key].add((operand.source, operand.period or 0))
+
+    # A trade whose stored rules the catalog refuses is recorded and skipped (the rules loop
+    # reports it too); the others' series are refreshed.
+    each_isolated(
+        LOOP,
+        running.only("account_id", "symbol", "side", "revision__rules"),
+        want,
+        account_of=lambda trade: trade.account,  # a query, on failure only
+    )
     return wanted

@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.background import enqueue_on_commit
+from apps.core.loops import each_isolated
 from apps.core.models import Event
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
@@ -322,42 +323,52 @@ def sync_orders(*, now: datetime, batch: int = 100) -> int:
     live_orders = list(
         Order.objects.filter(status__in=Order.LIVE)
         .filter(~Q(status=Order.Status.PENDING) | Q(created_at__lte=now - SEND_GRACE))
-        .select_related("account")
+        .select_related("account__owner")
         .order_by("updated_at")[:batch]
     )
-    for order in live_orders:
-        if order.cancel_requested_at is not None:
-            # Retried until the exchange reports the order done (cancelled, or filled first).
-            from apps.trades.services.groups.cancels import cancel_order
-
-            cancel_order(order_id=order.pk, now=now)
-            continue
-        if order.status == Order.Status.PENDING:
-            send_order(order_id=order.pk, now=now)
-            continue
-        adapter = get_adapter(order.account)
-        try:
-            reported = adapter.fetch_order(
-                symbol=order.symbol,
-                exchange_order_id=order.exchange_order_id,
-                client_order_id=order.client_order_id,
-            )
-        except OrderNotFound:
-            if order.status == Order.Status.UNKNOWN and order.attempts < MAX_SEND_ATTEMPTS:
-                send_order(order_id=order.pk, now=now)
-            elif order.status == Order.Status.UNKNOWN:
-                _refused(order.pk, OrderNotFound("never reached the exchange after retries"))
-            continue
-        except ExchangeError as exc:
-            _lookup_failed(order, exc, now)
-            continue
-        finally:
-            adapter.close()
-        if order.status == Order.Status.UNKNOWN:
-            # Found by its client order id: the send's error is resolved, the exchange works.
-            _breaker().record_exchange_success(account_id=order.account_id)
-        record_order(order_id=order.pk, reported=reported, now=now)
+    # One order that cannot be synced (its account's exchange fails unexpectedly, its trade's
+    # market is gone) is recorded and skipped; the others are synced.
+    each_isolated(
+        "trades.sync_orders",
+        live_orders,
+        lambda order: _sync_one(order, now),
+        account_of=lambda order: order.account,
+    )
     return len(live_orders)
+
+
+def _sync_one(order: Order, now: datetime) -> None:
+    if order.cancel_requested_at is not None:
+        # Retried until the exchange reports the order done (cancelled, or filled first).
+        from apps.trades.services.groups.cancels import cancel_order
+
+        cancel_order(order_id=order.pk, now=now)
+        return
+    if order.status == Order.Status.PENDING:
+        send_order(order_id=order.pk, now=now)
+        return
+    adapter = get_adapter(order.account)
+    try:
+        reported = adapter.fetch_order(
+            symbol=order.symbol,
+            exchange_order_id=order.exchange_order_id,
+            client_order_id=order.client_order_id,
+        )
+    except OrderNotFound:
+        if order.status == Order.Status.UNKNOWN and order.attempts < MAX_SEND_ATTEMPTS:
+            send_order(order_id=order.pk, now=now)
+        elif order.status == Order.Status.UNKNOWN:
+            _refused(order.pk, OrderNotFound("never reached the exchange after retries"))
+        return
+    except ExchangeError as exc:
+        _lookup_failed(order, exc, now)
+        return
+    finally:
+        adapter.close()
+    if order.status == Order.Status.UNKNOWN:
+        # Found by its client order id: the send's error is resolved, the exchange works.
+        _breaker().record_exchange_success(account_id=order.account_id)
+    record_order(order_id=order.pk, reported=reported, now=now)
 
 
 # --- Recording fills -------------------------------------------------------------------------

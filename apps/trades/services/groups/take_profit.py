@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 
 from apps.core.bulk import bulk_set
+from apps.core.loops import each_isolated
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import OrderSide, Ticker
 from apps.exchanges.errors import ExchangeError
@@ -33,6 +34,8 @@ from apps.trades.services.groups.events import group_event
 from apps.trades.services.groups.signals import close_group_locked
 
 logger = logging.getLogger(__name__)
+
+LOOP = "trades.take_profit"
 
 TICK_FIELDS = (
     "owner_id",
@@ -83,28 +86,41 @@ def take_profit(*, now: datetime, batch: int = 2000) -> TpReport:
     legs: dict[int, list[DcaLeg]] = defaultdict(list)
     for leg in _held_legs_of(groups):
         legs[leg.group_id].append(leg)
-    tickers = _tickers(groups)
+    accounts = ExchangeAccount.objects.select_related("owner").in_bulk(
+        {group.account_id for group in groups}
+    )
+    tickers = _tickers(groups, accounts)
 
     moved: list[PositionGroup] = []
-    due: list[tuple[PositionGroup, Decimal]] = []
-    for group in groups:
+    due: dict[PositionGroup, Decimal] = {}
+
+    def check(group: PositionGroup) -> None:
         ticker = tickers.get((group.account_id, group.symbol))
         if ticker is None:
             report.unpriced += 1
-            continue
+            return
         report.checked += 1
         if group.last_price != ticker.last:
             group.last_price = ticker.last
             moved.append(group)
         if _decide(group, legs[group.pk], ticker.last):
-            due.append((group, ticker.last))
+            due[group] = ticker.last
+
+    def take(group: PositionGroup) -> None:
+        scope = act(group_id=group.pk, last=due[group], now=now)
+        if scope:
+            report.acted.append((group.pk, scope))
+
+    # A group whose stored settings the domain cannot decide on, or whose sell cannot be
+    # written, is recorded and skipped; the other groups are checked and acted on.
+    def of_account(group: PositionGroup) -> ExchangeAccount | None:
+        return accounts.get(group.account_id)
+
+    each_isolated(LOOP, groups, check, account_of=of_account)
     with transaction.atomic():
         bulk_set(moved, ["last_price"])
         live.push_rows(moved)
-    for group, last in due:
-        scope = act(group_id=group.pk, last=last, now=now)
-        if scope:
-            report.acted.append((group.pk, scope))
+    each_isolated(LOOP, due, take, account_of=of_account)
     return report
 
 
@@ -120,20 +136,23 @@ def _held_legs_of(groups: list[PositionGroup]):
     )
 
 
-def _tickers(groups: list[PositionGroup]) -> dict[tuple[int, str], Ticker]:
+def _tickers(groups: list[PositionGroup], accounts) -> dict[tuple[int, str], Ticker]:
     symbols: dict[int, set[str]] = defaultdict(set)
     for group in groups:
         symbols[group.account_id].add(group.symbol)
-    accounts = ExchangeAccount.objects.in_bulk(list(symbols))
     found: dict[tuple[int, str], Ticker] = {}
-    for account_id, wanted in symbols.items():
+
+    def fetch(account: ExchangeAccount) -> None:
         try:
-            batch = market_data.tickers(account=accounts[account_id], symbols=sorted(wanted))
+            batch = market_data.tickers(account=account, symbols=sorted(symbols[account.pk]))
         except ExchangeError as exc:
-            logger.warning("Take-profit loop: no tickers for account %s: %s", account_id, exc)
-            continue
+            logger.warning("Take-profit loop: no tickers for account %s: %s", account.pk, exc)
+            return
         for symbol, ticker in batch.items():
-            found[(account_id, symbol)] = ticker
+            found[(account.pk, symbol)] = ticker
+
+    # An account whose batch fails unexpectedly leaves its groups unpriced this tick only.
+    each_isolated(LOOP, [accounts[pk] for pk in symbols], fetch, account_of=lambda a: a)
     return found
 
 
