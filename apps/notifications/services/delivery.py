@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.core.background import enqueue_on_commit
 from apps.core.locks import single_flight
+from apps.core.loops import each_isolated
 from apps.core.models import Event
 from apps.notifications import catalog
 from apps.notifications.models import Delivery, DeliveryAttempt, Destination
@@ -169,18 +170,26 @@ def deliver_due(*, now: datetime) -> None:
     Delivery.objects.filter(status=Delivery.Status.SENDING, next_attempt_at__lte=now).update(
         status=Delivery.Status.PENDING
     )
-    due = (
-        Delivery.objects.filter(
-            status=Delivery.Status.PENDING,
-            next_attempt_at__lte=now,
-            destination__is_paused=False,
-            destination__status=Destination.Status.ACTIVE,
-        )
-        .values_list("destination_id", flat=True)
-        .distinct()
+    due = Delivery.objects.filter(
+        status=Delivery.Status.PENDING,
+        next_attempt_at__lte=now,
+        destination__is_paused=False,
+        destination__status=Destination.Status.ACTIVE,
+    ).values("destination_id")
+    # The webhook URL is left unread here and read for each destination on its own: one whose
+    # saved URL cannot be read (say, encrypted under a key since rotated) is recorded and
+    # skipped rather than stopping the query, and so the hand-over, of every other one.
+    each_isolated(
+        "notifications.retry_due",
+        Destination.objects.filter(pk__in=due).defer("discord_webhook_url").order_by("pk"),
+        _hand_over,
     )
-    for destination_id in due:
-        deliver_later(destination_id)
+
+
+def _hand_over(destination: Destination) -> None:
+    if destination.kind == Destination.Kind.DISCORD:
+        destination.discord_webhook_url  # noqa: B018 - loads and decrypts it, or raises
+    deliver_later(destination.pk)
 
 
 def _due(destination: Destination):
@@ -205,6 +214,9 @@ def _claim(destination: Destination, *, limit: int) -> list[Delivery]:
 def _send(destination: Destination, transport: Transport, batch: list[Delivery]) -> bool:
     """Send one batch; returns True when it went out (so the next batch may follow)."""
     started_at, started = timezone.now(), time.monotonic()
+    batch = _without_unreadable(destination, batch, started_at=started_at)
+    if not batch:
+        return True
     messages = [_message_of(delivery) for delivery in batch]
     try:
         transport.send(destination, messages)
@@ -230,6 +242,22 @@ def _send(destination: Destination, transport: Transport, batch: list[Delivery])
             status=Delivery.Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
         )
     return True
+
+
+def _without_unreadable(destination, batch: list[Delivery], *, started_at) -> list[Delivery]:
+    """The batch less the deliveries whose stored row cannot be made into a message (say, data
+    that is not an object): each of those counts a failed try, and the others go out."""
+    readable = []
+    for delivery in batch:
+        try:
+            _message_of(delivery)
+        except Exception as exc:
+            logger.exception("Delivery %s cannot be made into a message", delivery.pk)
+            error = TransientDeliveryError(f"The stored notification cannot be read: {exc!r}")
+            _record_failure(destination, [delivery], error, started_at=started_at, duration_ms=0)
+        else:
+            readable.append(delivery)
+    return readable
 
 
 def _record_failure(destination, batch, error: DeliveryError, *, started_at, duration_ms) -> None:
@@ -301,7 +329,8 @@ def warn_owner_by_email(*, destination_id: int) -> None:
 
 def _retry_delay(attempts: int, retry_after: float | None) -> timedelta:
     if retry_after is not None:
-        return timedelta(seconds=retry_after)
+        # Bounded: an answer asking for a day (or for ever) must not overflow the date.
+        return timedelta(seconds=min(retry_after, BACKOFF_CAP_SECONDS))
     return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_CAP_SECONDS))
 
 
