@@ -467,3 +467,20 @@ def test_a_long_drain_hands_the_rest_of_its_lane_to_a_task_that_can_take_the_lan
     assert first.status == Signal.Status.EXECUTED
     assert second.status == Signal.Status.RECEIVED
     assert handed == [("webhooks.process_signal", second.pk, True)]  # the lane was free
+
+
+@pytest.mark.parametrize("broken", [{"fired_at": "not a time"}, {"max_lag_seconds": "1e99999"}])
+def test_a_signal_with_an_unreadable_stored_value_is_rejected_and_its_lane_goes_on(
+    receive_only, broken
+):
+    first = receive_only({**ENTRY, "id": "first"})
+    second = receive_only({**ENTRY, "id": "second"})
+    Signal.objects.filter(pk=first.pk).update(parsed={**first.parsed, **broken})
+
+    process_signal(signal_id=first.pk)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == Signal.Status.REJECTED
+    assert first.reason.startswith("Its stored fire time or lag could not be read")
+    assert second.status == Signal.Status.EXECUTED

@@ -151,13 +151,25 @@ def _process_one(signal_id: int) -> None:
         if signal is None:
             return
         route = signal.route
-        reason = staleness(
-            fired_at=_fired_at(signal),
-            received_at=signal.received_at,
-            now=signal.received_at,  # judged at arrival: the wait for its lane is ours
-            max_lag_seconds=route.max_lag_seconds,
-            signal_max_lag=_int(signal.parsed.get("max_lag_seconds")),
-        )
+        try:
+            reason = staleness(
+                fired_at=_fired_at(signal),
+                received_at=signal.received_at,
+                now=signal.received_at,  # judged at arrival: the wait for its lane is ours
+                max_lag_seconds=route.max_lag_seconds,
+                signal_max_lag=_int(signal.parsed.get("max_lag_seconds")),
+            )
+        except (ValueError, TypeError, OverflowError) as error:
+            # A stored value the ingest would not have written: decided here, or it would hold
+            # its lane for ever (every drain would stop at it).
+            _decide(
+                signal,
+                Signal.Status.REJECTED,
+                f"Its stored fire time or lag could not be read ({type(error).__name__}).",
+                expected=Signal.Status.RECEIVED,
+                now=now,
+            )
+            return
         if reason:
             _decide(signal, Signal.Status.STALE, reason, expected=Signal.Status.RECEIVED, now=now)
             return
