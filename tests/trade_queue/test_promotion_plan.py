@@ -5,19 +5,24 @@ so a promoter that dies frees the lane within seconds."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.locks import is_held
 from apps.exchanges.models import PaperSettings
 from apps.exchanges.paper.services import open_paper_account
 from apps.exchanges.services import refresh_balances, refresh_markets
 from apps.trade_queue.models import QueuedSignal
+from apps.trade_queue.services import promote_account
+from apps.webhooks.services.processing import lane_lease, lane_name
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.trade_queue.conftest import open_symbols, row
 from tests.trades.grouping import grid_strategy, signal
+from tests.webhooks.crash import _start, kill, output
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +114,73 @@ def test_remove_removes_only_on_the_exact_answer(client, queued, desk, answer):
 
     assert response.status_code == 200 and "Nothing was removed yet" in response.text
     assert row(queued, "ETH/USDT").status == QueuedSignal.Status.QUEUED
+
+
+# --- The lane's lease -------------------------------------------------------------------------
+
+PROMOTE = r"""
+import sys
+import django
+
+django.setup()
+from tradedesk.celery import app
+
+app.conf.task_always_eager = True  # no worker: what it enqueues runs inline, as under pytest
+from apps.webhooks.services import processing
+
+processing.LANE_LEASE_SECONDS = int(sys.argv[2])
+from apps.trade_queue.services import promote_account
+
+promote_account(account_id=int(sys.argv[1]))
+"""
+
+
+def free_a_slot(account) -> None:
+    """One more pool slot, without the promotion a settings change would start."""
+    type(account).objects.filter(pk=account.pk).update(max_open_groups=2)
+
+
+def test_promotion_waits_while_the_lane_is_held_and_leaves_it_free(queued, desk):
+    free_a_slot(queued)
+    sol = row(queued, "SOL/USDT")
+
+    with lane_lease(queued.pk, "SOL/USDT") as other:  # a signal of the lane being processed
+        assert other is not None
+        assert desk.run(promote_account, account_id=queued.pk) == []
+    assert row(queued, "SOL/USDT").status == QueuedSignal.Status.QUEUED
+
+    acted = desk.run(promote_account, account_id=queued.pk)
+
+    assert [q.pk for q in acted] == [sol.pk]
+    assert open_symbols(queued) == ["BTC/USDT", "SOL/USDT"]
+    assert not is_held(lane_name(queued.pk, "SOL/USDT"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_promoter_killed_while_holding_the_lane_frees_it_within_seconds(queued):
+    """The promoter runs in another process and is killed with -9 while it holds the lane,
+    asleep in its exchange call; the lane is free again once its lease lapses, not after the
+    old lock's 70 s."""
+    seconds = 2
+    free_a_slot(queued)
+    PaperSettings.objects.filter(account=queued).update(latency_ms=3000)
+    lane = lane_name(queued.pk, "SOL/USDT")
+    promoter = _start(PROMOTE, str(queued.pk), str(seconds))
+    try:
+        deadline = time.monotonic() + 60
+        while not (is_held(lane) and row(queued, "SOL/USDT").status == "promoting"):
+            assert promoter.poll() is None, output(promoter)
+            assert time.monotonic() < deadline, "the promoter never took the lane"
+            time.sleep(0.02)
+    finally:
+        kill(promoter)
+    killed_at = time.monotonic()
+
+    while is_held(lane) and time.monotonic() - killed_at < 30:
+        time.sleep(0.05)
+    freed_after = time.monotonic() - killed_at
+
+    assert freed_after < seconds + 2
+    with lane_lease(queued.pk, "SOL/USDT") as next_holder:
+        assert next_holder is not None
+    assert open_symbols(queued) == ["BTC/USDT"]  # killed before it bought anything

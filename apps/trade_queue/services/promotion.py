@@ -16,8 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.locks import single_flight
-from apps.core.loops import run_loop
+from apps.core.loops import each_isolated, run_loop
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
@@ -57,11 +56,14 @@ def promote_all(*, now: datetime) -> None:
         .values_list("account_id", flat=True)
         .distinct()[:ACCOUNTS_PER_TICK]
     )
-    for account_id in account_ids:
-        try:
-            promote_account(account_id=account_id, now=now)
-        except Exception:  # one account's trouble must not hold the others' queues
-            logger.exception("Queue promotion failed for account %s", account_id)
+    # One account's trouble must not hold the others' queues: it is recorded (an event, the
+    # loop's error on /readyz) and skipped.
+    each_isolated(
+        "trade_queue.promotion",
+        ExchangeAccount.objects.filter(pk__in=account_ids).select_related("owner").order_by("pk"),
+        lambda account: promote_account(account_id=account.pk, now=now),
+        account_of=lambda account: account,
+    )
 
 
 def promote_account(*, account_id: int, now: datetime | None = None) -> list[QueuedSignal]:
@@ -91,23 +93,27 @@ def promote_account(*, account_id: int, now: datetime | None = None) -> list[Que
         first = _first_in_line(account)
         if first is None:
             break
-        lane = _lane_name(account_id, first.symbol)
-        with single_flight(lane, ttl_seconds=settings.CELERY_TASK_TIME_LIMIT + 10) as held:
-            if not held:
-                logger.info("Queue promotion of %s waits: lane %s busy", first.pk, lane)
+        # The lane's short lease, renewed while the promotion works, as the webhook
+        # processing holds it: a promoter that dies frees its lane within seconds.
+        with _lane_lease(account_id, first.symbol) as held:
+            if held is None:
+                logger.info("Queue promotion of %s waits: lane of %s busy", first.pk, first.symbol)
                 break
             claimed = _claim(account_id=account_id, queued_id=first.pk, now=timezone.now())
             if claimed is None:
                 continue
+            if not held.held:  # lost while claiming: another may hold the lane now
+                _back_in_line(claimed)
+                break
             _promote(claimed, now=timezone.now())
             acted.append(claimed)
     return acted
 
 
-def _lane_name(account_id: int, symbol: str) -> str:
-    from apps.webhooks.services.processing import lane_name
+def _lane_lease(account_id: int, symbol: str):
+    from apps.webhooks.services.processing import lane_lease
 
-    return lane_name(account_id, symbol)
+    return lane_lease(account_id, symbol)
 
 
 def _first_in_line(account: ExchangeAccount) -> QueuedSignal | None:
@@ -195,15 +201,20 @@ def _promote(queued: QueuedSignal, *, now: datetime) -> None:
     if outcome.decision == "executed":
         return
     if outcome.decision == "queued":
-        with transaction.atomic():
-            QueuedSignal.objects.filter(pk=queued.pk, status=QueuedSignal.Status.PROMOTING).update(
-                status=QueuedSignal.Status.QUEUED, decided_at=None
-            )
-            push_queue(queued.account_id)
+        _back_in_line(queued)
         return
     _end(
         queued, QueuedSignal.Status.REJECTED, f"Promoted, then rejected: {outcome.reason}", now=now
     )
+
+
+def _back_in_line(queued: QueuedSignal) -> None:
+    """A claimed row that was not promoted waits again, first in line (its queue time kept)."""
+    with transaction.atomic():
+        QueuedSignal.objects.filter(pk=queued.pk, status=QueuedSignal.Status.PROMOTING).update(
+            status=QueuedSignal.Status.QUEUED, decided_at=None
+        )
+        push_queue(queued.account_id)
 
 
 def _own_rules(
