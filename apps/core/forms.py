@@ -13,6 +13,8 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.forms import formsets
+from django.utils.functional import cached_property
 
 from apps.core.numbers import (
     BIGINT_MAX,
@@ -73,6 +75,64 @@ class PlainIntegerField(forms.CharField):
             )
         except NumberError as error:
             raise forms.ValidationError(str(error), code="number") from None
+
+
+# More rows than any page of the desk shows; Django caps a formset at 1000 itself.
+MAX_FORMSET_ROWS = 1000
+
+
+def _row_count(required: bool = True) -> PlainIntegerField:
+    return PlainIntegerField(
+        required=required, max_value=MAX_FORMSET_ROWS, widget=forms.HiddenInput
+    )
+
+
+class PlainManagementForm(formsets.ManagementForm):
+    """A formset's row counts through the bounded parser: Django's own reads `٣` as 3 rows,
+    `1_0` as 10 and a negative count as none at all."""
+
+    TOTAL_FORMS = _row_count()
+    INITIAL_FORMS = _row_count()
+    MIN_NUM_FORMS = _row_count(required=False)
+    MAX_NUM_FORMS = _row_count(required=False)
+
+
+class PlainFormSet(forms.BaseFormSet):
+    """A formset whose row counts are read by PlainManagementForm; a bad count is one
+    message, not Django's note about tampering and bug reports."""
+
+    default_error_messages = {
+        "missing_management_form": "The row count of this form is not valid; reload the page "
+        "and try again."
+    }
+
+    @cached_property
+    def management_form(self) -> PlainManagementForm:
+        if self.is_bound:
+            form = PlainManagementForm(
+                self.data, auto_id=self.auto_id, prefix=self.prefix, renderer=self.renderer
+            )
+            form.full_clean()
+            return form
+        initial = {
+            formsets.TOTAL_FORM_COUNT: self.total_form_count(),
+            formsets.INITIAL_FORM_COUNT: self.initial_form_count(),
+            formsets.MIN_NUM_FORM_COUNT: self.min_num,
+            formsets.MAX_NUM_FORM_COUNT: self.max_num,
+        }
+        return PlainManagementForm(
+            auto_id=self.auto_id, prefix=self.prefix, initial=initial, renderer=self.renderer
+        )
+
+
+def object_id(raw: object) -> int | None:
+    """An id a page sent back (a query string, a hidden field, a select): the row's pk, or
+    None when it is not one. `str.isdigit()` is true of `²` and `٣`, and `int()` of 5 000
+    nines raises; neither may reach a query."""
+    try:
+        return parse_int(raw, field="id", minimum=1)
+    except NumberError:
+        return None
 
 
 def integer_limits(model_field: models.IntegerField) -> tuple[int, int]:

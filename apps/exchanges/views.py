@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges import selectors, services
 from apps.exchanges.domain.types import OrderSide, OrderType
@@ -116,7 +117,8 @@ def portfolio_panel(request: HttpRequest) -> HttpResponse:
     """The Desk's Portfolio panel for the chosen (or first) account."""
     accounts = selectors.accounts_for(request.user)
     chosen = request.GET.get("account")
-    account = accounts.filter(pk=chosen).first() if chosen and chosen.isdigit() else None
+    pk = object_id(chosen)
+    account = accounts.filter(pk=pk).first() if pk else None
     account = account or accounts.first()
     context = {
         "accounts": accounts,

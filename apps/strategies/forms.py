@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.core.forms import PlainDecimalField, PlainIntegerField
+from apps.core.forms import PlainDecimalField, PlainFormSet, PlainIntegerField
 from apps.exchanges.selectors import accounts_for
 from apps.trades.domain import dca
 
@@ -58,13 +58,13 @@ class LegForm(forms.Form):
         return {name: self.cleaned_data[name].strip() for name in self.fields}
 
 
-class BaseLegFormSet(forms.BaseFormSet):
-    def clean(self) -> None:
-        # Django reads a negative TOTAL_FORMS as "no rows", which would save an empty grid.
-        if self.management_form.cleaned_data.get("TOTAL_FORMS", 0) < 0:
-            raise forms.ValidationError(
-                "The grid's row count is not valid; reload the page and try again."
-            )
+class BaseLegFormSet(PlainFormSet):
+    # Django reads a negative TOTAL_FORMS as "no rows", which would save an empty grid, and
+    # `٣` as 3 rows; the plain management form refuses both.
+    default_error_messages = {
+        "missing_management_form": "The grid's row count is not valid; reload the page and "
+        "try again."
+    }
 
 
 LegFormSet = forms.formset_factory(

@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.urls import reverse
 
-from apps.core.forms import MONEY_MAX, PlainDecimalField
+from apps.core.forms import MONEY_MAX, PlainDecimalField, object_id
 from apps.core.templatetags.money import plain
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of
@@ -32,6 +32,10 @@ NEW_ENTRY = {"primary": "immediately", "condition": "at_market"}
 SIDE_CHOICES = [(Side.LONG.value, "Long")]
 # Activation problems are keyed by ticket field; these keys name a form field differently.
 PROBLEM_FIELDS = {"sizing": "sizing_value"}
+# Fields the ticket shows with their messages beside them; a rule row shows its cells' own.
+SHOWN_FIELDS = frozenset(
+    ("account", "symbol", "side", "sizing_kind", "sizing_value", "portfolio", "strategy_name")
+)
 
 
 # --- Initial values ------------------------------------------------------------------------
@@ -210,7 +214,8 @@ class TicketForm(forms.Form):
         """The account the ticket is on (for its symbol list and the Portfolio panel)."""
         accounts = self.fields["account"].queryset
         chosen = self.picked("account")
-        account = accounts.filter(pk=chosen).first() if chosen.isdigit() else None
+        pk = object_id(chosen)
+        account = accounts.filter(pk=pk).first() if pk else None
         return account or accounts.first()
 
     @property
@@ -231,8 +236,22 @@ class TicketForm(forms.Form):
 
     @property
     def general_messages(self) -> list[str]:
-        """Messages that concern the whole ticket rather than one field."""
-        return self.field_messages.get("__all__", [])
+        """Messages that concern the whole ticket rather than one field, and those of a field
+        with no place of its own on the page (the hidden strategy, a rule field its row no
+        longer shows), named: a refusal always says why."""
+        messages = self.field_messages
+        shown = SHOWN_FIELDS | {cell.name for row in self.rows() for cell in row.cells}
+        general = list(messages.get("__all__", []))
+        for name, field_messages in messages.items():
+            if name != "__all__" and name not in shown:
+                general.extend(f"{self._label(name)}: {message}" for message in field_messages)
+        return general
+
+    def _label(self, name: str) -> str:
+        kind, _, field = name.partition("-")
+        if field:
+            return f"{RuleKind(kind).label} {field.replace('_', ' ')}"
+        return str(self.fields[name].label or name.replace("_", " ").capitalize())
 
     def rows(self) -> list[RuleRow]:
         side = self.side_value

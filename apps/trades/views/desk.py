@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from apps.core.confirm import confirmed
+from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
 from apps.core.selectors import desk_status
 from apps.core.templatetags.money import plain
@@ -64,18 +65,20 @@ TRADE_ACTIONS = ("modify", "discard", "cancel", "close")
 def owned_trade(request: HttpRequest, raw: str | None) -> Trade | None:
     if not raw:
         return None
-    if not raw.isdigit():
+    pk = object_id(raw)
+    if pk is None:
         raise Http404
     trades = Trade.objects.select_related("account", "revision", "next_revision", "strategy")
-    return get_owned_or_404(trades, request.user, owner_field="owner", pk=int(raw))
+    return get_owned_or_404(trades, request.user, owner_field="owner", pk=pk)
 
 
 def _strategy(request: HttpRequest, raw: str | None) -> Strategy | None:
     if not raw:
         return None
-    if not raw.isdigit():
+    pk = object_id(raw)
+    if pk is None:
         raise Http404
-    return get_owned_or_404(Strategy, request.user, owner_field="owner", pk=int(raw))
+    return get_owned_or_404(Strategy, request.user, owner_field="owner", pk=pk)
 
 
 def _ticket_form(
@@ -369,7 +372,8 @@ def symbols(request: HttpRequest) -> HttpResponse:
     """The symbol list of the account picked on the ticket, and its Portfolio column."""
     accounts = accounts_for(request.user)
     chosen = request.GET.get("account", "")
-    account = accounts.filter(pk=chosen).first() if chosen.isdigit() else None
+    pk = object_id(chosen)
+    account = accounts.filter(pk=pk).first() if pk else None
     if account is None:
         raise Http404
     return render(request, f"{DESK}#symbols-response", _account_context(accounts, account))
