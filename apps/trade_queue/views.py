@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.confirm import confirmed
-from apps.exchanges.domain.precision import fmt
+from apps.core.csv_export import csv_response
 from apps.trade_queue import selectors, services
 from apps.trade_queue.forms import PoolSettingsForm
 from apps.trade_queue.selectors import AccountQueue
@@ -148,34 +146,17 @@ CSV_COLUMNS = [
 ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    """Decimals exactly as stored or computed, never rounded (no exponent)."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return fmt(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 @login_required
 @require_GET
 def queue_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """Every waiting entry of the trader's accounts, in rank order per account."""
-    writer = csv.writer(_Echo())
+    """Every waiting entry of the trader's accounts, in rank order per account (the one CSV
+    helper: values unrounded, a label or symbol that reads as a formula neutralised)."""
 
-    def lines() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
+    def rows() -> Iterator[list]:
         for aq in selectors.queue_page(request.user):
             for row in aq.rows:
                 queued = row.queued
-                values = [
+                yield [
                     aq.account.label,
                     row.rank,
                     queued.pk,
@@ -195,8 +176,5 @@ def queue_csv(request: HttpRequest) -> StreamingHttpResponse:
                     queued.expires_at,
                     queued.pinned_at,
                 ]
-                yield writer.writerow([_cell(value) for value in values])
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="queue.csv"'
-    return response
+    return csv_response("queue.csv", CSV_COLUMNS, rows())

@@ -5,6 +5,8 @@ so a promoter that dies frees the lane within seconds."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from decimal import Decimal
 
@@ -184,3 +186,14 @@ def test_a_promoter_killed_while_holding_the_lane_frees_it_within_seconds(queued
     with lane_lease(queued.pk, "SOL/USDT") as next_holder:
         assert next_holder is not None
     assert open_symbols(queued) == ["BTC/USDT"]  # killed before it bought anything
+
+
+def test_the_queue_csv_neutralises_a_label_a_spreadsheet_would_read_as_a_formula(client, queued):
+    type(queued).objects.filter(pk=queued.pk).update(label='=HYPERLINK("http://x.test","go")')
+    client.force_login(queued.owner)
+
+    response = client.get(reverse("trade_queue:queue-csv"))
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["account"] for r in rows] == ['\'=HYPERLINK("http://x.test","go")'] * 2
+    assert rows[0]["signal_price"] == "153.5"
