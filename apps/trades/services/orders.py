@@ -490,8 +490,13 @@ def _order_done(trade: Trade, order: Order, now) -> None:
 def _close(trade: Trade, now, *, note: str = "") -> None:
     trade.status = Trade.Status.CLOSED
     trade.closed_at = now
-    trade.realised_pnl = trade.exit_proceeds - trade.entry_cost
-    pct = trade.realised_pnl / trade.entry_cost * 100 if trade.entry_cost else ZERO
+    # The cost of what was sold: dust below the market's step (the fee taken in the coin
+    # leaves some) is still held, so its cost is not a loss.
+    sold_cost = trade.entry_cost
+    if 0 < trade.exit_quantity < trade.quantity:
+        sold_cost = trade.entry_cost * trade.exit_quantity / trade.quantity
+    trade.realised_pnl = trade.exit_proceeds - sold_cost
+    pct = trade.realised_pnl / sold_cost * 100 if sold_cost else ZERO
     trade_event(
         trade,
         "position.closed",
