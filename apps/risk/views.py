@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.confirm import confirmed
+from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges.models import ExchangeAccount
 from apps.risk import selectors, services
@@ -60,9 +61,10 @@ def risk_page(request: HttpRequest) -> HttpResponse:
     chosen = request.GET.get("account")
     account = None
     if chosen:
-        if not chosen.isdigit():
+        pk = object_id(chosen)
+        if pk is None:
             return redirect("risk:risk")
-        account = _owned_account(request, int(chosen))
+        account = _owned_account(request, pk)
     else:
         account = accounts.first()
     return render(request, PAGE, _context(request, account))
