@@ -1,6 +1,22 @@
 from django.contrib import admin
+from django.db import models
 
+from apps.core.forms import plain_numbers
 from apps.core.models import Event, LoopTick
+
+
+class PlainNumbersAdmin(admin.ModelAdmin):
+    """An admin whose whole numbers are read as the trader's forms read them (the bounded
+    parser: `1_000` and `٣` refused, within the field's validators); money already is."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if (
+            isinstance(db_field, models.IntegerField)
+            and not isinstance(db_field, models.AutoField)
+            and not db_field.choices
+        ):
+            return plain_numbers(db_field, **kwargs)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

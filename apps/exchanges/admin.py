@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import PlainNumbersAdmin, ReadOnlyAdmin
 from apps.exchanges.models import (
     BalanceSnapshot,
     ExchangeAccount,
@@ -14,7 +14,7 @@ from apps.exchanges.services import SECRET_FIELDS
 
 
 @admin.register(ExchangeAccount)
-class ExchangeAccountAdmin(admin.ModelAdmin):
+class ExchangeAccountAdmin(PlainNumbersAdmin):
     # Credentials never appear here, not even masked: operators see only whether they are set.
     exclude = SECRET_FIELDS
     readonly_fields = ["kind", "created_at", "markets_refreshed_at", "balances_refreshed_at"]
@@ -62,7 +62,7 @@ class BalanceSnapshotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaperSettings)
-class PaperSettingsAdmin(admin.ModelAdmin):
+class PaperSettingsAdmin(PlainNumbersAdmin):
     """Editable: operators tune fees, slippage and injected faults for drills."""
 
     list_display = [

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import PlainNumbersAdmin, ReadOnlyAdmin
 from apps.notifications.models import Delivery, DeliveryAttempt, Destination
 
 
 @admin.register(Destination)
-class DestinationAdmin(admin.ModelAdmin):
+class DestinationAdmin(PlainNumbersAdmin):
     # The Discord webhook URL is a credential: never shown, not even masked.
     exclude = ["discord_webhook_url"]
     readonly_fields = ["kind", "failing_since", "created_at"]

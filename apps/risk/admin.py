@@ -2,18 +2,19 @@ from decimal import Decimal
 
 from django.contrib import admin
 
+from apps.core.admin import PlainNumbersAdmin
 from apps.core.numbers import plain
 from apps.risk.models import AccountGuard, GroupRisk, RiskAction, RiskSettings
 
 
 @admin.register(RiskSettings)
-class RiskSettingsAdmin(admin.ModelAdmin):
+class RiskSettingsAdmin(PlainNumbersAdmin):
     list_display = ["account", "enabled", "loss_threshold_pct", "max_winners", "updated_at"]
     list_filter = ["enabled"]
 
 
 @admin.register(AccountGuard)
-class AccountGuardAdmin(admin.ModelAdmin):
+class AccountGuardAdmin(PlainNumbersAdmin):
     list_display = [
         "account",
         "equity",
@@ -29,7 +30,7 @@ _AMOUNTS = ["required", "covered"]
 
 
 @admin.register(RiskAction)
-class RiskActionAdmin(admin.ModelAdmin):
+class RiskActionAdmin(PlainNumbersAdmin):
     list_display = [
         "pk",
         "account",

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from apps.core.admin import PlainNumbersAdmin
 from apps.strategies.models import Strategy
 
 
 @admin.register(Strategy)
-class StrategyAdmin(admin.ModelAdmin):
+class StrategyAdmin(PlainNumbersAdmin):
     list_display = ["name", "owner", "side", "sizing_kind", "sizing_value", "updated_at"]
     list_filter = ["side", "sizing_kind"]
     search_fields = ["name", "owner__username"]

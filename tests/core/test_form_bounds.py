@@ -180,3 +180,15 @@ def test_the_admin_refuses_a_grid_the_strategy_page_would_refuse(operator, paper
     assert "Leg 1: The weight must be a number above 0 %." in html
     strategy.refresh_from_db()
     assert strategy.dca_legs == []
+
+
+@pytest.mark.parametrize("value", ["٣", "1_000", "1e3", " 5 0"])
+def test_the_admin_reads_whole_numbers_as_the_pages_do(operator, paper, value):  # noqa: F811
+    settings = RiskSettings.objects.create(account=paper)
+    data = {"account": paper.pk, **RISK, "min_group_age_minutes": value}
+
+    html = _admin_post(operator, f"/admin/risk/risksettings/{settings.pk}/change/", data)
+
+    assert "must be a whole number from 0 to 525600" in html
+    settings.refresh_from_db()
+    assert settings.min_group_age_minutes is None
