@@ -515,3 +515,14 @@ def test_a_trading_loop_keeps_its_pace_while_discord_hangs(
     assert attempt is not None and attempt.outcome == "retry"
     assert "did not answer" in attempt.error
     assert not Delivery.objects.filter(status__in=["sent", "failed"]).exists()
+
+
+@pytest.mark.parametrize("url", ["https://xn--/x", "https://\u2024.example/x"])
+def test_a_saved_url_no_client_can_send_to_is_a_permanent_failure(url):
+    from apps.notifications.transports.base import PermanentDeliveryError
+
+    destination = Destination(kind="discord", label="Broken", discord_webhook_url=url)
+    message = Message(kind="trade.stop_hit", subject="Stop", body="Stop.", severity="info")
+
+    with pytest.raises(PermanentDeliveryError, match="not a valid https URL"):
+        DiscordTransport().send(destination, [message])

@@ -139,7 +139,8 @@ class DiscordTransport(Transport):
                 f"Discord did not answer within {timeout:g} seconds ({type(exc).__name__}); "
                 "will retry."
             ) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+        # A host name IDNA cannot encode (https://xn--/x) raises its UnicodeError unwrapped.
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError):
             raise PermanentDeliveryError(
                 "The saved webhook URL is not a valid https URL. Paste it again."
             ) from None
