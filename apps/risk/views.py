@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.core.confirm import confirmed
+from apps.core.confirm import confirmed, refusal
 from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges.models import ExchangeAccount
@@ -77,11 +77,15 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     return _preview_answer(request, _owned_account(request, pk))
 
 
-def _preview_answer(request: HttpRequest, account: ExchangeAccount, *, why: str = ""):
+def _preview_answer(
+    request: HttpRequest, account: ExchangeAccount, *, why: str = "", run_asked: bool = False
+):
+    """The preview panel; `run_asked` when Run now's post showed it (nothing sold), `why` when
+    that post carried an answer that did not count."""
     problem = selectors.settings_problem(selectors.settings_of(account))
     if problem:
         request.session.pop(_previewed_key(account), None)
-        context = {"settings_problem": problem, "confirm_why": why}
+        context = {"settings_problem": problem, "confirm_why": why, "run_asked": run_asked}
         if request.htmx:
             return render(request, f"{PAGE}#preview-panel", context | {"account": account})
         return render(request, PAGE, _context(request, account, **context))
@@ -93,7 +97,8 @@ def _preview_answer(request: HttpRequest, account: ExchangeAccount, *, why: str 
         request.session[_previewed_key(account)] = plan.to_dict()
     else:
         request.session.pop(_previewed_key(account), None)
-    context = {"preview": seen, "plan": plan, "rows": seen.rows, "confirm_why": why}
+    context = {"preview": seen, "plan": plan, "rows": seen.rows}
+    context |= {"confirm_why": why, "run_asked": run_asked}
     if request.htmx:
         return render(request, f"{PAGE}#preview-panel", context | {"account": account})
     return render(request, PAGE, _context(request, account, **context))
@@ -111,11 +116,15 @@ def run_now(request: HttpRequest, pk: int) -> HttpResponse:
     or no longer qualifies, and adapts the winners' quantities)."""
     account = _owned_account(request, pk)
     if not confirmed(request):
-        return _preview_answer(request, account, why="Nothing was sold yet: confirm below.")
+        why = refusal(request, nothing="Nothing was sold")
+        return _preview_answer(request, account, why=why, run_asked=True)
     previewed = request.session.pop(_previewed_key(account), None)
     if previewed is None or selectors.settings_problem(selectors.settings_of(account)):
         return _preview_answer(
-            request, account, why="Nothing was sold: confirm the plan as it is now, below."
+            request,
+            account,
+            why="Nothing was sold: confirm the plan as it is now, below.",
+            run_asked=True,
         )
     action = services.run(account=account, now=timezone.now(), expected=previewed)
     note = "" if action is not None else "Nothing to do: no losing group is eligible."
@@ -197,10 +206,6 @@ def settings_reset(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_page_url(account))
 
 
-# Said when a kill switch or Resume post arrives without its confirmation: nothing was done.
-NOT_CONFIRMED = "Nothing was done yet: confirm below, or keep things as they are."
-
-
 @login_required
 @require_POST
 def kill(request: HttpRequest, pk: int) -> HttpResponse:
@@ -209,7 +214,8 @@ def kill(request: HttpRequest, pk: int) -> HttpResponse:
     account = _owned_account(request, pk)
     if not confirmed(request):
         plan = selectors.kill_switch_plan(account)
-        context = _context(request, account, kill_plan=plan, confirm_why=NOT_CONFIRMED)
+        why = refusal(request, nothing="Nothing was done")
+        context = _context(request, account, kill_plan=plan, confirm_why=why)
         return render(request, PAGE, context)
     done = services.engage(account=account, now=timezone.now())
     messages.warning(request, f"Kill switch engaged on {account.label}: {done.summary}.")
@@ -226,7 +232,8 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     plan = services.resume_plan(account=account, now=now)
     if not confirmed(request):
-        context = _context(request, account, resume_plan=plan, confirm_why=NOT_CONFIRMED)
+        why = refusal(request, nothing="Nothing was done")
+        context = _context(request, account, resume_plan=plan, confirm_why=why)
         return render(request, PAGE, context)
     reset_daily = request.POST.get("reset_daily") == "yes"
     services.resume(account=account, now=now, reset_daily=reset_daily)

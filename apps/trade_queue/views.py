@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.core.confirm import confirmed
+from apps.core.confirm import confirmed, refusal
 from apps.core.csv_export import csv_response
 from apps.trade_queue import selectors, services
 from apps.trade_queue.forms import PoolSettingsForm
@@ -70,7 +70,7 @@ def _ask_remove(request: HttpRequest, pk: int) -> HttpResponse:
             f"Remove the {queued.key} entry from the queue? Its signal is decided cancelled "
             "and it is never promoted."
         ),
-        "confirm_why": "Nothing was removed yet: confirm, or keep it queued.",
+        "confirm_why": refusal(request, nothing="Nothing was removed"),
     }
     if request.htmx:
         aq = selectors.account_queue(queued.account)

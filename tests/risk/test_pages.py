@@ -67,10 +67,14 @@ def test_run_now_without_the_answer_shows_what_it_would_sell_and_sells_nothing(
     engine_on(paper)
     client.force_login(paper.owner)
 
-    for data in ({}, {"confirm": "no"}):
+    for data, why in (({}, False), ({"confirm": "no"}, True)):
         with desk.capture(execute=True):
             html = client.post(f"/risk/{paper.pk}/run/", data, **HTMX).content.decode()
-        assert "Nothing was sold yet: confirm below." in html
+        box = html.split('id="risk-run-confirm"')[1].split("</form>")[0]
+        assert '<strong class="confirm-label">Confirm:</strong> Run the risk engine now?' in box
+        # The first ask is a question; only the refused answer says why, as an error.
+        refused = "Nothing was sold: the confirmation was not answered yes."
+        assert (refused in box) is why and ("notice error" in box) is why
         assert "Would act:" in html and f"ETH/USDT 15 long #{loser.pk}" in html
 
     assert not RiskAction.objects.exists()
@@ -139,7 +143,9 @@ def test_the_kill_switch_shows_what_it_will_do_and_acts_only_when_confirmed(
         html = response.content.decode()
         assert response.status_code == 200
         box = html.split('id="kill-confirm"')[1].split("</form>")[0]
-        assert "Nothing was done yet: confirm below" in box
+        refused = "Nothing was done: the confirmation was not answered yes." in box
+        assert refused is ("confirm" in data)  # the first ask asks; a wrong answer says why
+        assert '<strong class="confirm-label">Confirm:</strong> Throw the kill switch' in box
         assert "Closes 2 position group(s) at market" in box and f"#{loser.pk}" in box
         assert "Removes 0 queued entries" in box
         assert 'name="confirm" value="yes"' in box
@@ -173,7 +179,8 @@ def test_resume_shows_what_it_will_do_and_keeps_the_daily_limit_unless_told(clie
 
     box = response.content.decode().split('id="resume-confirm"')[1].split("</form>")[0]
     assert response.status_code == 200
-    assert "Nothing was done yet" in box and "Releases: kill switch engaged at" in box
+    assert "Confirm:</strong> Resume" in box and "Nothing was done" not in box
+    assert "Releases: kill switch engaged at" in box
     assert "Keeps the breached daily loss limit (daily loss limit: down" in box
     assert "Promotes nothing: no entry is waiting in the queue." in box
     assert 'name="reset_daily" value="yes"' in box

@@ -249,7 +249,8 @@ def test_the_kill_switch_engages_only_on_the_exact_answer(client, paper, desk, a
 
     assert refused.status_code == 200
     html = refused.content.decode()
-    assert 'id="kill-confirm"' in html and "Nothing was done yet" in html
+    assert 'id="kill-confirm"' in html
+    assert "Nothing was done: the confirmation was not answered yes." in html
     paper.refresh_from_db()
     assert paper.is_active and not AccountGuard.objects.filter(killed_at__isnull=False).exists()
     assert PositionGroup.objects.get(pk=group.pk).status == PositionGroup.Status.OPEN

@@ -114,7 +114,8 @@ def test_remove_removes_only_on_the_exact_answer(client, queued, desk, answer):
 
     response = desk.run(client.post, path=url, data={"confirm": answer}, **HTMX)
 
-    assert response.status_code == 200 and "Nothing was removed yet" in response.text
+    assert response.status_code == 200
+    assert "Nothing was removed: the confirmation was not answered yes." in response.text
     assert row(queued, "ETH/USDT").status == QueuedSignal.Status.QUEUED
 
 

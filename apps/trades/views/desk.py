@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
-from apps.core.confirm import confirmed
+from apps.core.confirm import confirmed, refusal
 from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
 from apps.core.selectors import desk_status
@@ -291,7 +291,8 @@ def _trade_action(request: HttpRequest, state: TicketState, action: str) -> Http
         if action == "close" and holds_position(trade) and not confirmed(request):
             # Selling asks once, the same way everywhere: nothing is sold without the answer.
             form = _ticket_form(request, state)
-            notice = Notice("Nothing was sold yet: confirm below, or keep it open.", "error")
+            why = refusal(request, nothing="Nothing was sold")
+            notice = Notice(why, "error") if why else None
             return _render_ticket(request, form, state, notice=notice, confirm_close=True)
         if action == "cancel":
             cancel_trade(trade=trade, now=now)

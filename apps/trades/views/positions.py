@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.core.confirm import confirmed
+from apps.core.confirm import confirmed, refusal
 from apps.exchanges.domain.precision import fmt
 from apps.trades import selectors
 from apps.trades.forms import PositionFilterForm
@@ -85,7 +85,7 @@ def position_close(request: HttpRequest, pk: int) -> HttpResponse:
                 f"resting legs are cancelled and the {fmt(group.quantity)} it holds is sold at "
                 "market."
             ),
-            "confirm_why": "Nothing was sold yet: confirm below, or keep the position open.",
+            "confirm_why": refusal(request, nothing="Nothing was sold"),
         }
         return render(request, DETAIL, context)
     try:
