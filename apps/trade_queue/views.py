@@ -34,12 +34,20 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, PAGE, {"accounts": accounts})
 
 
-def _answer(request: HttpRequest, account, notice: str, *, error: bool = False) -> HttpResponse:
-    """htmx: the account's pool and queue with what happened; else back to the page."""
+def _answer(
+    request: HttpRequest,
+    account,
+    notice: str,
+    *,
+    error: bool = False,
+    partial: str = "account-pool",
+) -> HttpResponse:
+    """htmx: the account's pool and queue with what happened (`partial`: Remove's answer also
+    closes its confirmation); else back to the page."""
     if request.htmx:
         aq = selectors.account_queue(account)
         return render(
-            request, f"{PAGE}#account-pool", {"aq": aq, "notice": notice, "notice_error": error}
+            request, f"{PAGE}#{partial}", {"aq": aq, "notice": notice, "notice_error": error}
         )
     (messages.error if error else messages.success)(request, notice)
     return redirect("trade_queue:queue")
@@ -55,37 +63,44 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
-    """Remove: the first post only asks (200, the row with its confirmation; nothing is
-    removed); the confirmation's post removes the entry."""
+    """Remove: the first post only asks (200, the confirmation, beside the live pool so a push
+    does not wipe it; nothing is removed); the confirmation's post removes the entry."""
     if not confirmed(request):
         return _ask_remove(request, pk)
-    return _act_on_queued(request, pk, services.remove_queued)
+    return _act_on_queued(request, pk, services.remove_queued, partial="remove-answer")
 
 
 def _ask_remove(request: HttpRequest, pk: int) -> HttpResponse:
     queued = get_object_or_404(selectors.queued_of(request.user), pk=pk)
     context = {
-        "confirm_remove": queued.pk,
+        "confirm_remove": queued,
         "confirm_question": (
-            f"Remove the {queued.key} entry from the queue? Its signal is decided cancelled "
-            "and it is never promoted."
+            f"Remove the {queued.key} entry{_of_signal(queued)} from the queue? Its signal is "
+            "decided cancelled and it is never promoted."
         ),
         "confirm_why": refusal(request, nothing="Nothing was removed"),
     }
     if request.htmx:
         aq = selectors.account_queue(queued.account)
-        return render(request, f"{PAGE}#account-pool", {"aq": aq, **context})
+        return render(request, f"{PAGE}#remove-confirm", {"aq": aq, **context})
     accounts = [_with_form(aq) for aq in selectors.queue_page(request.user)]
     return render(request, PAGE, {"accounts": accounts, **context})
 
 
-def _act_on_queued(request: HttpRequest, pk: int, service) -> HttpResponse:
+def _of_signal(queued) -> str:
+    """The signal the trader knows the entry by (the queue row's own id means nothing to them)."""
+    return f" of signal #{queued.signal_id}" if queued.signal_id else ""
+
+
+def _act_on_queued(
+    request: HttpRequest, pk: int, service, *, partial: str = "account-pool"
+) -> HttpResponse:
     queued = get_object_or_404(selectors.queued_of(request.user), pk=pk)
     try:
         notice = service(queued_id=queued.pk, now=timezone.now(), by=request.user.get_username())
     except services.QueueError as error:
-        return _answer(request, queued.account, str(error), error=True)
-    return _answer(request, queued.account, notice)
+        return _answer(request, queued.account, str(error), error=True, partial=partial)
+    return _answer(request, queued.account, notice, partial=partial)
 
 
 @login_required

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.accounts.factories import PASSWORD
-from tests.browser.conftest import as_worker, log_in
+from tests.browser.conftest import as_worker, log_in, wait_for_live_socket
 from tests.browser.test_positions_page import entry, paper_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -53,4 +53,48 @@ def test_the_position_pages_close_asks_first_and_keeping_it_open_sells_nothing(
     status, sells = as_worker(group_state, group_id)
     assert status in ("closing", "closed") and sells == 1
     assert dialogs == []  # asked once, in the page
+    assert page.csp_violations == []
+
+
+def bump_replacements_and_push(account, queued_id: int, replacements: int) -> None:
+    """A change to the account's queue, pushed the way every queue move pushes it."""
+    from apps.trade_queue.models import QueuedSignal
+    from apps.trade_queue.services.live import push_queue
+
+    QueuedSignal.objects.filter(pk=queued_id).update(replacements=replacements)
+    push_queue(account.pk)
+
+
+def queued_status(queued_id: int) -> str:
+    from apps.trade_queue.models import QueuedSignal
+
+    return QueuedSignal.objects.get(pk=queued_id).status
+
+
+def test_an_open_queue_remove_confirmation_survives_a_live_update_of_its_pool(
+    page, live_server_url
+):
+    from tests.browser.test_queue_page import full_pool_with_a_queue, queue_rows
+
+    account, _ = as_worker(full_pool_with_a_queue)
+    eth = as_worker(queue_rows, account)["ETH/USDT"]
+    log_in(page, live_server_url, account.owner.username, PASSWORD)
+    page.goto(f"{live_server_url}/queue/")
+    wait_for_live_socket(page)
+    page.locator(f"#queued-{eth} button.remove").click()
+    ask = page.get_by_role("alertdialog")
+    expect(ask).to_contain_text("Remove the ETH/USDT 15 long entry")
+
+    as_worker(bump_replacements_and_push, account, eth, 7)
+
+    # The push arrived (the row shows the new count) and the open confirmation is still there.
+    expect(page.locator(f"#queued-{eth} td").nth(8)).to_have_text("7")
+    expect(page.get_by_role("alertdialog")).to_have_count(1)
+    assert as_worker(queued_status, eth) == "queued"
+
+    page.get_by_role("alertdialog").get_by_role("button", name="Remove").click()
+
+    expect(page.locator(f"#queued-{eth}")).to_have_count(0)
+    expect(page.get_by_role("alertdialog")).to_have_count(0)  # closed with its answer
+    assert as_worker(queued_status, eth) == "removed"
     assert page.csp_violations == []

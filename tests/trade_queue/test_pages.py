@@ -79,7 +79,7 @@ def test_remove_asks_first_and_removes_only_when_confirmed_without_htmx(client, 
     assert asked.status_code == 200
     box = asked.content.decode().split(f'id="remove-confirm-queued-{eth.pk}"')[1]
     box = box.split("</form>")[0]
-    assert "Remove the ETH/USDT 15 long entry from the queue?" in box
+    assert "Remove the ETH/USDT 15 long entry from the queue?" in box  # no signal: none named
     assert "Confirm:</strong>" in box and "Nothing was removed" not in box  # a question
     assert 'name="confirm" value="yes"' in box
     assert row(queued, "ETH/USDT").status == "queued"
@@ -100,7 +100,9 @@ def test_remove_over_htmx_answers_with_the_rows_confirmation_then_removes(client
     for data in ({}, {"confirm": "no"}):  # no answer, or not the answer: nothing removed
         html = desk.run(client.post, path=url, data=data, HTTP_HX_REQUEST="true")
         html = html.content.decode()
-        assert html.strip().startswith(f'<div id="pool-{queued.pk}"')
+        # The confirmation lands beside the pool, outside what live pushes replace.
+        assert html.strip().startswith(f'<div id="pool-{queued.pk}-confirm" class="queue-confirm">')
+        assert f'id="pool-{queued.pk}"' not in html
         assert f'id="remove-confirm-queued-{eth.pk}"' in html
         assert f'hx-post="{url}" hx-target="#pool-{queued.pk}"' in html
         assert f'id="remove-confirm-queued-{sol.pk}"' not in html  # only the row asked about
@@ -109,8 +111,23 @@ def test_remove_over_htmx_answers_with_the_rows_confirmation_then_removes(client
     html = desk.run(
         client.post, path=url, data={"confirm": "yes"}, HTTP_HX_REQUEST="true"
     ).content.decode()
+    assert html.strip().startswith(f'<div id="pool-{queued.pk}" class="pool">')
     assert "ETH/USDT 15 long entry removed from the queue." in html
+    closed = html.split(f'<div id="pool-{queued.pk}-confirm" class="queue-confirm" hx-swap-oob')[1]
+    assert "remove-confirm-" not in closed.split("</div>")[0]  # the confirmation is closed
     assert row(queued, "ETH/USDT").status == "removed"
+
+
+def test_a_live_push_of_the_pool_leaves_an_open_remove_confirmation_alone(queued):
+    from django.template.loader import render_to_string
+
+    from apps.trade_queue.selectors import account_queue
+    from apps.trade_queue.services.live import QUEUE_LIVE
+
+    pushed = render_to_string(QUEUE_LIVE, {"aq": account_queue(queued)})
+
+    assert pushed.strip().startswith(f'<div id="pool-{queued.pk}" class="pool" hx-swap-oob="true">')
+    assert f'id="pool-{queued.pk}-confirm"' not in pushed  # what the push replaces holds none
 
 
 def test_another_users_queue_and_pool_are_404(client, queued):
