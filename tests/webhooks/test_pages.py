@@ -293,7 +293,7 @@ def test_editing_keeps_a_blank_secret_and_can_remove_it(client, trader, route):
 def test_rotating_gives_a_new_url_and_the_old_one_stops_working(client, trader, route):
     old = route.token
     client.force_login(trader)
-    response = client.post(f"/settings/webhooks/{route.pk}/rotate/")
+    response = client.post(f"/settings/webhooks/{route.pk}/rotate/", {"confirm": "yes"})
     route.refresh_from_db()
 
     assert response.status_code == 302
@@ -305,7 +305,7 @@ def test_rotating_gives_a_new_url_and_the_old_one_stops_working(client, trader, 
 
 def test_deactivating_and_reactivating_a_route(client, trader, route):
     client.force_login(trader)
-    client.post(f"/settings/webhooks/{route.pk}/active/", {"active": "0"})
+    client.post(f"/settings/webhooks/{route.pk}/active/", {"active": "0", "confirm": "yes"})
     route.refresh_from_db()
     assert not route.is_active
     assert Event.objects.filter(kind="webhook.route_deactivated").exists()
@@ -320,8 +320,8 @@ def test_another_users_route_pages_are_404_and_untouched(client, trader, someone
     base = f"/settings/webhooks/{someone_else.pk}/"
     assert client.get(base).status_code == 404
     assert client.post(base, {"label": "Mine now"}).status_code == 404
-    assert client.post(base + "rotate/").status_code == 404
-    assert client.post(base + "active/", {"active": "0"}).status_code == 404
+    assert client.post(base + "rotate/", {"confirm": "yes"}).status_code == 404
+    assert client.post(base + "active/", {"active": "0", "confirm": "yes"}).status_code == 404
     someone_else.refresh_from_db()
     assert (someone_else.token, someone_else.is_active) == (token, True)
 
