@@ -34,3 +34,15 @@ def refusal(request: HttpRequest, *, nothing: str) -> str:
         f"{nothing}: the confirmation was not answered yes. "
         "Confirm below, or keep things as they are."
     )
+
+
+def counted(count: int, one: str, many: str) -> str:
+    """ "1 position group", "2 position groups": a confirmation's counts read as sentences."""
+    return f"{count} {one if count == 1 else many}"
+
+
+def entry_name(queued) -> str:
+    """A queued entry as the trader knows it: by its signal (the queue row's own id means
+    nothing to them), or as a trader's own entry without one."""
+    signal = f"signal #{queued.signal_id}" if queued.signal_id else "no signal"
+    return f"{queued.key} ({signal})"

@@ -11,6 +11,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from apps.core.confirm import counted, entry_name
 from apps.core.scoping import owned
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.types import OrderSide, Ticker
@@ -253,17 +254,18 @@ def kill_switch_plan(account: ExchangeAccount) -> list[str]:
     waiting = trades.filter(status=Trade.Status.PENDING).count()
     resting = Order.objects.filter(account=account, status__in=Order.LIVE).count()
     queued = [
-        f"{row.key} (#{row.pk})"
+        entry_name(row)
         for row in QueuedSignal.objects.filter(account=account, status__in=QueuedSignal.WAITING)
     ]
     return [
-        f"Closes {len(groups)} position group(s) at market"
+        f"Closes {counted(len(groups), 'position group', 'position groups')} at market"
         + (f": {', '.join(groups)}" if groups else "")
         + ".",
-        f"Closes {open_trades} open trade(s) at market and cancels {waiting} waiting trade(s).",
+        f"Closes {counted(open_trades, 'open trade', 'open trades')} at market and cancels "
+        f"{counted(waiting, 'waiting trade', 'waiting trades')}.",
         f"Cancels every resting order: the desk's {resting} and any other open order on the "
         "exchange.",
-        f"Removes {len(queued)} queued entr{'y' if len(queued) == 1 else 'ies'}"
+        f"Removes {counted(len(queued), 'queued entry', 'queued entries')}"
         + (f": {', '.join(queued)}" if queued else "")
         + "; none is promoted when you resume.",
         f"Pauses {account.label} until you resume it.",

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.core.confirm import confirmed, refusal
+from apps.core.confirm import confirmed, entry_name, refusal
 from apps.core.csv_export import csv_response
 from apps.trade_queue import selectors, services
 from apps.trade_queue.forms import PoolSettingsForm
@@ -75,8 +75,8 @@ def _ask_remove(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "confirm_remove": queued,
         "confirm_question": (
-            f"Remove the {queued.key} entry{_of_signal(queued)} from the queue? Its signal is "
-            "decided cancelled and it is never promoted."
+            f"Remove {entry_name(queued)} from the queue? Its signal is decided cancelled and "
+            "it is never promoted."
         ),
         "confirm_why": refusal(request, nothing="Nothing was removed"),
     }
@@ -85,11 +85,6 @@ def _ask_remove(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, f"{PAGE}#remove-confirm", {"aq": aq, **context})
     accounts = [_with_form(aq) for aq in selectors.queue_page(request.user)]
     return render(request, PAGE, {"accounts": accounts, **context})
-
-
-def _of_signal(queued) -> str:
-    """The signal the trader knows the entry by (the queue row's own id means nothing to them)."""
-    return f" of signal #{queued.signal_id}" if queued.signal_id else ""
 
 
 def _act_on_queued(

@@ -49,13 +49,18 @@ def _breach_daily_loss(account, desk) -> str:
     return guard.breach_reason
 
 
+def signal_of(queued) -> str:
+    """How prompts name a queued entry: by the signal the trader knows, not the queue row."""
+    return f"signal #{queued.signal_id}" if queued.signal_id else "no signal"
+
+
 def test_the_kill_switch_removes_every_queued_entry_and_lists_them(paper, desk, full_pool):
     _, queued = full_pool
 
     done = desk.run(services.engage, account=paper, now=timezone.now())
 
-    assert done.queued_removed == [f"ETH/USDT 15 long (#{queued.pk})"]
-    assert f"1 queued entry removed: ETH/USDT 15 long (#{queued.pk})" in done.summary
+    assert done.queued_removed == [f"ETH/USDT 15 long ({signal_of(queued)})"]
+    assert f"1 queued entry removed: ETH/USDT 15 long ({signal_of(queued)})" in done.summary
     queued.refresh_from_db()
     assert queued.status == QueuedSignal.Status.REMOVED
     assert queued.reason.startswith(f"Removed by the kill switch on {paper.label}")
@@ -140,7 +145,10 @@ def test_resume_plan_says_what_it_releases_keeps_and_promotes(paper, desk, full_
     assert plan.daily_breach == ""
     assert [q.pk for q in plan.promotes] == [queued.pk] and plan.stays_queued == 1
     text = " ".join(plan.items)
-    assert f"Promotes 1 queued entry into free pool slots: ETH/USDT 15 long (#{queued.pk})" in text
+    assert (
+        f"Promotes 1 queued entry into free pool slots: ETH/USDT 15 long ({signal_of(queued)})"
+        in text
+    )
     assert "1 more keep waiting" in text
     # Resume then does what it said.
     desk.run(services.resume, account=paper, now=timezone.now())
@@ -160,3 +168,43 @@ def test_resume_plan_names_a_breached_daily_limit_it_keeps(paper, desk):
     assert reason not in plan.releases
     assert any(line.startswith("Keeps the breached daily loss limit") for line in plan.items)
     assert plan.can_reset_daily
+
+
+def test_the_kill_switch_and_resume_name_a_queued_entry_by_its_signal_not_its_queue_row(
+    paper, desk
+):
+    from apps.risk.selectors import kill_switch_plan
+    from apps.webhooks.models import Signal
+    from apps.webhooks.services import create_route
+    from tests.trades.factories import StrategyFactory
+
+    ExchangeAccount.objects.filter(pk=paper.pk).update(max_open_groups=1)
+    paper.refresh_from_db()
+    open_group(desk, paper, "BTC/USDT", "1000")
+    route = create_route(
+        owner=paper.owner,
+        label="TV",
+        account=paper,
+        strategy=StrategyFactory(owner=paper.owner),
+        ip_allowlist="",
+    )
+    signals = [
+        Signal.objects.create(
+            route=route, account=paper, received_at=timezone.now(), body=b"buy", key=f"k{n}"
+        )
+        for n in range(3)  # the signal's id is not the queue row's
+    ]
+    strategy = grid_strategy(paper.owner, legs=[])
+    desk.act(paper, strategy, signal(symbol="ETH/USDT"), signal_id=signals[-1].pk)
+    queued = QueuedSignal.objects.get(account=paper, symbol="ETH/USDT")
+    assert queued.signal_id != queued.pk
+
+    plan = " ".join(kill_switch_plan(paper))
+
+    assert f"Removes 1 queued entry: ETH/USDT 15 long (signal #{signals[-1].pk})" in plan
+    assert f"(#{queued.pk})" not in plan and "(s)" not in plan
+    assert "Closes 1 position group at market" in plan
+    ExchangeAccount.objects.filter(pk=paper.pk).update(max_open_groups=2)
+    paper.refresh_from_db()
+    resume = " ".join(services.resume_plan(account=paper, now=timezone.now()).items)
+    assert f"ETH/USDT 15 long (signal #{signals[-1].pk})" in resume

@@ -146,7 +146,9 @@ def test_the_kill_switch_shows_what_it_will_do_and_acts_only_when_confirmed(
         refused = "Nothing was done: the confirmation was not answered yes." in box
         assert refused is ("confirm" in data)  # the first ask asks; a wrong answer says why
         assert '<strong class="confirm-label">Confirm:</strong> Throw the kill switch' in box
-        assert "Closes 2 position group(s) at market" in box and f"#{loser.pk}" in box
+        assert "Closes 2 position groups at market" in box and f"#{loser.pk}" in box
+        assert "Closes 0 open trades at market and cancels 0 waiting trades." in box
+        assert "(s)" not in box
         assert "Removes 0 queued entries" in box
         assert 'name="confirm" value="yes"' in box
     assert ExchangeAccount.objects.get(pk=paper.pk).is_active
@@ -180,7 +182,10 @@ def test_resume_shows_what_it_will_do_and_keeps_the_daily_limit_unless_told(clie
     box = response.content.decode().split('id="resume-confirm"')[1].split("</form>")[0]
     assert response.status_code == 200
     assert "Confirm:</strong> Resume" in box and "Nothing was done" not in box
-    assert "Releases: kill switch engaged at" in box
+    assert "Resume will" not in box and "Releases:" not in box
+    assert (
+        f"Resume {paper.label}? It:" in box and "Releases this hold: kill switch engaged at" in box
+    )
     assert "Keeps the breached daily loss limit (daily loss limit: down" in box
     assert "Promotes nothing: no entry is waiting in the queue." in box
     assert 'name="reset_daily" value="yes"' in box

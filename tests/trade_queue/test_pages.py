@@ -79,7 +79,7 @@ def test_remove_asks_first_and_removes_only_when_confirmed_without_htmx(client, 
     assert asked.status_code == 200
     box = asked.content.decode().split(f'id="remove-confirm-queued-{eth.pk}"')[1]
     box = box.split("</form>")[0]
-    assert "Remove the ETH/USDT 15 long entry from the queue?" in box  # no signal: none named
+    assert "Remove ETH/USDT 15 long (no signal) from the queue?" in box
     assert "Confirm:</strong>" in box and "Nothing was removed" not in box  # a question
     assert 'name="confirm" value="yes"' in box
     assert row(queued, "ETH/USDT").status == "queued"

@@ -5,10 +5,13 @@ a post carrying another answer sells nothing and says why; only the confirmation
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.exchanges.domain.precision import fmt
 from apps.trades.models import Order, PositionGroup, Trade
 from apps.trades.services import activate_ticket, evaluate_rules
 from tests.trades.conftest import ticket
@@ -118,3 +121,37 @@ def test_the_desks_close_with_the_answer_sells(client, paper, open_trade, desk):
 
     assert _sells(paper) == 1
     assert Trade.objects.get(pk=open_trade.pk).status == Trade.Status.CLOSED
+
+
+# BTC/USDT's step is 0.00001: a holding off the step (a fee taken in the coin) leaves dust.
+HELD, SOLD, DUST = Decimal("0.0153657"), "0.01536", "0.0000057"
+
+
+def test_a_groups_close_prompt_states_the_stepped_amount_in_the_base_asset_and_the_dust(
+    client, paper, group
+):
+    PositionGroup.objects.filter(pk=group.pk).update(quantity=HELD)
+    client.force_login(paper.owner)
+
+    response = client.post(reverse("trades:position-close", args=[group.pk]))
+
+    box = response.content.decode().split('id="close-confirm"')[1].split("</form>")[0]
+    assert f"{SOLD} BTC is sold at market; {DUST} BTC stays (dust below the market" in box
+    assert fmt(HELD) not in box  # the unrounded holding is not what sells
+
+
+def test_the_desks_close_prompt_names_the_base_asset_and_what_sells(client, paper, open_trade):
+    Trade.objects.filter(pk=open_trade.pk).update(quantity=HELD, exit_quantity=0)
+    client.force_login(paper.owner)
+
+    response = client.post(
+        reverse("trades:ticket"),
+        {"action": "close", "trade": open_trade.pk},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="ticket",
+    )
+
+    box = response.content.decode().split('id="close-confirm"')[1].split("</form>")[0]
+    assert f"Trade #{open_trade.pk} holds {fmt(HELD)} BTC:" in box
+    assert f"It sells {SOLD} BTC; {DUST} BTC stays (dust below the market" in box
+    assert "BTC/USDT:" not in box

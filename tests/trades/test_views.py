@@ -366,7 +366,7 @@ def test_cancel_on_an_open_trade_asks_to_close_at_market_instead(trader_client, 
     html = post(trader_client, {"action": "cancel", "trade": trade.pk}).content.decode()
     assert only_trade().status == Trade.Status.OPEN
     confirm = html.split('id="close-confirm"')[1].split("</div>")[0]
-    assert "holds 0.015 BTC/USDT" in confirm
+    assert "holds 0.015 BTC:" in confirm and "BTC/USDT:" not in confirm
     assert 'name="action" value="close"' in confirm and 'name="confirm" value="yes"' in confirm
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from apps.core.confirm import counted, entry_name
 from apps.core.models import Event
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.errors import ExchangeError
@@ -41,22 +42,25 @@ class Sweep:
     trades_closed: list[int] = field(default_factory=list)
     trades_cancelled: list[int] = field(default_factory=list)
     foreign_cancelled: list[str] = field(default_factory=list)  # orders the desk did not place
-    queued_removed: list[str] = field(default_factory=list)  # "BTC/USDT 15 long (#12)"
+    queued_removed: list[str] = field(default_factory=list)  # "BTC/USDT 15 long (signal #15)"
     waiting: list[str] = field(default_factory=list)  # what is still in flight
 
     @property
     def summary(self) -> str:
         parts = [
-            f"{len(self.groups_closed)} position group(s) closing at market",
-            f"{self.legs_cancelled} resting order(s) cancelled",
-            f"{len(self.trades_closed)} trade(s) closing at market",
-            f"{len(self.trades_cancelled)} waiting trade(s) cancelled",
+            counted(len(self.groups_closed), "position group", "position groups")
+            + " closing at market",
+            counted(self.legs_cancelled, "resting order", "resting orders") + " cancelled",
+            counted(len(self.trades_closed), "trade", "trades") + " closing at market",
+            counted(len(self.trades_cancelled), "waiting trade", "waiting trades") + " cancelled",
         ]
         if self.foreign_cancelled:
-            parts.append(f"{len(self.foreign_cancelled)} other open order(s) cancelled")
+            foreign = counted(len(self.foreign_cancelled), "other open order", "other open orders")
+            parts.append(f"{foreign} cancelled")
         removed = self.queued_removed
         parts.append(
-            f"{len(removed)} queued entr{'y' if len(removed) == 1 else 'ies'} removed"
+            counted(len(removed), "queued entry", "queued entries")
+            + " removed"
             + (f": {', '.join(removed)}" if removed else "")
         )
         if self.waiting:
@@ -148,7 +152,7 @@ def _remove_queued(account: ExchangeAccount, done: Sweep, *, now: datetime) -> N
             .order_by("queued_at", "pk")
         )
         for queued in rows:
-            label = f"{queued.key} (#{queued.pk})"
+            label = entry_name(queued)
             if queued.status == QueuedSignal.Status.PROMOTING:
                 done.waiting.append(f"queued entry {label} being promoted")
                 continue

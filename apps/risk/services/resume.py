@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from apps.core.confirm import counted, entry_name
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
 from apps.risk.models import AccountGuard
@@ -44,7 +45,7 @@ class ResumePlan:
     def items(self) -> list[str]:
         """What Resume will do, one line each, as the confirmation lists it."""
         quote = self.account.quote_currency
-        lines = [f"Releases: {reason}." for reason in self.releases]
+        lines = [f"Releases this hold: {reason}." for reason in self.releases]
         lines.append(f"{self.account.label} trades again: new entries are allowed.")
         if self.daily_breach:
             lines.append(
@@ -62,11 +63,12 @@ class ResumePlan:
     def _queue_line(self) -> str:
         if not self.promotes:
             if self.stays_queued:
-                return f"Promotes nothing now: no pool slot is free ({self.stays_queued} wait)."
+                waiting = counted(self.stays_queued, "entry waits", "entries wait")
+                return f"Promotes nothing now: no pool slot is free ({waiting})."
             return "Promotes nothing: no entry is waiting in the queue."
-        names = ", ".join(f"{queued.key} (#{queued.pk})" for queued in self.promotes)
-        line = f"Promotes {len(self.promotes)} queued entr"
-        line += f"{'y' if len(self.promotes) == 1 else 'ies'} into free pool slots: {names}"
+        names = ", ".join(entry_name(queued) for queued in self.promotes)
+        line = f"Promotes {counted(len(self.promotes), 'queued entry', 'queued entries')} into "
+        line += f"free pool slots: {names}"
         if self.stays_queued:
             line += f"; {self.stays_queued} more keep waiting"
         if self.daily_breach:

@@ -7,6 +7,7 @@ ticket and its messages (htmx 2 does not swap 4xx), and nothing is written.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,9 +26,11 @@ from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
 from apps.core.selectors import desk_status
 from apps.core.templatetags.money import plain
+from apps.exchanges.domain.precision import OrderRuleViolation, prepare_order
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of, portfolio
 from apps.exchanges.services.market_data import taker_fee_rate
+from apps.exchanges.services.markets import rules_of
 from apps.strategies.models import Strategy
 from apps.strategies.services import save_strategy
 from apps.trades import selectors
@@ -127,14 +130,35 @@ def _ticket_context(
 
 
 def _close_question(trade: Trade) -> dict[str, str]:
-    """The confirmation Close at market asks (templates/core/confirm.html)."""
-    return {
-        "question": (
-            f"Trade #{trade.pk} holds {plain(trade.open_quantity)} {trade.symbol}: a position is "
-            "not cancelled. Close it at market now?"
-        ),
-        "keep_url": _desk_url(trade),
-    }
+    """The confirmation Close at market asks (templates/core/confirm.html): what it holds and
+    what the sell carries, rounded to the market's step as `start_exit` rounds it, in the base
+    asset, with the dust that stays."""
+    base = trade.symbol.split("/")[0]
+    question = (
+        f"Trade #{trade.pk} holds {plain(trade.open_quantity)} {base}: a position is not "
+        "cancelled. Close it at market now?"
+    )
+    sells = _close_amount(trade)
+    if sells is not None:
+        question += f" It sells {plain(sells)} {base}"
+        if sells < trade.open_quantity:
+            dust = trade.open_quantity - sells
+            question += f"; {plain(dust)} {base} stays (dust below the market's step)"
+        question += "."
+    return {"question": question, "keep_url": _desk_url(trade)}
+
+
+def _close_amount(trade: Trade) -> Decimal | None:
+    """The amount the close's sell would carry, or None when it cannot be told (no market) or
+    nothing can be sold (below the minimums: the close then settles it as dust)."""
+    market = markets_of(account=trade.account).filter(symbol=trade.symbol).first()
+    price = trade.last_price or trade.entry_price
+    if market is None or not price:
+        return None
+    try:
+        return prepare_order(rules_of(market), amount=trade.open_quantity, price=price).amount
+    except OrderRuleViolation:
+        return None
 
 
 def _account_context(accounts, account: ExchangeAccount | None) -> dict[str, Any]:

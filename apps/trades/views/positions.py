@@ -21,6 +21,7 @@ from apps.trades.forms import PositionFilterForm
 from apps.trades.models import Order, PositionGroup
 from apps.trades.services import close_group
 from apps.trades.services.groups import GroupError
+from apps.trades.services.groups.trader import close_preview
 
 POSITIONS = "trades/positions.html"
 DETAIL = "trades/position_detail.html"
@@ -80,11 +81,7 @@ def position_close(request: HttpRequest, pk: int) -> HttpResponse:
             "group": group,
             "detail": selectors.group_detail(group),
             "confirm_close": True,
-            "confirm_question": (
-                f"Close {group.symbol} {group.timeframe} group #{group.pk} at market now? Its "
-                f"resting legs are cancelled and the {fmt(group.quantity)} it holds is sold at "
-                "market."
-            ),
+            "confirm_question": _close_question(group),
             "confirm_why": refusal(request, nothing="Nothing was sold"),
         }
         return render(request, DETAIL, context)
@@ -95,6 +92,20 @@ def position_close(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, outcome.reason)
     return redirect("trades:position", pk=group.pk)
+
+
+def _close_question(group: PositionGroup) -> str:
+    """What Close at market sells, as the order will carry it: rounded to the market's step, in
+    the base asset, and the dust below the step that stays."""
+    preview = close_preview(group=group)
+    question = f"Close {group.symbol} {group.timeframe} group #{group.pk} at market now? "
+    question += "Its resting legs are cancelled and "
+    if preview.sells is None:
+        return question + f"nothing is sold ({preview.why_not})."
+    question += f"{fmt(preview.sells)} {preview.base} is sold at market"
+    if preview.stays > 0:
+        question += f"; {fmt(preview.stays)} {preview.base} stays (dust below the market's step)"
+    return question + "."
 
 
 # --- CSV ------------------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 
+from apps.exchanges.domain.types import OrderSide
 from apps.trades.models import Order, PositionGroup
+from apps.trades.services.groups.intents import base_of, live_orders, prepare_sell
 from apps.trades.services.groups.signals import SignalOutcome, close_group_locked
 
 
@@ -28,3 +32,26 @@ def close_group(*, group: PositionGroup, now: datetime) -> SignalOutcome:
         return close_group_locked(
             group, purpose=Order.Purpose.CLOSE, price=None, signal_id=None, now=now
         )
+
+
+@dataclass(frozen=True)
+class ClosePreview:
+    """What Close at market would sell now (read only; the close itself re-checks)."""
+
+    base: str  # the base asset, "SOL" of SOL/USDT
+    sells: Decimal | None  # the amount the market sell would carry, rounded to the step
+    stays: Decimal  # what it leaves: dust below the step, or all of it when nothing can sell
+    why_not: str  # why nothing can be sold (below the minimums, nothing held), or ""
+
+
+def close_preview(*, group: PositionGroup) -> ClosePreview:
+    """The sell `close_group` would write: the held quantity less what sells in flight will
+    sell, rounded down to the market's step and checked against its minimums (`begin_close`)."""
+    reserved = sum(
+        (o.amount - o.filled for o in live_orders(group) if o.side == OrderSide.SELL), Decimal(0)
+    )
+    held = group.quantity - reserved
+    price = group.last_price or group.average_entry
+    sells, why_not = prepare_sell(group, held, price)
+    stays = held - sells if sells is not None else max(held, Decimal(0))
+    return ClosePreview(base_of(group.symbol), sells, stays, why_not)
