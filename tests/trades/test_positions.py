@@ -213,3 +213,12 @@ def test_services_push_the_row_to_the_owners_pages_after_commit(paper, desk):
     assert pushed[0].startswith('<tbody hx-swap-oob="afterbegin:#position-rows">')
     assert all("hx-swap-oob" in html for html in pushed)
     assert "1 / 3" in pushed[-1]  # the last push shows leg 0 filled: the committed state
+
+
+def test_the_positions_csv_neutralises_an_account_label_a_spreadsheet_would_run(trader, group):
+    type(group.account).objects.filter(pk=group.account_id).update(label="=HYPERLINK(1)")
+
+    (row,) = rows(trader.get(reverse("trades:positions-csv")))
+
+    assert row["account"] == "'=HYPERLINK(1)"
+    assert row["unrealised_pnl"].lstrip("-")[0].isdigit()  # numbers are left as numbers

@@ -3,9 +3,7 @@ market, and the CSV exports of the filtered groups and of their orders."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
-from decimal import Decimal
+from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.confirm import confirmed, refusal
+from apps.core.csv_export import csv_response
 from apps.exchanges.domain.precision import fmt
 from apps.trades import selectors
 from apps.trades.forms import PositionFilterForm
@@ -111,37 +110,6 @@ def _close_question(group: PositionGroup) -> str:
 # --- CSV ------------------------------------------------------------------------------------
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, so rows stream one at a time."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    """Decimals exactly as stored, never rounded (no exponent, no trailing zeros)."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return fmt(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _csv(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 POSITION_COLUMNS = [
     "group",
     "opened_at",
@@ -204,7 +172,7 @@ def positions_csv(request: HttpRequest) -> StreamingHttpResponse:
         ]
         for group in groups.iterator(chunk_size=500)
     )
-    return _csv("positions.csv", POSITION_COLUMNS, rows)
+    return csv_response("positions.csv", POSITION_COLUMNS, rows)
 
 
 ORDER_COLUMNS = [
@@ -262,4 +230,4 @@ def orders_csv(request: HttpRequest) -> StreamingHttpResponse:
         ]
         for order in orders
     )
-    return _csv("position-orders.csv", ORDER_COLUMNS, rows)
+    return csv_response("position-orders.csv", ORDER_COLUMNS, rows)
