@@ -14,7 +14,7 @@ help:
 	@echo "make run     the embedded desk on http://127.0.0.1:8000 (SQLite, loops in-process, demo logins)"
 	@echo "make test    ruff and the whole test suite (needs PostgreSQL and Redis on localhost)"
 	@echo "make stack   daphne + celery worker + celery beat against PostgreSQL and Redis"
-	@echo "make lint    ruff check and format check;  make format  to fix"
+	@echo "make lint    ruff check, format check and the import contracts;  make format  to fix"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -49,6 +49,7 @@ stack: $(VENV)/.installed-base
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
