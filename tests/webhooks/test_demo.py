@@ -10,12 +10,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.core.management.commands.rundesk import demo_webhook_banner
+from apps.core.startup import banners
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.paper.services import set_price
 from apps.exchanges.services import refresh_balances, refresh_markets
 from apps.strategies.models import Strategy
 from apps.trades.models import PositionGroup
+from apps.webhooks.demo import demo_webhook_banner
 from apps.webhooks.models import Signal, WebhookRoute
 from tests.webhooks.conftest import deliver
 
@@ -44,7 +45,8 @@ def test_rundesk_prints_the_url_and_a_curl_that_opens_a_paper_position(
     seeded, client, django_capture_on_commit_callbacks
 ):
     route = WebhookRoute.objects.get()
-    banner = demo_webhook_banner("127.0.0.1", 8000)
+    # What rundesk prints: the banners the apps registered at start-up (webhooks offers this one).
+    banner = "\n".join(banners("127.0.0.1", 8000))
     url = f"http://127.0.0.1:8000/webhooks/tv/{route.token}/"
     assert url in banner
 
@@ -75,6 +77,7 @@ def test_rundesk_prints_the_url_and_a_curl_that_opens_a_paper_position(
 
 def test_without_a_demo_route_rundesk_prints_no_webhook_lines(db):
     assert demo_webhook_banner("127.0.0.1", 8000) == ""
+    assert banners("127.0.0.1", 8000) == []
 
 
 def test_a_desk_listening_on_every_interface_prints_a_loopback_url(seeded):

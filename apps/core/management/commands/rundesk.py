@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 
+from channels.routing import get_default_application
 from daphne.server import Server
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 
 from apps.core.background import InProcessRunner
-from apps.webhooks.selectors import demo_route
-from apps.webhooks.views.receive import path_of
-from tradedesk.asgi import application
+from apps.core.startup import banners
 from tradedesk.celery import app as celery_app
 
 
@@ -32,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, **options) -> None:
         runner: InProcessRunner | None = None
         # Read before serving: the ready callback runs on the event loop, where the ORM may not.
-        demo = demo_webhook_banner(host, port)
+        demo = "\n".join(banners(host, port))
 
         def ready() -> None:
             nonlocal runner
@@ -50,7 +48,9 @@ class Command(BaseCommand):
 
         reactor.addSystemEventTrigger("before", "shutdown", stop_runner)
         server = Server(
-            application=application,
+            # ASGI_APPLICATION, as Channels' runserver reads it: the project's routing sits above
+            # every app, and core (the ground floor) imports none of them.
+            application=get_default_application(),
             endpoints=[f"tcp:port={port}:interface={host}"],
             ready_callable=ready,
         )
@@ -58,21 +58,3 @@ class Command(BaseCommand):
         if not server.listening_addresses:
             raise CommandError(f"Could not listen on {host}:{port} (is another desk running?).")
         self.stdout.write("TradeDesk stopped.")
-
-
-def demo_webhook_banner(host: str, port: int) -> str:
-    """The demo trader's webhook URL and a `curl` that opens a paper position through it."""
-    try:
-        route = demo_route()
-    except DatabaseError:  # not migrated yet: no banner rather than no desk
-        return ""
-    if route is None:
-        return ""
-    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
-    url = f"http://{reachable}:{port}{path_of(route.token)}"
-    body = '{"action":"entry","symbol":"BTCUSDT","timeframe":"15"}'
-    return (
-        f"TradingView demo webhook (demo's {route.account.label} account): {url}\n"
-        f"  Send a signal:  curl -X POST {url} -H 'Content-Type: application/json' -d '{body}'\n"
-        "  Then log in as demo and open Signals."
-    )
