@@ -3,7 +3,6 @@
 * `single_flight`: held for a fixed TTL; an overlapping caller skips (periodic loops).
 * `lease`: held for a few seconds at a time and renewed in the background while its holder
   works, so a holder that dies frees it within seconds (a webhook lane).
-* `waiting_lock`: like `single_flight`, but waits for the holder.
 
 Each holder has its own token, and only the holder renews or releases: compare-and-act is one
 Lua script in Redis, and a process-wide mutex around the in-memory cache (which only this
@@ -152,28 +151,3 @@ def lease(name: str, *, seconds: int, max_hold_seconds: float) -> Iterator[Lease
         held._stop.set()
         keeper.join()
         _if_holder(key, token, extend_ms=None)  # a no-op once someone else holds it
-
-
-@contextmanager
-def waiting_lock(name: str, *, ttl_seconds: int, wait_seconds: float) -> Iterator[bool]:
-    """Like `single_flight`, but wait up to `wait_seconds` for the holder to finish; yield True
-    once held, False when the wait ran out.
-
-    For work that must run one at a time *and* must not be skipped. Polls with a short,
-    growing interval; no transaction is held while waiting, and none is needed while holding
-    it.
-    """
-    key = f"lock:{name}"
-    token = _token()
-    deadline = time.monotonic() + wait_seconds
-    pause = 0.005
-    while not (acquired := _add(key, token, ttl_seconds)):
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            _if_holder(key, token, extend_ms=None)

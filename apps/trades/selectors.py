@@ -31,13 +31,6 @@ def trades_for_table(*, owner_id: int) -> QuerySet[Trade]:
     )
 
 
-def trades_of(user):
-    """The user's trades, for views that look one up (another user's trade is a 404)."""
-    return owned(Trade, user, owner_field="owner").select_related(
-        "account", "revision", "next_revision", "strategy"
-    )
-
-
 @dataclass(frozen=True)
 class Timeline:
     """Why a trade did what it did: its events, oldest first, and its orders."""

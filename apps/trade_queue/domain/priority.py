@@ -68,19 +68,6 @@ def ranked(entries: Iterable[QueuedEntry]) -> list[QueuedEntry]:
     return sorted(entries, key=priority_key)
 
 
-def outranks(first: QueuedEntry, second: QueuedEntry) -> bool:
-    """True when `first` takes a free slot before `second`."""
-    return priority_key(first) < priority_key(second)
-
-
-def rank_of(entry_id: int, entries: Iterable[QueuedEntry]) -> int:
-    """1-based rank of entry `entry_id` among `entries` (which include it)."""
-    for index, entry in enumerate(ranked(entries), start=1):
-        if entry.id == entry_id:
-            return index
-    raise ValueError(f"entry {entry_id} is not among the entries ranked")
-
-
 def free_slots(*, size: int, used: int) -> int:
     """Slots a pool of `size` has left with `used` taken (never negative: a cap lowered below
     what is open leaves none until enough groups close)."""

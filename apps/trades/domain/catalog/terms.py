@@ -24,10 +24,6 @@ class RuleKind(StrEnum):
     def label(self) -> str:
         return RULE_KIND_LABELS[self]
 
-    @property
-    def is_exit(self) -> bool:
-        return self != RuleKind.ENTRY
-
 
 RULE_KIND_LABELS = {
     RuleKind.ENTRY: "Entry",
