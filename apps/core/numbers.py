@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+ZERO = Decimal(0)  # the one zero money is compared with and summed from
 MAX_TEXT_LENGTH = 40
 # Digits either side of the point, as MoneyField stores them (36 digits, 18 places).
 MAX_INTEGER_DIGITS = 18

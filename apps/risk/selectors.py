@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from apps.core.confirm import counted, entry_name
+from apps.core.numbers import ZERO
 from apps.core.scoping import owned
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.types import OrderSide, Ticker
@@ -23,7 +24,6 @@ from apps.risk.domain.selection import Eligibility, GroupFacts, duration_text
 from apps.risk.models import AccountGuard, GroupRisk, RiskAction, RiskSettings
 from apps.trades.models import Order, PositionGroup, Trade
 
-ZERO = Decimal(0)
 ACTIONS_SHOWN = 20
 # The groups the Risk page lists: those the engine may act on, and those in Error (shown, never
 # used: a refused sell needs the trader).

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from apps.core.numbers import ZERO
 from apps.exchanges.domain.precision import round_amount, round_price
 from apps.exchanges.domain.types import OrderSide
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from apps.core.numbers import ZERO
 from apps.exchanges.domain.precision import fmt
 
-ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 CENTS = Decimal("0.01")
 

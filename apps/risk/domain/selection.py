@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from apps.core.numbers import ZERO
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order, round_amount
 from apps.exchanges.domain.types import MarketRules
 
-ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 CENTS = Decimal("0.01")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from apps.core.numbers import NumberError, parse_decimal
+from apps.core.numbers import ZERO, NumberError, parse_decimal
 from apps.exchanges.domain.precision import (
     OrderRuleViolation,
     fmt,
@@ -32,7 +32,6 @@ from apps.exchanges.domain.precision import (
 from apps.exchanges.domain.types import MarketRules
 from apps.trades.domain.catalog import Side
 
-ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 MAX_LEGS = 20
 MAX_GAP_PCT = Decimal(95)  # a long leg 95 % below the entry is already a stretch

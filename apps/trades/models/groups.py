@@ -10,10 +10,9 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.numbers import ZERO
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
-
-ZERO = Decimal(0)
 
 
 class PositionGroup(models.Model):

@@ -12,10 +12,9 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.numbers import ZERO
 from apps.trades.domain.catalog import Rule, RuleKind, Side, parse_rule
 from apps.trades.domain.sizing import SIZING_LABELS, Sizing, SizingKind
-
-ZERO = Decimal(0)
 
 
 @functools.lru_cache(maxsize=4096)

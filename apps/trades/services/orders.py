@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.core.background import enqueue_on_commit
 from apps.core.loops import each_isolated
 from apps.core.models import Event
+from apps.core.numbers import ZERO
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderStatus, OrderType
@@ -35,7 +36,6 @@ from apps.trades.services.events import trade_event
 
 logger = logging.getLogger(__name__)
 
-ZERO = Decimal(0)
 # An order not sent this long after its intent was written (a lost task) is sent by the sync loop.
 SEND_GRACE = timedelta(seconds=10)
 MAX_SEND_ATTEMPTS = 5

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 
 from apps.core.models import Event
+from apps.core.numbers import ZERO
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderStatus
 from apps.trade_queue.services.queueing import on_pool_changed
@@ -21,7 +22,6 @@ from apps.trades.services.groups import intents, live
 from apps.trades.services.groups.events import group_event
 from apps.trades.services.groups.settle import settle
 
-ZERO = Decimal(0)
 STORED = Decimal("1E-18")  # a MoneyField's places: what is kept is what the events say
 _STATUS = {
     OrderStatus.OPEN: Order.Status.OPEN,

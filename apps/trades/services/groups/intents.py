@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import F
 
 from apps.core.background import enqueue_on_commit
+from apps.core.numbers import ZERO
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
 from apps.exchanges.models import Market
@@ -27,7 +28,6 @@ from apps.trades.domain.catalog import Side
 from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid
 from apps.trades.services.groups.events import group_event
 
-ZERO = Decimal(0)
 _SELL_CODE = {
     Order.Purpose.LEG_TAKE_PROFIT: "t",
     Order.Purpose.GROUP_TAKE_PROFIT: "a",

@@ -12,7 +12,6 @@ from apps.trades.models import DcaLeg, Order, PositionGroup
 from apps.trades.services.groups import intents
 from apps.trades.services.groups.events import group_event
 
-ZERO = Decimal(0)
 CENTS = Decimal("0.01")
 PLACES = Decimal("0.00000001")
 
