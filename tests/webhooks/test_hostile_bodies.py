@@ -143,3 +143,13 @@ def test_csv_cells_keep_numbers_and_neutralise_formulas():
 @pytest.mark.parametrize("body", [{"action": "entry", "symbol": "BTCUSDT"}, "\x00garbage"])
 def test_every_webhook_answer_says_nosniff(route, body):
     assert post(route, body).headers["x-content-type-options"] == "nosniff"
+
+
+def test_an_id_holding_a_nul_is_recorded_by_its_hash_and_its_resend_is_a_duplicate(route):
+    raw = '{"action": "entry", "symbol": "BTCUSDT", "id": "a\\u0000b"}'
+
+    first, again = post(route, raw), post(route, raw)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json()["status"] == "duplicate"
+    assert Signal.objects.get(pk=first.json()["signal_id"]).key.startswith("id-sha256:")

@@ -241,7 +241,8 @@ def idempotency_key(
     given = explicit_id(envelope)
     if given is not None:
         key = f"id:{given}"
-        if len(key) <= MAX_KEY_LENGTH:
+        # A NUL cannot be stored in a text column: such an id is kept by its hash, like a long one.
+        if len(key) <= MAX_KEY_LENGTH and "\x00" not in key:
             return SignalKey(key)
         return SignalKey("id-sha256:" + hashlib.sha256(given.encode()).hexdigest())
     if envelope.data is not None:
