@@ -194,12 +194,16 @@ def main() -> None:
     print(f"|{'-' * 30}|{'-' * 10}|")
     for label, value in (("p50", p50), ("p99", p99), ("max", max(latencies))):
         print(f"| {label:<28} | {value:>8.1f} |")
-    examples = {}
+    examples, kinds = {}, Counter()
     for (body, content_type), (status, _) in zip(bodies, answers, strict=True):
         if status != 200:
             examples.setdefault(status, (content_type, body[:120]))
-    for status, (content_type, body) in sorted(examples.items()):
-        print(f"\nA body answered {status} ({content_type or 'no content type'}): {body!r}")
+            kinds[status, content_type.split(";")[0] or "no content type"] += 1
+    for status, (_, body) in sorted(examples.items()):
+        by_type = ", ".join(
+            f"{kind} {n}" for (code, kind), n in sorted(kinds.items()) if code == status
+        )
+        print(f"\nAnswered {status}, by content type: {by_type}. For example: {body!r}")
     server_errors = sum(n for status, n in statuses.items() if status >= 500)
     ok += sum(1 for status in resent.values() if 200 <= status < 300)
     still = sum(1 for status in resent.values() if status >= 500)
