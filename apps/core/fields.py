@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.core import crypto
+from apps.core.forms import MONEY_MAX, PlainDecimalField
 
 
 class MoneyField(models.DecimalField):
@@ -22,8 +23,6 @@ class MoneyField(models.DecimalField):
     def formfield(self, **kwargs):
         """The bounded plain-number field (`apps.core.forms`), in ModelForms and the admin
         alike, within this field's Min/MaxValueValidators (below MONEY_MAX at most)."""
-        from apps.core.forms import MONEY_MAX, PlainDecimalField
-
         limits = {"min_value": None, "max_value": MONEY_MAX}
         for validator in self.validators:
             if isinstance(validator, MinValueValidator):

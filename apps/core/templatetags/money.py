@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import template
 
+from apps.core import numbers
+
 register = template.Library()
 
 
@@ -15,5 +17,4 @@ def plain(value) -> str:
         return ""
     if not isinstance(value, Decimal):
         return str(value)
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return numbers.plain(value)
