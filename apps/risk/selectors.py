@@ -203,14 +203,6 @@ def exposure_by_symbol(account: ExchangeAccount) -> dict[str, Decimal]:
     )
     for symbol, quantity, price in groups:
         exposure[symbol] = exposure.get(symbol, ZERO) + quantity * price
-    trades = Trade.objects.filter(account=account, status=Trade.Status.OPEN).only(
-        "symbol", "quantity", "exit_quantity", "last_price", "entry_price"
-    )
-    for trade in trades:
-        price = trade.last_price or trade.entry_price
-        if trade.open_quantity > 0 and price is not None:
-            value = trade.open_quantity * price
-            exposure[trade.symbol] = exposure.get(trade.symbol, ZERO) + value
     return exposure
 
 
@@ -246,23 +238,22 @@ def kill_switch_plan(account: ExchangeAccount) -> list[str]:
     from apps.trade_queue.models import QueuedSignal
 
     groups = [
-        f"{group.symbol} {group.timeframe} {group.side} #{group.pk}"
+        f"{group.name} #{group.pk}"
         for group in PositionGroup.objects.filter(account=account, status__in=LISTED)
     ]
-    trades = Trade.objects.filter(account=account)
-    open_trades = trades.filter(status__in=[Trade.Status.OPEN, Trade.Status.ERROR]).count()
-    waiting = trades.filter(status=Trade.Status.PENDING).count()
+    waiting = Trade.objects.filter(
+        account=account, status=Trade.Status.PENDING, position__isnull=True
+    ).count()
     resting = Order.objects.filter(account=account, status__in=Order.LIVE).count()
     queued = [
         entry_name(row)
         for row in QueuedSignal.objects.filter(account=account, status__in=QueuedSignal.WAITING)
     ]
     return [
-        f"Closes {counted(len(groups), 'position group', 'position groups')} at market"
-        + (f": {', '.join(groups)}" if groups else "")
+        f"Closes {counted(len(groups), 'position', 'positions')} at market"
+        + (f", from tickets and signals: {', '.join(groups)}" if groups else "")
         + ".",
-        f"Closes {counted(open_trades, 'open trade', 'open trades')} at market and cancels "
-        f"{counted(waiting, 'waiting trade', 'waiting trades')}.",
+        f"Cancels {counted(waiting, 'ticket', 'tickets')} waiting for its entry.",
         f"Cancels every resting order: the desk's {resting} and any other open order on the "
         "exchange.",
         f"Removes {counted(len(queued), 'queued entry', 'queued entries')}"

@@ -69,15 +69,13 @@ class TradeAdmin(ReadOnlyAdmin):
         "symbol",
         "side",
         "status",
-        "quantity",
-        "entry_price",
-        "realised_pnl",
+        "position",
     ]
     list_filter = ["status", "side", "portfolio"]
-    search_fields = ["symbol", "owner__username", "account__label", "exit_reason"]
+    search_fields = ["symbol", "owner__username", "account__label"]
     date_hierarchy = "created_at"
-    list_select_related = ["owner", "account"]
-    inlines = [RevisionInline, OrderInline]
+    list_select_related = ["owner", "account", "position"]
+    inlines = [RevisionInline]
 
 
 @admin.register(Order)
@@ -85,7 +83,6 @@ class OrderAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "client_order_id",
-        "trade",
         "group",
         "account",
         "purpose",
@@ -98,7 +95,7 @@ class OrderAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "purpose", "side", "type"]
     search_fields = ["client_order_id", "exchange_order_id", "symbol", "account__label"]
-    list_select_related = ["trade", "group", "account"]
+    list_select_related = ["group", "account"]
 
 
 @admin.register(CandleValue)
@@ -144,13 +141,12 @@ class DcaLegInline(ReadOnlyInline):
 
 
 class GroupOrderInline(OrderInline):
-    fk_name = "group"
     fields = ["leg", *OrderInline.fields]
 
 
 @admin.register(PositionGroup)
 class PositionGroupAdmin(ReadOnlyAdmin):
-    """Read-only, like trades: groups change only through their services, which record why."""
+    """Read-only, like trades: positions change only through their services, which record why."""
 
     list_display = [
         "pk",
@@ -160,6 +156,7 @@ class PositionGroupAdmin(ReadOnlyAdmin):
         "symbol",
         "timeframe",
         "side",
+        "trade",
         "status",
         "tp_mode",
         "quantity",

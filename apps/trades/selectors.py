@@ -12,6 +12,7 @@ from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid, Trade
 
 TABLE_LIMIT = 200
 TRADE_SUBJECT = "trades.trade"  # Event.subject_type of a trade's events
+GROUP_SUBJECT = "trades.positiongroup"  # Event.subject_type of a position's events
 
 
 def trades_for_table(*, owner_id: int) -> QuerySet[Trade]:
@@ -26,30 +27,36 @@ def trades_for_table(*, owner_id: int) -> QuerySet[Trade]:
     """
     return (
         Trade.objects.filter(owner_id=owner_id)
-        .select_related("account", "revision")
+        .select_related("account", "revision", "position")
         .order_by("-created_at", "-pk")[:TABLE_LIMIT]
     )
 
 
 @dataclass(frozen=True)
 class Timeline:
-    """Why a trade did what it did: its events, oldest first, and its orders."""
+    """Why a trade did what it did, as one story: the ticket's events and its position's,
+    oldest first, and the position's orders."""
 
     events: list[Event]
     orders: list[Order]
 
 
 def timeline(trade: Trade) -> Timeline:
-    events = Event.objects.filter(subject_type=TRADE_SUBJECT, subject_id=str(trade.pk)).order_by(
-        "created_at", "id"
-    )
-    return Timeline(events=list(events), orders=list(trade.orders.order_by("created_at", "pk")))
+    subjects = Q(subject_type=TRADE_SUBJECT, subject_id=str(trade.pk))
+    position = trade.position_or_none
+    orders: list[Order] = []
+    if position is not None:
+        subjects |= Q(subject_type=GROUP_SUBJECT, subject_id=str(position.pk))
+        orders = list(
+            position.orders.select_related("leg", "leg__pyramid").order_by("created_at", "pk")
+        )
+    events = Event.objects.filter(subjects).order_by("created_at", "id")
+    return Timeline(events=list(events), orders=orders)
 
 
 # --- Position groups ------------------------------------------------------------------------
 
 POSITIONS_LIMIT = 500
-GROUP_SUBJECT = "trades.positiongroup"  # Event.subject_type of a group's events
 
 
 def _with_counts(groups: QuerySet[PositionGroup]) -> QuerySet[PositionGroup]:
@@ -69,7 +76,9 @@ def groups_for_rows(*, ids: list[int]) -> QuerySet[PositionGroup]:
 
 def groups_of(user) -> QuerySet[PositionGroup]:
     """The user's groups, for views that look one up (another user's group is a 404)."""
-    return owned(PositionGroup, user, owner_field="owner").select_related("account", "strategy")
+    return owned(PositionGroup, user, owner_field="owner").select_related(
+        "account", "strategy", "trade"
+    )
 
 
 @dataclass(frozen=True)

@@ -180,8 +180,11 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
 
     expect(status_cell(page, trade)).to_have_text("Open")
     trade.refresh_from_db()
-    assert trade.entry_price == entry
+    assert trade.position.average_entry == entry
     expect(row.locator("td").nth(4)).to_have_text(f"{entry:f}")
+    # The same position is in the Desk's one list of open positions, opened by the ticket.
+    position_row = page.locator(f"#group-{trade.position.pk}")
+    expect(position_row).to_contain_text(f"ticket #{trade.pk}")
 
     halfway = entry * Decimal("1.015")  # +1.5 %: take profit not met; exact on a multiple of 10
     tick_at(halfway)
@@ -202,11 +205,12 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
 
     expect(status_cell(page, trade)).to_have_text("Closed")
     trade.refresh_from_db()
-    assert trade.exit_reason == Order.Purpose.TAKE_PROFIT
-    assert trade.realised_pnl > 0
-    realised = trade.realised_pnl.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    # A closed row shows what was traded and the realised PnL instead of an unrealised one.
-    expect(row.locator("td").nth(2)).to_have_text(f"{trade.quantity.normalize():f}")
+    position = trade.position
+    assert position.exit_reason == Order.Purpose.TAKE_PROFIT
+    assert position.realised_pnl > 0
+    realised = position.realised_pnl.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    # A closed row shows what was sold and the realised PnL instead of an unrealised one.
+    expect(row.locator("td").nth(2)).to_have_text(f"{position.exit_quantity.normalize():f}")
     expect(row.locator("td.pnl")).to_have_text(f"realised {realised}")
     expect(row.locator("td.pnl")).to_have_class("num pnl gain")
     assert page.evaluate("window.notReloaded") is True
@@ -226,9 +230,9 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
         ("trade.activated", f"BTC at {eight_places(threshold)} passes precision and minimums"),
         ("trade.rule_evaluated", "EMA(21, 15m) | +0.2 %: not met"),
         ("trade.entry_triggered", "Entry rule met"),
-        ("trade.entry_filled", f"BTC at {entry:f}. Initial stop, trailing stop and take profit"),
+        ("trade.entry_filled", "Entry filled: 0.01"),
         ("trade.take_profit_hit", "Take profit: Unrealised PnL % | is at or above"),
-        ("trade.exit_filled", "Take profit order filled"),
+        ("group.sold", "Take profit order filled"),
         ("position.closed", "Position closed (take profit): realised"),
     ]
     found = iter(zip(kinds, messages, strict=True))
@@ -281,7 +285,8 @@ def test_a_refused_activation_marks_the_field_and_activates_nothing(page, live_s
     assert trade.errors == {
         "initial_stop": "Initial stop at 70000 must be below the entry at 65000."
     }
-    assert not trade.orders.exists()
+    assert trade.position_or_none is None
+    assert not Order.objects.filter(account=account).exists()
     assert page.csp_violations == []
 
 
@@ -297,7 +302,7 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
         return Trade.objects.get(pk=activation.trade.pk)
 
     trade = as_worker(open_a_trade)
-    assert (trade.status, trade.entry_price) == (Trade.Status.OPEN, Decimal("65000"))
+    assert (trade.status, trade.position.average_entry) == (Trade.Status.OPEN, Decimal("65000"))
     log_in(page, live_server_url, trader.username, PASSWORD)
     wait_for_live_socket(page)
     page.evaluate("window.notReloaded = true")
@@ -326,9 +331,10 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
     trade.refresh_from_db()
     assert (trade.revision.number, trade.next_revision.number) == (1, 2)
     assert trade.next_revision.rules["take_profit"]["value"] == "5"
-    assert trade.rule_state["take_profit"]["outcome"] == "not met"
+    assert trade.position.rule_state["take_profit"]["outcome"] == "not met"
     assert Event.objects.filter(
-        subject_id=str(trade.pk),
+        subject_type="trades.positiongroup",
+        subject_id=str(trade.position.pk),
         kind="trade.rule_evaluated",
         message__startswith="Unrealised PnL % | is at or above | Fixed value | 3: not met",
     ).exists()
@@ -338,6 +344,8 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
     expect(page.locator("#ticket-state")).to_contain_text("Revision 2 is running (open).")
     trade.refresh_from_db()
     assert (trade.revision.number, trade.next_revision) == (2, None)
+    trade.position.refresh_from_db()
+    assert trade.position.exit_rules["take_profit"]["value"] == "5"  # swapped in at once
 
     tick_at(Decimal("67000.00"))  # +3.08 %: revision 1 would have taken profit here
     trade.refresh_from_db()
@@ -347,6 +355,6 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
     tick_at(Decimal("68250.00"))  # +5 %: revision 2's take profit
     expect(status_cell(page, trade)).to_have_text("Closed")
     trade.refresh_from_db()
-    assert trade.exit_reason == Order.Purpose.TAKE_PROFIT
+    assert trade.position.exit_reason == Order.Purpose.TAKE_PROFIT
     assert page.evaluate("window.notReloaded") is True
     assert page.csp_violations == []

@@ -1,4 +1,5 @@
-"""A ticket's whole life on the paper exchange: activate, entry, exits, fills, PnL, events."""
+"""A ticket's whole life on the paper exchange: activate, entry (which opens its position),
+exits on the position, fills, PnL, events."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.utils import timezone
 from apps.core.models import Event
 from apps.exchanges.models import PaperOrder
 from apps.exchanges.paper.services import set_price
-from apps.trades.models import Order, Trade
+from apps.trades.models import Order, PositionGroup, Trade
+from apps.trades.selectors import timeline
 from apps.trades.services import (
     TicketError,
     activate_ticket,
@@ -45,11 +47,12 @@ def tick(on_commit):
 
 
 def kinds(trade: Trade) -> list[str]:
-    return list(
-        Event.objects.filter(subject_type="trades.trade", subject_id=str(trade.pk))
-        .order_by("pk")
-        .values_list("kind", flat=True)
-    )
+    """The trade's story: its own events and its position's, oldest first."""
+    return [event.kind for event in timeline(trade).events]
+
+
+def orders_of(trade: Trade):
+    return Order.objects.filter(group__trade=trade)
 
 
 def activate(on_commit, account, **kw):
@@ -72,38 +75,42 @@ def test_immediate_entry_then_take_profit_closes_with_realised_pnl(paper, on_com
 
     tick(on_commit)  # the immediate entry fires; the paper market order fills at once
     trade.refresh_from_db()
-    entry = trade.orders.get()
+    position = trade.position
+    entry = orders_of(trade).get()
     assert (entry.purpose, entry.status, entry.client_order_id) == (
         Order.Purpose.ENTRY,
         Order.Status.FILLED,
-        f"td{trade.pk}e1",
+        f"tdg{position.pk}p0l0",
     )
     assert entry.amount == Decimal("0.01538")  # 1000 USDT / 65000, down to the 0.00001 step
     assert trade.status == Trade.Status.OPEN
-    assert trade.entry_price == Decimal("65000")
-    assert trade.quantity == entry.amount - entry.fee_cost  # the buy's fee is paid in BTC
-    assert trade.working_order is None
+    assert (position.status, position.tp_mode, position.timeframe) == ("open", "rules", "")
+    assert position.average_entry == Decimal("65000")
+    assert position.quantity == entry.amount - entry.fee_cost  # the buy's fee is paid in BTC
+    assert set(position.exit_rules) == {"initial_stop", "take_profit"}
 
     price("66000.00")  # +1.5 %: take profit not met yet
     tick(on_commit)
-    trade.refresh_from_db()
-    assert trade.status == Trade.Status.OPEN
-    assert trade.rule_state["take_profit"]["outcome"] == "not met"
+    position.refresh_from_db()
+    assert position.status == PositionGroup.Status.OPEN
+    assert position.rule_state["take_profit"]["outcome"] == "not met"
 
     price("67000.00")  # +3.08 %
     tick(on_commit)
     trade.refresh_from_db()
-    exit_order = trade.orders.get(purpose=Order.Purpose.TAKE_PROFIT)
+    position.refresh_from_db()
+    exit_order = orders_of(trade).get(purpose=Order.Purpose.TAKE_PROFIT)
     assert exit_order.status == Order.Status.FILLED
     assert exit_order.amount == Decimal("0.01536")  # the 0.0153646 held, down to the step
-    assert trade.status == Trade.Status.CLOSED
+    assert (trade.status, position.status) == (Trade.Status.CLOSED, PositionGroup.Status.CLOSED)
+    assert position.exit_reason == Order.Purpose.TAKE_PROFIT
     proceeds = Decimal("0.01536") * 67000 * (1 - Decimal("0.001"))
-    # The cost of the 0.01536 sold, of the 0.01536462 held after the fee; the 0.00000462 left
-    # below the step is still held, not lost.
+    # The cost basis of the 0.01536 sold, of the 0.01536462 held after the fee: the position's
+    # cost per unit held.
     held = Decimal("0.01538") * (1 - Decimal("0.001"))
     sold_cost = Decimal("0.01538") * 65000 * Decimal("0.01536") / held
-    assert trade.realised_pnl == (proceeds - sold_cost).quantize(Decimal("1e-18"))
-    assert trade.realised_pnl > 0  # +3.08 % less two 0.1 % fees
+    assert abs(position.realised_pnl - (proceeds - sold_cost)) < Decimal("1e-15")
+    assert position.realised_pnl > 0  # +3.08 % less two 0.1 % fees
     assert kinds(trade)[:3] == ["trade.saved", "trade.activated", "trade.entry_triggered"]
     assert {"trade.entry_filled", "trade.take_profit_hit", "position.closed"} <= set(kinds(trade))
 
@@ -119,8 +126,8 @@ def test_initial_stop_sells_when_price_falls_two_percent(paper, on_commit):
     tick(on_commit)
     trade.refresh_from_db()
     assert trade.status == Trade.Status.CLOSED
-    assert trade.exit_reason == Order.Purpose.INITIAL_STOP
-    assert trade.realised_pnl < 0
+    assert trade.position.exit_reason == Order.Purpose.INITIAL_STOP
+    assert trade.position.realised_pnl < 0
     assert "trade.stop_hit" in kinds(trade)
 
 
@@ -132,13 +139,13 @@ def test_trailing_stop_follows_the_highest_price(paper, on_commit):
     price("69000.00")  # 1.43 % below the high of 70000
     tick(on_commit)
     trade.refresh_from_db()
-    assert (trade.status, trade.highest) == (Trade.Status.OPEN, Decimal("70000"))
+    assert (trade.status, trade.position.highest) == (Trade.Status.OPEN, Decimal("70000"))
     price("68950.00")  # 1.5 % below 70000
     tick(on_commit)
     trade.refresh_from_db()
     assert trade.status == Trade.Status.CLOSED
-    assert trade.exit_reason == Order.Purpose.TRAILING_STOP
-    assert trade.realised_pnl > 0
+    assert trade.position.exit_reason == Order.Purpose.TRAILING_STOP
+    assert trade.position.realised_pnl > 0
 
 
 def test_a_cross_fires_once_and_survives_a_restart(paper, on_commit):
@@ -163,7 +170,7 @@ def test_a_cross_fires_once_and_survives_a_restart(paper, on_commit):
     tick(on_commit)
     trade.refresh_from_db()
     assert trade.status == Trade.Status.OPEN
-    assert trade.orders.filter(purpose=Order.Purpose.ENTRY).count() == 1
+    assert orders_of(trade).filter(purpose=Order.Purpose.ENTRY).count() == 1
 
 
 def test_cancel_a_pending_trade_and_close_an_open_one_at_market(paper, on_commit):
@@ -175,7 +182,7 @@ def test_cancel_a_pending_trade_and_close_an_open_one_at_market(paper, on_commit
     cancelled = on_commit(cancel_trade, trade=waiting, now=timezone.now())
     assert cancelled.status == Trade.Status.CANCELLED
     tick(on_commit)
-    assert not Order.objects.filter(trade=waiting).exists()
+    assert not orders_of(waiting).exists()
 
     trade = activate(on_commit, paper).trade
     tick(on_commit)
@@ -185,7 +192,7 @@ def test_cancel_a_pending_trade_and_close_an_open_one_at_market(paper, on_commit
     on_commit(close_trade, trade=trade, now=timezone.now())
     trade.refresh_from_db()
     assert trade.status == Trade.Status.CLOSED
-    assert trade.exit_reason == Order.Purpose.CLOSE
+    assert trade.position.exit_reason == Order.Purpose.CLOSE
 
 
 def test_an_entry_lost_in_transit_is_found_by_its_client_order_id(paper, on_commit):
@@ -196,7 +203,7 @@ def test_an_entry_lost_in_transit_is_found_by_its_client_order_id(paper, on_comm
     PaperSettings.objects.filter(account=paper).update(timeout_after_placing_rate=Decimal(1))
     trade = activate(on_commit, paper).trade
     tick(on_commit)
-    entry = trade.orders.get()
+    entry = orders_of(trade).get()
     assert entry.status == Order.Status.UNKNOWN
     PaperSettings.objects.filter(account=paper).update(timeout_after_placing_rate=Decimal(0))
 
@@ -235,11 +242,12 @@ def test_an_exit_the_exchange_refuses_leaves_the_trade_in_error_until_closed(pap
     tick(on_commit)
     trade.refresh_from_db()
     assert trade.status == Trade.Status.ERROR
-    assert trade.orders.get(purpose=Order.Purpose.INITIAL_STOP).status == Order.Status.REJECTED
+    assert trade.position.status == PositionGroup.Status.ERROR
+    assert orders_of(trade).get(purpose=Order.Purpose.INITIAL_STOP).status == Order.Status.REJECTED
     assert "exchange.error" in kinds(trade)
 
-    tick(on_commit)  # the rules loop leaves a trade in error alone
-    assert trade.orders.count() == 2
+    tick(on_commit)  # the rules loop leaves a position in error alone
+    assert orders_of(trade).count() == 2
 
     PaperBalance.objects.filter(pk=held.pk).update(free=held.free)
     on_commit(close_trade, trade=trade, now=timezone.now())

@@ -1,6 +1,7 @@
 """The kill switch: cancel every resting order of the account, close every position at market
-(position groups and ticket trades), remove every entry waiting in its queue, pause the
-account, and record all of it. Resume is explicit (`apps.risk.services.resume`).
+(whoever opened it: a signal or a ticket), cancel the tickets waiting for their entry, remove
+every entry waiting in its queue, pause the account, and record all of it. Resume is explicit
+(`apps.risk.services.resume`).
 
 Engaging pauses the account first (no new entries, no take profit, no rules, the queue
 frozen), then sweeps. Until the operator resumes, every risk loop tick sweeps again, so an
@@ -27,7 +28,6 @@ from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services.queueing import conclude
 from apps.trades.models import Order, PositionGroup, Trade
 from apps.trades.services.groups.signals import close_group_locked
-from apps.trades.services.orders import start_exit
 from apps.trades.services.tickets import TicketError, cancel_trade
 
 logger = logging.getLogger(__name__)
@@ -37,9 +37,8 @@ WHY = "kill switch engaged;"
 
 @dataclass
 class Sweep:
-    groups_closed: list[int] = field(default_factory=list)
+    groups_closed: list[int] = field(default_factory=list)  # positions, ticket ones included
     legs_cancelled: int = 0
-    trades_closed: list[int] = field(default_factory=list)
     trades_cancelled: list[int] = field(default_factory=list)
     foreign_cancelled: list[str] = field(default_factory=list)  # orders the desk did not place
     queued_removed: list[str] = field(default_factory=list)  # "BTC/USDT 15 long (signal #15)"
@@ -48,11 +47,9 @@ class Sweep:
     @property
     def summary(self) -> str:
         parts = [
-            counted(len(self.groups_closed), "position group", "position groups")
-            + " closing at market",
+            counted(len(self.groups_closed), "position", "positions") + " closing at market",
             counted(self.legs_cancelled, "resting order", "resting orders") + " cancelled",
-            counted(len(self.trades_closed), "trade", "trades") + " closing at market",
-            counted(len(self.trades_cancelled), "waiting trade", "waiting trades") + " cancelled",
+            counted(len(self.trades_cancelled), "waiting ticket", "waiting tickets") + " cancelled",
         ]
         if self.foreign_cancelled:
             foreign = counted(len(self.foreign_cancelled), "other open order", "other open orders")
@@ -72,7 +69,6 @@ class Sweep:
         return bool(
             self.groups_closed
             or self.legs_cancelled
-            or self.trades_closed
             or self.trades_cancelled
             or self.foreign_cancelled
             or self.queued_removed
@@ -84,7 +80,7 @@ def engage(*, account: ExchangeAccount, now: datetime) -> Sweep:
 
     1. In one transaction (account row, then its guard row): pause the account and mark the
        switch engaged.
-    2. Sweep: close every group and trade, cancel every resting order (`sweep`).
+    2. Sweep: close every position, cancel every waiting ticket and resting order (`sweep`).
     3. Record `account.kill_switch` with what was done.
     """
     with transaction.atomic():
@@ -109,7 +105,6 @@ def engage(*, account: ExchangeAccount, now: datetime) -> Sweep:
             level=Event.Level.ERROR,
             data={
                 "groups": done.groups_closed,
-                "trades_closed": done.trades_closed,
                 "trades_cancelled": done.trades_cancelled,
                 "legs_cancelled": done.legs_cancelled,
                 "other_orders_cancelled": done.foreign_cancelled,
@@ -131,9 +126,9 @@ def sweep(*, account: ExchangeAccount, now: datetime) -> Sweep:
     ).values_list("pk", flat=True):
         _close_group(group_id, done, now=now)
     for trade in Trade.objects.filter(
-        account=account, status__in=[Trade.Status.PENDING, Trade.Status.OPEN, Trade.Status.ERROR]
+        account=account, status=Trade.Status.PENDING, position__isnull=True
     ):
-        _stop_trade(trade, done, now=now)
+        _cancel_ticket(trade, done, now=now)
     _cancel_foreign_orders(account, done)
     return done
 
@@ -182,21 +177,14 @@ def _close_group(group_id: int, done: Sweep, *, now: datetime) -> None:
     done.legs_cancelled += resting
 
 
-def _stop_trade(trade: Trade, done: Sweep, *, now: datetime) -> None:
-    if trade.working_order_id is not None:
-        done.waiting.append(f"trade #{trade.pk}")
-        return
-    if trade.status == Trade.Status.PENDING:
-        try:
-            cancel_trade(trade=trade, now=now)
-        except TicketError:
-            done.waiting.append(f"trade #{trade.pk}")
-        else:
-            done.trades_cancelled.append(trade.pk)
-        return
-    order = start_exit(trade_id=trade.pk, reason=Order.Purpose.CLOSE, explanation=None, now=now)
-    if order is not None:
-        done.trades_closed.append(trade.pk)
+def _cancel_ticket(trade: Trade, done: Sweep, *, now: datetime) -> None:
+    """A ticket waiting for its entry is cancelled: it would open a position on resume."""
+    try:
+        cancel_trade(trade=trade, now=now)
+    except TicketError:
+        done.waiting.append(f"ticket #{trade.pk}")  # its entry opened a position meanwhile
+    else:
+        done.trades_cancelled.append(trade.pk)
 
 
 def _cancel_foreign_orders(account: ExchangeAccount, done: Sweep) -> None:

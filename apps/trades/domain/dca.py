@@ -43,17 +43,21 @@ class TpMode(StrEnum):
     PER_LEG = "per_leg"
     AGGREGATE = "aggregate"
     HYBRID = "hybrid"
+    # A ticket's position without a strategy grid: its own take-profit rule decides.
+    RULES = "rules"
 
     @property
     def label(self) -> str:
-        return TP_MODE_LABELS[self]
+        return POSITION_TP_MODE_LABELS[self]
 
 
+# What a strategy offers; a position may also be RULES (`POSITION_TP_MODE_LABELS`).
 TP_MODE_LABELS = {
     TpMode.PER_LEG: "Per leg",
     TpMode.AGGREGATE: "Aggregate",
     TpMode.HYBRID: "Hybrid",
 }
+POSITION_TP_MODE_LABELS = TP_MODE_LABELS | {TpMode.RULES: "By the ticket's rules"}
 
 
 @dataclass(frozen=True)
@@ -351,7 +355,7 @@ def take_profit(
     everything includes them.
     """
     held = [leg for leg in legs if leg.quantity > 0]
-    if not held or position_quantity <= 0:
+    if mode == TpMode.RULES or not held or position_quantity <= 0:
         return ()
     if mode in (TpMode.AGGREGATE, TpMode.HYBRID):
         average = average_entry([(leg.quantity, leg.fill_price) for leg in held])

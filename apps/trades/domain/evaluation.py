@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 
 from apps.exchanges.domain.precision import fmt as plain
@@ -284,3 +285,14 @@ def stop_price(stop: Rule | None, inputs: Inputs, side: Side, entry: Decimal) ->
     if stop.primary.definition.dimension != Dimension.PRICE:
         return None
     return level
+
+
+def fired_state(state: Mapping, evaluation: Evaluation, now: datetime) -> dict:
+    """A rule state (kind -> {"outcome", "memory"}) after `evaluation` fired at `now`: kept for
+    the timeline, and for a ticket's next revision."""
+    kind = evaluation.rule.kind.value
+    entry = dict(state.get(kind, {}))
+    entry |= {"outcome": "fired", "fired_at": now.isoformat()}
+    if evaluation.memory is not None:
+        entry["memory"] = evaluation.memory.to_dict()
+    return {**state, kind: entry}

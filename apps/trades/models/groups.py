@@ -12,12 +12,15 @@ from django.db.models import Q
 from apps.core.fields import MoneyField
 from apps.core.numbers import ZERO
 from apps.trades.domain import dca
-from apps.trades.domain.catalog import Side
+from apps.trades.domain.catalog import Rule, RuleKind, Side
+from apps.trades.models.rules import parse_stored
 
 
 class PositionGroup(models.Model):
-    """One account, one symbol, one timeframe, one side: opened by an entry signal, added to by
-    later entries (pyramids), closed by an exit signal or take profit."""
+    """A position: the one thing the engine manages, whoever opened it. One account, one
+    symbol, one side; opened by an entry signal (one timeframe, added to by later entries of
+    its key: pyramids) or by an activated ticket's entry (one pyramid, `trade` set). Closed by
+    an exit signal, take profit, a stop, the risk engine or the trader."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -52,11 +55,24 @@ class PositionGroup(models.Model):
     # The strategy's settings when the group opened: editing the strategy later changes new
     # groups, never one already running.
     tp_mode = models.CharField(
-        max_length=10, choices=list(dca.TP_MODE_LABELS.items()), default=dca.TpMode.AGGREGATE
+        max_length=10,
+        choices=list(dca.POSITION_TP_MODE_LABELS.items()),
+        default=dca.TpMode.AGGREGATE,
     )
     group_tp_pct = MoneyField(default=Decimal(2))
     pyramid_limit = models.PositiveSmallIntegerField(default=5)
     grid = models.JSONField(default=list, blank=True)  # the legs as `LegSpec.to_dict()`
+    # The ticket whose entry opened this position (None: a signal did).
+    trade = models.OneToOneField(
+        "Trade", null=True, blank=True, on_delete=models.PROTECT, related_name="position"
+    )
+    # The exit rules the rules loop evaluates on the position (initial stop, trailing stop,
+    # take profit), kind -> `Rule.to_dict()`: the ticket's running revision, or the strategy's.
+    exit_rules = models.JSONField(default=dict, blank=True)
+    # Per rule kind: {"memory": {...}, "outcome": "..."}, as a ticket keeps for its entry.
+    rule_state = models.JSONField(default=dict, blank=True)
+    highest = MoneyField(null=True, blank=True)  # highest price the rules loop saw since opening
+    lowest = MoneyField(null=True, blank=True)
 
     # The position. Quantities are base units held (net of fees paid in base).
     quantity = MoneyField(default=ZERO)
@@ -76,10 +92,11 @@ class PositionGroup(models.Model):
     class Meta:
         ordering = ["-opened_at", "-pk"]
         constraints = [
-            # One open group per key: a second entry for the key becomes its pyramid.
+            # One open signal position per key: a second entry for the key becomes its
+            # pyramid. A ticket's position is its own (keyed by the ticket).
             models.UniqueConstraint(
                 fields=["account", "symbol", "timeframe", "side"],
-                condition=Q(status="open"),
+                condition=Q(status="open", trade__isnull=True),
                 name="position_group_key_unique",
             ),
             models.CheckConstraint(condition=Q(quantity__gte=0), name="position_group_qty_gte_0"),
@@ -91,6 +108,12 @@ class PositionGroup(models.Model):
                 name="group_take_profit_loop_idx",
                 condition=Q(status="open"),
             ),
+            # The rules loop polls open positions that carry exit rules.
+            models.Index(
+                fields=["account"],
+                name="position_rules_loop_idx",
+                condition=Q(status="open") & ~Q(exit_rules={}),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,6 +122,28 @@ class PositionGroup(models.Model):
     @property
     def dom_id(self) -> str:
         return f"group-{self.pk}"
+
+    @property
+    def ticket_row_id(self) -> str:
+        """The Desk's row of the ticket that opened it (`trade-<id>`)."""
+        return f"trade-{self.trade_id}"
+
+    @property
+    def origin(self) -> str:
+        """Who opened it: "ticket" or "signal"."""
+        return "ticket" if self.trade_id else "signal"
+
+    @property
+    def name(self) -> str:
+        """How a trader names it: `BTC/USDT 15 long` for a signal's, `BTC/USDT long (ticket
+        #12)` for a ticket's."""
+        if self.trade_id:
+            return f"{self.symbol} {self.side} (ticket #{self.trade_id})"
+        return f"{self.symbol} {self.timeframe} {self.side}"
+
+    def parsed_exit_rules(self) -> dict[RuleKind, Rule | None]:
+        """The stored exit rules, read back through the catalog (validated when written)."""
+        return parse_stored(self.side, self.exit_rules)
 
     @property
     def is_closed(self) -> bool:

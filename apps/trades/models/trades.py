@@ -1,11 +1,7 @@
-"""Trades built on the ticket, their revisions, the orders of trades and groups, and the
-indicator cache."""
+"""Trades built on the ticket, their revisions, the orders of positions, and the indicator
+cache."""
 
 from __future__ import annotations
-
-import functools
-import json
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -13,23 +9,14 @@ from django.db.models import Q
 
 from apps.core.fields import MoneyField
 from apps.core.numbers import ZERO
-from apps.trades.domain.catalog import Rule, RuleKind, Side, parse_rule
+from apps.trades.domain.catalog import Rule, RuleKind, Side
 from apps.trades.domain.sizing import SIZING_LABELS, Sizing, SizingKind
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_stored(side: str, rules_json: str) -> dict[RuleKind, Rule | None]:
-    # The rules loop reads every running trade's rules each tick; most share a few shapes.
-    # Rules are frozen dataclasses, so a cached result can be shared.
-    rules = json.loads(rules_json)
-    return {
-        kind: parse_rule(kind, Side(side), rules[kind.value]) if kind.value in rules else None
-        for kind in RuleKind
-    }
+from apps.trades.models.rules import parse_stored
 
 
 class Trade(models.Model):
-    """One ticket and the position it manages, from Draft to Closed."""
+    """One ticket, from Draft to Closed: what the trader builds. Its entry opens a position
+    (`position`), which its exit rules then manage; the trade's status follows it."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -78,21 +65,10 @@ class Trade(models.Model):
     # Activation errors by field ("symbol", "sizing", "entry.value", ...), shown on the ticket.
     errors = models.JSONField(default=dict, blank=True)
 
-    # The position. Quantities are base units held (net of fees paid in base).
-    quantity = MoneyField(default=ZERO)
-    entry_price = MoneyField(null=True, blank=True)  # average fill price of the entry
-    entry_cost = MoneyField(default=ZERO)  # quote spent on the entry, fees included
-    exit_quantity = MoneyField(default=ZERO)
-    exit_proceeds = MoneyField(default=ZERO)  # quote received, net of fees
-    realised_pnl = MoneyField(default=ZERO)
-    highest = MoneyField(null=True, blank=True)  # highest price seen since entry
-    lowest = MoneyField(null=True, blank=True)
     last_price = MoneyField(null=True, blank=True)  # as last seen by the rules loop
-    # The order in flight; while set, the rules loop leaves the trade alone.
-    working_order = models.ForeignKey(
-        "Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    exit_reason = models.CharField(max_length=20, blank=True)  # set once the trade is closing
+    # Why an entry that fired has not opened its position yet (the pool is full): shown on the
+    # ticket; cleared when the position opens.
+    waiting_reason = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -103,11 +79,11 @@ class Trade(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
-            # The rules loop polls running trades with nothing in flight.
+            # The rules loop polls tickets waiting for their entry.
             models.Index(
                 fields=["status"],
                 name="trade_rules_loop_idx",
-                condition=Q(status__in=["pending", "open"], working_order__isnull=True),
+                condition=Q(status="pending"),
             )
         ]
 
@@ -127,22 +103,12 @@ class Trade(models.Model):
         return self.status in self.RUNNING
 
     @property
-    def open_quantity(self) -> Decimal:
-        return self.quantity - self.exit_quantity
-
-    @property
-    def unrealised_pnl(self) -> Decimal | None:
-        if self.status != self.Status.OPEN or self.entry_price is None or self.last_price is None:
+    def position_or_none(self):
+        """The position its entry opened, if it has opened one."""
+        try:
+            return self.position
+        except models.ObjectDoesNotExist:
             return None
-        move = self.last_price - self.entry_price
-        return self.open_quantity * (move if self.side == Side.LONG else -move)
-
-    @property
-    def unrealised_pnl_pct(self) -> Decimal | None:
-        if self.status != self.Status.OPEN or not self.entry_price or self.last_price is None:
-            return None
-        change = (self.last_price - self.entry_price) / self.entry_price * 100
-        return change if self.side == Side.LONG else -change
 
 
 class TradeRevision(models.Model):
@@ -174,7 +140,7 @@ class TradeRevision(models.Model):
 
     def parsed_rules(self, side: str) -> dict[RuleKind, Rule | None]:
         """The stored rules, read back through the catalog (they were validated when saved)."""
-        return _parse_stored(side, json.dumps(self.rules, sort_keys=True))
+        return parse_stored(side, self.rules)
 
 
 class Order(models.Model):
@@ -204,13 +170,8 @@ class Order(models.Model):
 
     LIVE = (Status.PENDING, Status.UNKNOWN, Status.OPEN)
 
-    # An order belongs to exactly one trade or one position group (see the constraint).
-    trade = models.ForeignKey(
-        Trade, null=True, blank=True, on_delete=models.CASCADE, related_name="orders"
-    )
-    group = models.ForeignKey(
-        "PositionGroup", null=True, blank=True, on_delete=models.CASCADE, related_name="orders"
-    )
+    # Every order belongs to one position (a ticket's entry opens its position first).
+    group = models.ForeignKey("PositionGroup", on_delete=models.CASCADE, related_name="orders")
     leg = models.ForeignKey(
         "DcaLeg", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
@@ -245,15 +206,6 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(trade__isnull=False, group__isnull=True)
-                    | Q(trade__isnull=True, group__isnull=False)
-                ),
-                name="order_of_trade_or_group",
-            )
-        ]
         indexes = [
             # The order-sync loop polls live orders.
             models.Index(
@@ -266,7 +218,7 @@ class Order(models.Model):
             models.Index(
                 fields=["group", "side"],
                 name="order_group_live_idx",
-                condition=Q(status__in=["pending", "unknown", "open"], group__isnull=False),
+                condition=Q(status__in=["pending", "unknown", "open"]),
             ),
         ]
 

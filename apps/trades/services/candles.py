@@ -23,7 +23,7 @@ from apps.exchanges.services import market_data
 from apps.trades.domain import indicators
 from apps.trades.domain.catalog import CANDLE_SOURCES, Operand
 from apps.trades.domain.evaluation import CandleKey
-from apps.trades.models import CandleValue, Trade
+from apps.trades.models import CandleValue, PositionGroup, Trade
 
 logger = logging.getLogger(__name__)
 
@@ -174,22 +174,34 @@ def refresh_due(*, now: datetime, batch: int = 50) -> int:
 
 
 def _wanted_series() -> dict[Series, set[tuple[str, int]]]:
+    """The candle series the rules loop reads: tickets waiting for their entry, and open
+    positions' exit rules."""
     wanted: dict[Series, set[tuple[str, int]]] = defaultdict(set)
-    running = Trade.objects.filter(status__in=Trade.RUNNING).select_related("revision")
+    tickets = Trade.objects.filter(status=Trade.Status.PENDING).select_related("revision")
+    positions = PositionGroup.objects.filter(status=PositionGroup.Status.OPEN).exclude(
+        exit_rules={}
+    )
 
-    def want(trade: Trade) -> None:
-        if trade.revision is None:
-            return
-        for operand in candle_operands(trade.revision.parsed_rules(trade.side).values()):
-            key = (trade.account_id, trade.symbol, operand.timeframe or "")
+    def want(item: Trade | PositionGroup) -> None:
+        if isinstance(item, Trade):
+            if item.revision is None:
+                return
+            rules = item.revision.parsed_rules(item.side)
+        else:
+            rules = item.parsed_exit_rules()
+        for operand in candle_operands(rules.values()):
+            key = (item.account_id, item.symbol, operand.timeframe or "")
             wanted[key].add((operand.source, operand.period or 0))
 
-    # A trade whose stored rules the catalog refuses is recorded and skipped (the rules loop
+    # A row whose stored rules the catalog refuses is recorded and skipped (the rules loop
     # reports it too); the others' series are refreshed.
     each_isolated(
         LOOP,
-        running.only("account_id", "symbol", "side", "revision__rules"),
+        [
+            *tickets.only("account_id", "symbol", "side", "revision__rules"),
+            *positions.only("account_id", "symbol", "side", "exit_rules"),
+        ],
         want,
-        account_of=lambda trade: trade.account,  # a query, on failure only
+        account_of=lambda item: item.account,  # a query, on failure only
     )
     return wanted

@@ -17,12 +17,13 @@ from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
 from apps.exchanges.services import market_data
-from apps.exchanges.services.markets import MarketsStale, ensure_markets_fresh, rules_of
+from apps.exchanges.services.markets import rules_of
 from apps.trades.domain.catalog import Rule, RuleKind, Side
 from apps.trades.domain.evaluation import Inputs, coherence_problems, entry_reference, stop_price
 from apps.trades.domain.evaluation import fmt as shown  # 8 places: an indicator carries ~28
 from apps.trades.domain.sizing import Sizing, SizingError, size_entry
 from apps.trades.services.candles import CandlesUnavailable, candle_operands, warm
+from apps.trades.services.groups import opening
 
 # A ticker older than this is not "fresh market data" for a new order.
 TICKER_MAX_AGE = timedelta(minutes=2)
@@ -64,29 +65,18 @@ def check_activation(
 ) -> Plan:
     """Run every activation check and say what the entry would send.
 
-    1. The account trades, and (for a ticket that is still to enter: `opens_position`) no
-       account guard refuses a new position on the symbol; its market rules are fresh and
-       list the symbol as active.
+    1. The opening gate (`opening.refusal`): the account trades, and (for a ticket that is
+       still to enter: `opens_position`) no account guard refuses a new position on the
+       symbol; its market rules are fresh and list the symbol as active.
     2. A fresh ticker, and the rules' candle sources, can be read now.
     3. The rules are coherent (a long's stop below the entry reference, take profit above).
     4. The sizing gives an amount that passes precision, min amount and min notional.
     5. With Portfolio ticked: the free quote balance covers the order plus its taker fee.
     """
     problems: dict[str, str] = {}
-    if not account.is_active:
-        return Plan({"account": f"{account.label} is paused; resume it first."})
-    blocked = guard_problem(account=account, symbol=symbol, now=now) if opens_position else ""
-    if blocked:
-        return Plan({"account": blocked})
-    try:
-        ensure_markets_fresh(account=account, now=now)
-    except MarketsStale as stale:
-        return Plan({"symbol": str(stale)})
-    market = Market.objects.filter(account=account, symbol=symbol).first()
-    if market is None:
-        return Plan({"symbol": f"{account.label} has no market {symbol}."})
-    if not market.active:
-        return Plan({"symbol": f"{symbol} is not trading on {account.label} right now."})
+    market = opening.refusal(account=account, symbol=symbol, now=now, guards=opens_position)
+    if isinstance(market, opening.Refused):
+        return Plan({market.field: market.reason})
 
     inputs, data_problems = read_inputs(account=account, market=market, rules=rules, now=now)
     problems |= data_problems
@@ -126,16 +116,6 @@ def check_activation(
             problems["portfolio"] = problem
         passed.append("enough buying power including fees")
     return Plan(problems, size.amount, reference, size.notional, facts, tuple(passed))
-
-
-def guard_problem(*, account: ExchangeAccount, symbol: str, now: datetime) -> str:
-    """Why the account guards refuse a new position on `symbol` now ("" when they do not): the
-    kill switch, the circuit breaker, a breached daily loss limit or drawdown, the symbol's
-    exposure. Webhook entries pass the same gate, so the reason reads the same."""
-    from apps.risk.services.guards import entry_block  # here: the risk services import us
-
-    blocked = entry_block(account=account, symbol=symbol, now=now)
-    return f"{blocked[0].upper()}{blocked[1:]}." if blocked else ""
 
 
 def read_inputs(

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from apps.core.broadcast import broadcast_fragment
-from apps.trades.models import Trade
+from apps.trades.models import PositionGroup, Trade
 from apps.trades.selectors import TABLE_LIMIT
 
 TRADES_TABLE = "trades/trades_table.html"
@@ -24,16 +24,25 @@ def push_table(*, owner_id: int) -> None:
     )
 
 
-def push_rows(trades: Iterable[Trade]) -> None:
-    """The last price and unrealised PnL cells of trades whose price moved, one message per
-    owner; a rules tick pushes these, not whole rows (a row's links and rules cost ten times
-    as much to render)."""
+def push_rows(trades: Iterable[Trade], positions: Iterable[PositionGroup] = ()) -> None:
+    """The last price and PnL cells of the tickets whose price moved: waiting tickets
+    (`trades`) and the positions tickets opened (`positions`; a signal's are skipped), one
+    message per owner. A rules tick pushes these, not whole rows (a row's links and rules cost
+    ten times as much to render)."""
     by_owner: dict[int, list[Trade]] = defaultdict(list)
     for trade in trades:
         by_owner[trade.owner_id].append(trade)
-    for owner_id, rows in by_owner.items():
+    positions_of: dict[int, list[PositionGroup]] = defaultdict(list)
+    for position in positions:
+        if position.trade_id is not None:
+            positions_of[position.owner_id].append(position)
+    for owner_id in by_owner.keys() | positions_of.keys():
         # The table shows the newest TABLE_LIMIT trades: a moved trade outside the newest
         # TABLE_LIMIT moved ones cannot be on it, so its row is not rendered at all.
-        rows.sort(key=lambda trade: (trade.created_at, trade.pk), reverse=True)
-        visible = rows[:TABLE_LIMIT]
-        broadcast_fragment(user_ids=[owner_id], template=TRADE_PRICES, context={"trades": visible})
+        rows = sorted(by_owner[owner_id], key=lambda t: (t.created_at, t.pk), reverse=True)
+        opened = sorted(positions_of[owner_id], key=lambda p: p.trade_id, reverse=True)
+        broadcast_fragment(
+            user_ids=[owner_id],
+            template=TRADE_PRICES,
+            context={"trades": rows[:TABLE_LIMIT], "positions": opened[:TABLE_LIMIT]},
+        )

@@ -13,10 +13,13 @@ from apps.exchanges.models import ExchangeAccount
 from apps.strategies.models import Strategy
 from apps.trades.domain.catalog import Rule, RuleKind, Side
 from apps.trades.domain.sizing import Sizing
-from apps.trades.models import Order, Trade, TradeRevision
+from apps.trades.models import PositionGroup, Trade, TradeRevision
 from apps.trades.services import live
 from apps.trades.services.checks import Plan, check_activation
 from apps.trades.services.events import trade_event
+from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules
+from apps.trades.services.groups.signals import SignalOutcome
+from apps.trades.services.groups.trader import GroupError, close_group
 
 
 class TicketError(Exception):
@@ -233,6 +236,7 @@ def _swap_revision(trade: Trade, plan: Plan, now: datetime) -> None:
     trade.errors = {}
     trade.save(update_fields=["revision", "next_revision", "rule_state", "errors", "updated_at"])
     TradeRevision.objects.filter(pk=new.pk).update(activated_at=now)
+    _swap_exit_rules(trade, old, new)
     trade_event(
         trade,
         "trade.activated",
@@ -242,25 +246,50 @@ def _swap_revision(trade: Trade, plan: Plan, now: datetime) -> None:
     )
 
 
-def refuse_entry(*, trade_id: int, reason: str, now: datetime) -> Trade | None:
-    """The entry rule fired, but an account guard refuses new positions (`reason`): nothing
-    is bought, and the trade becomes Rejected with the reason against its account, so the
-    ticket shows why and stays editable; activating it again re-runs every check. It does not
-    wait for the guard to release: an entry that fires hours later, at another price, is not
-    the one the trader planned. Returns None when the trade moved on meanwhile."""
+def _swap_exit_rules(trade: Trade, old: TradeRevision, new: TradeRevision) -> None:
+    """The running position takes the new revision's exit rules at once; a rule that did not
+    change keeps its memory."""
+    position = (
+        PositionGroup.objects.select_for_update(of=("self",))
+        .filter(trade=trade, status__in=PositionGroup.POOL)
+        .first()
+    )
+    if position is None:
+        return
+    position.exit_rules = exit_rules(new.rules, EXIT_RULES_OF_TICKET)
+    position.rule_state = {
+        kind: state
+        for kind, state in position.rule_state.items()
+        if old.rules.get(kind) == new.rules.get(kind)
+    }
+    position.save(update_fields=["exit_rules", "rule_state", "updated_at"])
+
+
+def refuse_entry(
+    *, trade_id: int, reason: str, now: datetime, field: str = "account"
+) -> Trade | None:
+    """The entry rule fired, but the opening gate refuses a new position (`reason`: an
+    account guard, a paused account, a stale market): nothing is bought, and the trade becomes
+    Rejected with the reason against its `field`, so the ticket shows why and stays editable;
+    activating it again re-runs every check. It does not wait for the guard to release: an
+    entry that fires hours later, at another price, is not the one the trader planned.
+    Returns None when the trade moved on meanwhile."""
     with transaction.atomic():
         trade = (
             Trade.objects.select_for_update(of=("self",))
             .select_related("owner", "account")
-            .filter(pk=trade_id, status=Trade.Status.PENDING, working_order__isnull=True)
+            .filter(pk=trade_id, status=Trade.Status.PENDING, position__isnull=True)
             .first()
         )
         if trade is None:
             return None
         trade.status = Trade.Status.REJECTED
-        trade.errors = {"account": reason}
+        trade.waiting_reason = ""
+        trade.errors = {field: reason}
         trade.next_revision = None
-        trade.save(update_fields=["status", "errors", "next_revision", "updated_at"])
+        trade.save(
+            update_fields=["status", "waiting_reason", "errors", "next_revision", "updated_at"]
+        )
         trade_event(
             trade,
             "trade.rejected",
@@ -276,35 +305,70 @@ def refuse_entry(*, trade_id: int, reason: str, now: datetime) -> Trade | None:
 def cancel_trade(*, trade: Trade, now: datetime) -> Trade:
     """Cancel a ticket or a trade waiting for its entry.
 
-    An Open trade is not cancelled (it holds a position): use `close_trade` to close it at
-    market. A pending trade whose entry order is already in flight cannot be cancelled either;
-    the order-sync loop settles it first.
+    A trade whose entry opened a position is not cancelled (it holds, or is buying, a
+    position): use `close_trade` to close it at market.
     """
     with transaction.atomic():
         trade = Trade.objects.select_for_update().get(pk=trade.pk)
-        if trade.status == Trade.Status.OPEN:
+        if trade.position_or_none is not None:
             raise TicketError("This trade holds a position: close it at market instead.")
-        if trade.working_order_id is not None:
-            raise TicketError("The entry order is being placed; wait for it to settle.")
         if not (trade.is_editable or trade.status == Trade.Status.PENDING):
             raise TicketError(f"A {trade.get_status_display().lower()} trade cannot be cancelled.")
         trade.status = Trade.Status.CANCELLED
         trade.next_revision = None
+        trade.waiting_reason = ""
         trade.closed_at = now
-        trade.save(update_fields=["status", "next_revision", "closed_at", "updated_at"])
+        trade.save(
+            update_fields=["status", "next_revision", "waiting_reason", "closed_at", "updated_at"]
+        )
         trade_event(trade, "trade.cancelled", "Cancelled by the trader before any entry.")
         live.push_table(owner_id=trade.owner_id)
     return trade
 
 
-def close_trade(*, trade: Trade, now: datetime) -> Order:
-    """Close an Open trade's whole position at market (the trader's own exit)."""
-    from apps.trades.services.orders import start_exit
+def close_trade(*, trade: Trade, now: datetime) -> SignalOutcome:
+    """Close the trade's position at market (the trader's own exit): its resting legs are
+    cancelled and what it holds is sold."""
+    position = trade.position_or_none
+    if position is None:
+        raise TicketError("This trade has not opened a position: cancel it instead.")
+    try:
+        return close_group(group=position, now=now)
+    except GroupError as error:
+        raise TicketError(str(error)) from error
 
-    order = start_exit(trade_id=trade.pk, reason=Order.Purpose.CLOSE, explanation=None, now=now)
-    if order is None:
-        raise TicketError("Only a trade holding a position, with nothing in flight, can be closed.")
-    return order
+
+def follow_position(position: PositionGroup) -> None:
+    """The engine's hook (`groups.hooks`): a ticket's trade follows its position. Closed with
+    something bought: the trade is Closed; closed with nothing ever filled (the entry was
+    refused or cancelled): the trade is in Error, for the trader to look at; in Error (a sell
+    was refused, the position is still held): the trade is in Error too."""
+    if position.trade_id is None:
+        return
+    trade = (
+        Trade.objects.select_for_update(of=("self",))
+        .select_related("owner", "account")
+        .get(pk=position.trade_id)
+    )
+    if position.status == PositionGroup.Status.CLOSED and position.entry_cost:
+        status = Trade.Status.CLOSED
+    else:
+        status = Trade.Status.ERROR
+    if trade.status == status:
+        return
+    trade.status = status
+    trade.closed_at = position.closed_at if status == Trade.Status.CLOSED else None
+    trade.save(update_fields=["status", "closed_at", "updated_at"])
+    if status == Trade.Status.ERROR and position.status == PositionGroup.Status.CLOSED:
+        trade_event(
+            trade,
+            "trade.entry_failed",
+            f"The entry of position #{position.pk} ended with nothing filled; the trade needs "
+            "attention (see the position's orders).",
+            level=Event.Level.ERROR,
+            data={"position": position.pk, "reason": "nothing filled"},
+        )
+    live.push_table(owner_id=trade.owner_id)
 
 
 def discard_revision(*, trade: Trade) -> None:

@@ -1,4 +1,5 @@
-"""`{{ revision|rule_labels:trade.side }}`: a revision's rules as the trader reads them."""
+"""`{{ revision|rule_labels:trade.side }}`, `{{ group.exit_rules|stored_rule_labels:group.side }}`:
+rules as the trader reads them."""
 
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ def rule_labels(revision, side: str = Side.LONG) -> list[tuple[str, str]]:
     """
     if revision is None:
         return []
+    return stored_rule_labels(revision.rules, side)
+
+
+@register.filter
+def stored_rule_labels(rules: dict, side: str = Side.LONG) -> list[tuple[str, str]]:
+    """The same for stored rules (a position's exit rules: `group.exit_rules`)."""
     labels = []
     for kind in RuleKind:
-        stored = revision.rules.get(kind.value)
+        stored = rules.get(kind.value)
         if not stored:
             continue
         try:

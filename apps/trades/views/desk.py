@@ -7,7 +7,6 @@ ticket and its messages (htmx 2 does not swap 4xx), and nothing is written.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,11 +25,9 @@ from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
 from apps.core.selectors import desk_status
 from apps.core.templatetags.money import plain
-from apps.exchanges.domain.precision import OrderRuleViolation, prepare_order
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of, portfolio
 from apps.exchanges.services.market_data import taker_fee_rate
-from apps.exchanges.services.markets import rules_of
 from apps.strategies.models import Strategy
 from apps.strategies.services import save_strategy
 from apps.trades import selectors
@@ -55,6 +52,7 @@ from apps.trades.services import (
     modify_trade,
     save_ticket,
 )
+from apps.trades.services.groups.trader import close_preview
 from apps.trades.views.state import Notice, TicketState, holds_position
 
 DESK = "trades/desk.html"
@@ -130,35 +128,22 @@ def _ticket_context(
 
 
 def _close_question(trade: Trade) -> dict[str, str]:
-    """The confirmation Close at market asks (templates/core/confirm.html): what it holds and
-    what the sell carries, rounded to the market's step as `start_exit` rounds it, in the base
-    asset, with the dust that stays."""
-    base = trade.symbol.split("/")[0]
+    """The confirmation Close at market asks (templates/core/confirm.html): what the trade's
+    position holds and what the sell carries, rounded to the market's step as the close
+    rounds it, in the base asset, with the dust that stays."""
+    preview = close_preview(group=trade.position)
     question = (
-        f"Trade #{trade.pk} holds {plain(trade.open_quantity)} {base}: a position is not "
-        "cancelled. Close it at market now?"
+        f"Trade #{trade.pk} holds {plain(trade.position.quantity)} {preview.base}: a position "
+        "is not cancelled. Close it at market now?"
     )
-    sells = _close_amount(trade)
-    if sells is not None:
-        question += f" It sells {plain(sells)} {base}"
-        if sells < trade.open_quantity:
-            dust = trade.open_quantity - sells
-            question += f"; {plain(dust)} {base} stays (dust below the market's step)"
+    if preview.sells is not None:
+        question += f" It sells {plain(preview.sells)} {preview.base}"
+        if preview.stays > 0:
+            question += (
+                f"; {plain(preview.stays)} {preview.base} stays (dust below the market's step)"
+            )
         question += "."
     return {"question": question, "keep_url": _desk_url(trade)}
-
-
-def _close_amount(trade: Trade) -> Decimal | None:
-    """The amount the close's sell would carry, or None when it cannot be told (no market) or
-    nothing can be sold (below the minimums: the close then settles it as dust)."""
-    market = markets_of(account=trade.account).filter(symbol=trade.symbol).first()
-    price = trade.last_price or trade.entry_price
-    if market is None or not price:
-        return None
-    try:
-        return prepare_order(rules_of(market), amount=trade.open_quantity, price=price).amount
-    except OrderRuleViolation:
-        return None
 
 
 def _account_context(accounts, account: ExchangeAccount | None) -> dict[str, Any]:
@@ -198,6 +183,11 @@ def _render_ticket(
         return response
     context |= {
         "trades": selectors.trades_for_table(owner_id=request.user.pk),
+        # Every open position, from tickets and signals alike, as the Positions page lists it.
+        "groups": selectors.positions(request.user, selectors.PositionFilter())[
+            : selectors.POSITIONS_LIMIT
+        ],
+        "live_inserts": True,
         "status": desk_status(now=timezone.now()),
     }
     return render(request, DESK, context)
@@ -321,13 +311,12 @@ def _trade_action(request: HttpRequest, state: TicketState, action: str) -> Http
         if action == "cancel":
             cancel_trade(trade=trade, now=now)
             return _done(request, trade, Notice(f"Trade #{trade.pk} cancelled.", "success"))
-        order = close_trade(trade=trade, now=now)
+        outcome = close_trade(trade=trade, now=now)
     except TicketError as error:
         return _render_ticket(
             request, _ticket_form(request, state), state, notice=Notice(str(error), "error")
         )
-    text = f"Closing at market: selling {plain(order.amount)} (order {order.client_order_id})."
-    return _done(request, trade, Notice(text, "success"))
+    return _done(request, trade, Notice(outcome.reason, "success"))
 
 
 def _activate(request: HttpRequest, form: TicketForm, state: TicketState) -> HttpResponse:

@@ -1,4 +1,5 @@
-"""A trade's page: its facts, orders and the timeline that says why it did what it did."""
+"""A trade's page: the ticket and the position it opened as one story: facts, orders and the
+timeline that says why it did what it did."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from apps.trades.views.desk import owned_trade
 @require_GET
 def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
     trade = owned_trade(request, str(pk))
-    reason = trade.exit_reason
+    position = trade.position_or_none
+    reason = position.exit_reason if position else ""
     context = {
         "trade": trade,
+        "position": position,
         "timeline": selectors.timeline(trade),
         "exit_reason": Order.Purpose(reason).label if reason in Order.Purpose.values else "",
         "problems": [(_PROBLEM_LABELS.get(key, key), text) for key, text in trade.errors.items()],

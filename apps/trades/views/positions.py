@@ -1,5 +1,6 @@
-"""The Positions page: position groups, their pyramids and legs (live), a group's page, Close at
-market, and the CSV exports of the filtered groups and of their orders."""
+"""The Positions page: every position (opened by a ticket or a signal), its pyramids and legs
+(live), a position's page, Close at market, and the CSV exports of the filtered positions and
+of their orders."""
 
 from __future__ import annotations
 
@@ -116,6 +117,8 @@ POSITION_COLUMNS = [
     "closed_at",
     "account",
     "symbol",
+    "opened_by",
+    "ticket",
     "timeframe",
     "side",
     "status",
@@ -150,6 +153,8 @@ def positions_csv(request: HttpRequest) -> StreamingHttpResponse:
             group.closed_at,
             group.account.label,
             group.symbol,
+            group.origin,
+            group.trade_id or "",
             group.timeframe,
             group.side,
             group.status,

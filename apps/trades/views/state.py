@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.core.templatetags.money import plain
-from apps.trades.models import Trade, TradeRevision
+from apps.trades.models import PositionGroup, Trade, TradeRevision
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,8 @@ class TicketState:
             )
         if self.mode == "error":
             held = (
-                f" It still holds {plain(trade.open_quantity)} {trade.symbol}: Cancel offers to "
-                "close it at market."
+                f" It still holds {plain(trade.position.quantity)} {trade.symbol}: Cancel offers "
+                "to close it at market."
                 if holds_position(trade)
                 else ""
             )
@@ -104,12 +104,12 @@ class TicketState:
 
 
 def holds_position(trade: Trade | None) -> bool:
-    """An Open trade, or one in error that still holds what it bought: closed, not cancelled."""
-    return (
-        trade is not None
-        and trade.status in (Trade.Status.OPEN, Trade.Status.ERROR)
-        and trade.open_quantity > 0
-    )
+    """A trade whose position is still open (buying, holding, or in error holding what it
+    bought): closed at market, not cancelled."""
+    if trade is None or trade.status not in (Trade.Status.OPEN, Trade.Status.ERROR):
+        return False
+    position = trade.position_or_none
+    return position is not None and position.status in PositionGroup.POOL
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 move its average entry; sells shrink it and realise PnL; a group with nothing left closes.
 
 `apps.trades.services.orders.record_order` (the send path and the order-sync loop) hands every
-group order here. Locks: the group row first, then the order, as everywhere for groups.
+order here, whoever opened its position: one cost basis and one PnL formula. Locks: the
+group row first, then the order, as everywhere for groups.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderStatus
 from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.models import DcaLeg, Order, PositionGroup
-from apps.trades.services.groups import intents, live
+from apps.trades.services.groups import hooks, intents, live
 from apps.trades.services.groups.events import group_event
 from apps.trades.services.groups.settle import settle
 
@@ -33,8 +34,8 @@ _STATUS = {
 
 
 def group_id_of(order_id: int) -> int | None:
-    """The group an order belongs to (None: a trade's order). It never changes, so it is read
-    without a lock, before the group is locked."""
+    """The position an order belongs to. It never changes, so it is read without a lock,
+    before the position is locked."""
     return Order.objects.filter(pk=order_id).values_list("group_id", flat=True).first()
 
 
@@ -120,13 +121,18 @@ def _leg_bought(group: PositionGroup, order: Order, filled, cost, fee) -> None:
     intents.refresh_average(group)
     base = intents.base_of(group.symbol)
     price = cost / filled
+    if order.purpose == Order.Purpose.ENTRY:
+        what = "Entry"  # a ticket's: its position's first buy
+    else:
+        what = f"DCA leg {leg.index} of pyramid {leg.pyramid.number}"
+    armed = " Its exit rules are armed." if group.exit_rules and leg.index == 0 else ""
     group_event(
         group,
         "trade.entry_filled",
-        f"DCA leg {leg.index} of pyramid {leg.pyramid.number} filled: {fmt(filled)} {base} at "
+        f"{what} filled: {fmt(filled)} {base} at "
         f"{fmt(price.normalize())}{' (partial)' if order.status == Order.Status.OPEN else ''}. "
-        f"The group holds {fmt(group.quantity.normalize())} {base}, average entry "
-        f"{fmt(group.average_entry.quantize(Decimal('0.00000001')).normalize())}.",
+        f"The position holds {fmt(group.quantity.normalize())} {base}, average entry "
+        f"{fmt(group.average_entry.quantize(Decimal('0.00000001')).normalize())}.{armed}",
         level=Event.Level.SUCCESS,
         data={
             "pyramid": leg.pyramid.number,
@@ -163,7 +169,7 @@ def _sold(group: PositionGroup, order: Order, filled, cost, fee) -> None:
     group.realised_pnl = stored(group.realised_pnl + proceeds - basis)
     base = intents.base_of(group.symbol)
     price = cost / filled
-    whose = f"leg {leg.index} of pyramid {leg.pyramid.number}" if leg else "the group"
+    whose = f"leg {leg.index} of pyramid {leg.pyramid.number}" if leg else "the position"
     group_event(
         group,
         "group.sold",
@@ -234,6 +240,7 @@ def refused_group_order(*, order_id: int, error: Exception, now: datetime) -> No
                 # Back in the pool (it holds a position again): the page's slots change.
                 on_pool_changed(account_id=group.account_id, freed=False)
             group.status = PositionGroup.Status.ERROR
+            hooks.position_settled(group)
         group_event(
             group,
             "exchange.error",
@@ -251,8 +258,6 @@ def cancelled_unsent(*, order_id: int, now: datetime, why: str) -> None:
     """A cancel found no trace of the order on the exchange, and its sender is done with it:
     it never got there. Record it as cancelled so the group can settle."""
     group_id = group_id_of(order_id)
-    if group_id is None:
-        return  # only groups cancel orders for now; a trade's order is settled by its loop
     with transaction.atomic():
         group, order = _lock(group_id, order_id)
         if order.status not in Order.LIVE:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from apps.core.background import enqueue_on_commit
 from apps.core.numbers import ZERO
@@ -29,14 +29,20 @@ from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid
 from apps.trades.services.groups.events import group_event
 
 _SELL_CODE = {
+    Order.Purpose.INITIAL_STOP: "s",
+    Order.Purpose.TRAILING_STOP: "w",
+    Order.Purpose.TAKE_PROFIT: "p",
     Order.Purpose.LEG_TAKE_PROFIT: "t",
     Order.Purpose.GROUP_TAKE_PROFIT: "a",
     Order.Purpose.EXIT_SIGNAL: "x",
     Order.Purpose.CLOSE: "c",
     Order.Purpose.RISK: "r",
 }
-# Why a group closes, in a trader's words.
+# Why a position closes, in a trader's words.
 CLOSE_REASONS = {
+    Order.Purpose.INITIAL_STOP: "initial stop",
+    Order.Purpose.TRAILING_STOP: "trailing stop",
+    Order.Purpose.TAKE_PROFIT: "take profit",
     Order.Purpose.LEG_TAKE_PROFIT: "per-leg take profit",
     Order.Purpose.GROUP_TAKE_PROFIT: "group take profit",
     Order.Purpose.EXIT_SIGNAL: "exit signal",
@@ -60,8 +66,28 @@ def sent_by_caller() -> Iterator[None]:
         _inline.active = False
 
 
+@contextmanager
+def sends_after() -> Iterator[None]:
+    """Orders written in this block are enqueued at its end, after the event that explains
+    them has been recorded: where the send runs at once on commit (the in-process runner, the
+    tests), the timeline still reads why, then what was sold."""
+    held: list[Order] = []
+    outer = getattr(_inline, "deferred", None)
+    _inline.deferred = held
+    try:
+        yield
+    finally:
+        _inline.deferred = outer
+    for order in held:
+        send_on_commit(order)
+
+
 def send_on_commit(order: Order) -> None:
     if getattr(_inline, "active", False):
+        return
+    deferred = getattr(_inline, "deferred", None)
+    if deferred is not None:
+        deferred.append(order)
         return
     from apps.trades import tasks  # tasks call services; imported late to avoid the cycle
 
@@ -104,11 +130,13 @@ def lay_pyramid(
     planned: Sequence[dca.PlannedLeg],
     signal_id: int | None,
     now: datetime,
+    first_purpose: str = Order.Purpose.DCA_LEG,
 ) -> tuple[Pyramid, list[Order]]:
     """Write pyramid `index`, its legs and the orders of the legs that pass the market rules.
 
     Leg 0 at a gap of 0 buys at market; every other leg rests as a limit buy at its price.
-    A leg below the minimums is written as skipped, with the reason, and reported.
+    A leg below the minimums is written as skipped, with the reason, and reported. A ticket's
+    position writes its leg 0 as the ticket's entry (`first_purpose`).
     """
     pyramid = Pyramid.objects.create(
         group=group,
@@ -155,7 +183,7 @@ def lay_pyramid(
             leg=leg,
             signal_id=signal_id,
             account_id=group.account_id,
-            purpose=Order.Purpose.DCA_LEG,
+            purpose=first_purpose if plan.index == 0 else Order.Purpose.DCA_LEG,
             symbol=group.symbol,
             side=OrderSide.BUY,
             type=OrderType.MARKET if at_market else OrderType.LIMIT,
@@ -241,6 +269,15 @@ def write_sell(
 
 def live_orders(group: PositionGroup):
     return group.orders.filter(status__in=Order.LIVE)
+
+
+def sell_in_flight():
+    """For a queryset of positions: one of its sells is live. The loops that sell (take
+    profit, rules) leave such a position alone until the sell settles, so two ticks never
+    sell the same coins."""
+    return Exists(
+        Order.objects.filter(group=OuterRef("pk"), side=OrderSide.SELL, status__in=Order.LIVE)
+    )
 
 
 # --- Closing the whole group ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from apps.core.models import Event
 from apps.exchanges.domain.precision import fmt
 from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.models import DcaLeg, Order, PositionGroup
-from apps.trades.services.groups import intents
+from apps.trades.services.groups import hooks, intents
 from apps.trades.services.groups.events import group_event
 
 CENTS = Decimal("0.01")
@@ -64,6 +64,7 @@ def close(group: PositionGroup, *, now: datetime, left: str = "") -> None:
             leg.save(update_fields=["closed_quantity", "status"])
     group.save()
     on_pool_changed(account_id=group.account_id, freed=True)
+    hooks.position_settled(group)
     if group.entry_cost:
         reason = intents.CLOSE_REASONS.get(group.exit_reason, "closed")
     else:
@@ -76,7 +77,7 @@ def close(group: PositionGroup, *, now: datetime, left: str = "") -> None:
     group_event(
         group,
         "position.closed",
-        f"Position group closed ({reason}): realised "
+        f"Position closed ({reason}): realised "
         f"{fmt(group.realised_pnl.quantize(PLACES).normalize())} {group.account.quote_currency}"
         + (f" ({fmt(pct.quantize(CENTS))} %)" if pct is not None else "")
         + f".{note}",

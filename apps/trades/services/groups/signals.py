@@ -25,7 +25,7 @@ from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError, TransientExchangeError
 from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
 from apps.exchanges.services import market_data
-from apps.exchanges.services.markets import MarketsStale, ensure_markets_fresh, rules_of
+from apps.exchanges.services.markets import rules_of
 from apps.strategies.models import Strategy
 from apps.trade_queue.selectors import Pool, pool_of, waiting
 from apps.trade_queue.services.queueing import (
@@ -40,7 +40,7 @@ from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
 from apps.trades.domain.sizing import Sizing, SizingError, SizingKind, size_entry
 from apps.trades.models import Order, PositionGroup
-from apps.trades.services.groups import intents, live
+from apps.trades.services.groups import intents, live, opening
 from apps.trades.services.groups.events import group_event
 from apps.trades.services.groups.settle import settle
 
@@ -183,6 +183,7 @@ def _entry(
                 timeframe=order.timeframe,
                 side=order.side,
                 status=PositionGroup.Status.OPEN,
+                trade__isnull=True,  # a ticket's position is its own, never pyramided into
             )
             .first()
         )
@@ -326,22 +327,9 @@ def _group_grid(group: PositionGroup) -> tuple[dca.LegSpec, ...]:
 def _market_checks(
     *, account: ExchangeAccount, order: SignalOrder, now: datetime
 ) -> tuple[Market, Ticker] | SignalOutcome:
-    if not account.is_active:
-        return _rejected(f"{account.label} is paused; resume it to trade.")
-    from apps.risk.services.guards import entry_block  # here: the risk services import us
-
-    blocked = entry_block(account=account, symbol=order.symbol, now=now)
-    if blocked:
-        return _rejected(f"{blocked[0].upper()}{blocked[1:]}.")
-    try:
-        ensure_markets_fresh(account=account, now=now)
-    except MarketsStale as stale:
-        return _rejected(str(stale))
-    market = Market.objects.filter(account=account, symbol=order.symbol).first()
-    if market is None:
-        return _rejected(f"{account.label} has no market {order.symbol}.")
-    if not market.active:
-        return _rejected(f"{order.symbol} is not trading on {account.label} right now.")
+    market = opening.refusal(account=account, symbol=order.symbol, now=now)
+    if isinstance(market, opening.Refused):
+        return _rejected(market.reason)
     ticker = _entry_ticker(account=account, symbol=order.symbol)
     if isinstance(ticker, str):
         return _rejected(ticker)
@@ -448,24 +436,25 @@ def _open_group(
     )
     if isinstance(planned, str):
         return _rejected(planned)
-    group = PositionGroup.objects.create(
-        owner=account.owner,
+    group = opening.create_position(
         account=account,
         symbol=order.symbol,
         timeframe=order.timeframe,
         side=order.side,
         strategy=strategy,
+        grid=grid,
         tp_mode=strategy.tp_mode,
         group_tp_pct=strategy.group_tp_pct,
         pyramid_limit=strategy.pyramid_limit,
-        grid=[leg.to_dict() for leg in grid],
-        opened_at=now,
+        # The strategy's stops guard the position beside its take profit.
+        rules=opening.exit_rules(strategy.rules, opening.EXIT_RULES_OF_STRATEGY),
+        trade=None,
+        now=now,
     )
-    group.account = account  # the locked row, owner included, for the events
     group_event(
         group,
         "group.opened",
-        f"Position group {_key(order)} opened by an entry signal with strategy "
+        f"Position {_key(order)} opened by an entry signal with strategy "
         f"{strategy.name}: {len(grid)} leg grid, {dca.TpMode(group.tp_mode).label.lower()} take "
         f"profit, up to {group.pyramid_limit} pyramids ({holding + 1} of "
         f"{account.max_open_groups} pool slots used on {account.label}).",
@@ -590,6 +579,7 @@ def _exit(
                 timeframe=order.timeframe,
                 side=order.side,
                 status__in=[PositionGroup.Status.OPEN, PositionGroup.Status.ERROR],
+                trade__isnull=True,
             )
             .order_by("-opened_at", "-pk")
             .first()
@@ -619,6 +609,7 @@ def _exit(
                 timeframe=order.timeframe,
                 side=order.side,
                 status=PositionGroup.Status.CLOSING,
+                trade__isnull=True,
             ).first()
             if closing is not None:
                 return _rejected(f"{_key(order)} group #{closing.pk} is already closing.")
@@ -633,6 +624,14 @@ def _exit(
     return outcome
 
 
+_CLOSE_EVENT = {
+    Order.Purpose.GROUP_TAKE_PROFIT: "trade.take_profit_hit",
+    Order.Purpose.TAKE_PROFIT: "trade.take_profit_hit",
+    Order.Purpose.INITIAL_STOP: "trade.stop_hit",
+    Order.Purpose.TRAILING_STOP: "trade.stop_hit",
+}
+
+
 def close_group_locked(
     group: PositionGroup,
     *,
@@ -645,32 +644,34 @@ def close_group_locked(
     """Close a locked group (exit signal, the trader's close, or the group take profit), with
     the event that says why; the group settles at once if nothing is left to wait for."""
     price = price or group.last_price or group.average_entry
-    sell, cancelling = intents.begin_close(
-        group, purpose=purpose, price=price, signal_id=signal_id, now=now
-    )
-    base = intents.base_of(group.symbol)
-    parts = []
-    if cancelling:
-        parts.append(
-            f"cancelling {len(cancelling)} resting leg{'s' if len(cancelling) > 1 else ''}"
+    with intents.sends_after():
+        sell, cancelling = intents.begin_close(
+            group, purpose=purpose, price=price, signal_id=signal_id, now=now
         )
-    if sell is not None:
-        parts.append(f"selling {fmt(sell.amount)} {base} at market (order {sell.client_order_id})")
-    action = " and ".join(parts) or "nothing held and nothing resting"
-    reason = intents.CLOSE_REASONS[purpose]
-    kind = "trade.take_profit_hit" if purpose == Order.Purpose.GROUP_TAKE_PROFIT else "group.exit"
-    group_event(
-        group,
-        kind,
-        f"{reason.capitalize()}: {why + ' ' if why else ''}closing the group: {action}.",
-        data={
-            "quantity": str(sell.amount) if sell else "0",
-            "price": str(price or ""),
-            "reason": reason,
-            "cancelled": [o.client_order_id for o in cancelling],
-            "signal": signal_id or "",
-        },
-    )
+        base = intents.base_of(group.symbol)
+        parts = []
+        if cancelling:
+            parts.append(
+                f"cancelling {len(cancelling)} resting leg{'s' if len(cancelling) > 1 else ''}"
+            )
+        if sell is not None:
+            parts.append(
+                f"selling {fmt(sell.amount)} {base} at market (order {sell.client_order_id})"
+            )
+        action = " and ".join(parts) or "nothing held and nothing resting"
+        reason = intents.CLOSE_REASONS[purpose]
+        group_event(
+            group,
+            _CLOSE_EVENT.get(purpose, "group.exit"),
+            f"{reason.capitalize()}: {why + ' ' if why else ''}closing the position: {action}.",
+            data={
+                "quantity": str(sell.amount) if sell else "0",
+                "price": str(price or ""),
+                "reason": reason,
+                "cancelled": [o.client_order_id for o in cancelling],
+                "signal": signal_id or "",
+            },
+        )
     settle(group, price=price, now=now)
     group.save()
     live.push_group(group)

@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 
 from apps.core.bulk import bulk_set
 from apps.core.loops import each_isolated
@@ -57,12 +57,6 @@ class TpReport:
     acted: list[tuple[int, str]] = field(default_factory=list)  # (group id, scope)
 
 
-def _sell_in_flight():
-    return Exists(
-        Order.objects.filter(group=OuterRef("pk"), side=OrderSide.SELL, status__in=Order.LIVE)
-    )
-
-
 def take_profit(*, now: datetime, batch: int = 2000) -> TpReport:
     """One tick of the take-profit loop.
 
@@ -77,7 +71,7 @@ def take_profit(*, now: datetime, batch: int = 2000) -> TpReport:
     report = TpReport()
     groups = list(
         PositionGroup.objects.filter(status=PositionGroup.Status.OPEN, account__is_active=True)
-        .exclude(_sell_in_flight())
+        .exclude(intents.sell_in_flight())
         .only(*TICK_FIELDS)
         .order_by("pk")[:batch]
     )
