@@ -7,11 +7,17 @@ class RiskConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.events import subscribe
-        from apps.risk.services.breaker import on_event
+        from apps.risk.services import breaker
+        from apps.risk.services.controls import reset_timer
         from apps.risk.services.guards import entry_block
-        from apps.trades.services.groups.opening import register_entry_check
+        from apps.trades.services.groups import hooks
 
-        # Every `exchange.error` event counts against the account's circuit breaker.
-        subscribe(on_event)
+        # Every `exchange.error` event counts against the account's circuit breaker, and so
+        # does an order the desk's recovery cannot find; an answered call breaks the streak.
+        subscribe(breaker.on_event)
+        hooks.exchange_failed.connect(breaker.record_exchange_error)
+        hooks.exchange_answered.connect(breaker.record_exchange_success)
         # Every new position, whatever opens it, passes the account guards.
-        register_entry_check(entry_block)
+        hooks.entry_check.connect(entry_block)
+        # A new entry signal for an open position restarts its risk timer.
+        hooks.position_added_to.connect(reset_timer)

@@ -10,28 +10,10 @@ from django.db.models import QuerySet
 
 from apps.core.scoping import owned
 from apps.exchanges.models import ExchangeAccount
-from apps.trade_queue.domain.priority import QueuedEntry, free_slots, loss_pct, ranked
+from apps.trade_queue.domain.priority import QueuedEntry, loss_pct, ranked
 from apps.trade_queue.models import PoolSettings, QueuedSignal
-from apps.trades.models import PositionGroup, Pyramid
-
-
-@dataclass(frozen=True)
-class Pool:
-    """An account's pool: its size, what holds a slot now, and how the queue behaves."""
-
-    account_id: int
-    size: int
-    used: int
-    pyramids_count: bool
-    expiry_minutes: int
-
-    @property
-    def free(self) -> int:
-        return free_slots(size=self.size, used=self.used)
-
-    @property
-    def is_full(self) -> bool:
-        return self.free == 0
+from apps.trades.models import PositionGroup
+from apps.trades.services.groups.pool import Pool, PoolRules, pool_of
 
 
 def settings_of(account: ExchangeAccount) -> PoolSettings:
@@ -41,19 +23,11 @@ def settings_of(account: ExchangeAccount) -> PoolSettings:
     )
 
 
-def pool_of(account: ExchangeAccount) -> Pool:
-    """The account's pool now. Under the account's row lock (the signal and promotion
-    services hold it) the count cannot go stale before the caller acts on it."""
+def pool_rules(*, account: ExchangeAccount) -> PoolRules:
+    """How the account's pool counts and how long its entries may wait (the engine asks this
+    through `hooks.pool_rules` whenever it counts the pool)."""
     pool_settings = settings_of(account)
-    holding = PositionGroup.objects.filter(account_id=account.pk, status__in=PositionGroup.POOL)
-    if pool_settings.pyramids_count:
-        used = Pyramid.objects.filter(group__in=holding).count()
-    else:
-        used = holding.count()
-    return Pool(
-        account_id=account.pk,
-        size=account.max_open_groups,
-        used=used,
+    return PoolRules(
         pyramids_count=pool_settings.pyramids_count,
         expiry_minutes=pool_settings.queue_expiry_minutes,
     )

@@ -6,8 +6,8 @@ class TradesConfig(AppConfig):
     verbose_name = "Trades"
 
     def ready(self) -> None:
-        from apps.trades.services.groups.hooks import on_position_settled
+        from apps.trades.services.groups import hooks
         from apps.trades.services.tickets import follow_position
 
         # A ticket's trade is Closed (or in Error) when the position its entry opened is.
-        on_position_settled(follow_position)
+        hooks.position_settled.connect(follow_position)

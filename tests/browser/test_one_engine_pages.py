@@ -40,9 +40,7 @@ def open_both(account) -> tuple[Trade, PositionGroup]:
         now=timezone.now(),
     )
     assert outcome.decision == "executed", outcome.reason
-    return Trade.objects.get(pk=activation.trade.pk), PositionGroup.objects.get(
-        pk=outcome.group_id
-    )
+    return Trade.objects.get(pk=activation.trade.pk), PositionGroup.objects.get(pk=outcome.group_id)
 
 
 def send_what_was_written() -> None:

@@ -213,7 +213,7 @@ def test_a_replacement_signal_resets_the_timer(paper, desk, book):
     rows = {r.group.pk: r for r in services.preview(account=paper, now=now).rows}
     assert rows[book["ETH"].pk].eligibility.eligible
 
-    services.reset_timer(group=book["ETH"], now=now - timedelta(minutes=10))
+    services.reset_timer(position=book["ETH"], now=now - timedelta(minutes=10))
 
     rows = {r.group.pk: r for r in services.preview(account=paper, now=now).rows}
     assert rows[book["ETH"].pk].eligibility.reasons == ("timer: 50 min 00 s left",)

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from apps.trade_queue.domain.priority import (
     QueuedEntry,
-    free_slots,
     loss_pct,
     priority_key,
     ranked,
@@ -101,8 +100,13 @@ def test_loss_pct_is_the_move_against_the_signal_price(signal, market, side, exp
 
 
 def test_free_slots_never_go_negative():
-    assert free_slots(size=10, used=7) == 3
-    assert free_slots(size=5, used=8) == 0
+    from apps.trades.services.groups.pool import Pool
+
+    def pool(size: int, used: int) -> Pool:
+        return Pool(account_id=1, size=size, used=used, pyramids_count=False, expiry_minutes=0)
+
+    assert (pool(10, 7).free, pool(10, 7).is_full) == (3, False)
+    assert (pool(5, 8).free, pool(5, 8).is_full) == (0, True)  # a cap lowered below what is open
 
 
 # --- Properties ---------------------------------------------------------------------------

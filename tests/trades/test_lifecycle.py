@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.core.models import Event
 from apps.exchanges.models import PaperOrder
 from apps.exchanges.paper.services import set_price
 from apps.trades.models import Order, PositionGroup, Trade

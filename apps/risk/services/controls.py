@@ -83,10 +83,10 @@ def set_skip_once(*, group: PositionGroup, skip: bool = True) -> GroupRisk:
     return control
 
 
-def reset_timer(*, group: PositionGroup, now: datetime) -> None:
-    """A replacement signal for `group` arrived: its risk timer starts again (when the
+def reset_timer(*, position: PositionGroup, now: datetime) -> None:
+    """A replacement signal for `position` arrived: its risk timer starts again (when the
     account's settings say a replacement resets it). Call it inside the signal's transaction,
     with the group locked; it writes one row and no event (the signal has its own)."""
-    updated = GroupRisk.objects.filter(group_id=group.pk).update(timer_reset_at=now)
+    updated = GroupRisk.objects.filter(group_id=position.pk).update(timer_reset_at=now)
     if not updated:
-        GroupRisk.objects.get_or_create(group_id=group.pk, defaults={"timer_reset_at": now})
+        GroupRisk.objects.get_or_create(group_id=position.pk, defaults={"timer_reset_at": now})

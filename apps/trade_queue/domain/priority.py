@@ -66,9 +66,3 @@ def priority_key(entry: QueuedEntry) -> tuple:
 def ranked(entries: Iterable[QueuedEntry]) -> list[QueuedEntry]:
     """The entries, highest priority first (rank 1 is index 0)."""
     return sorted(entries, key=priority_key)
-
-
-def free_slots(*, size: int, used: int) -> int:
-    """Slots a pool of `size` has left with `used` taken (never negative: a cap lowered below
-    what is open leaves none until enough groups close)."""
-    return max(size - used, 0)

@@ -1,12 +1,12 @@
 """Moves into and out of the queue that happen while a signal is acted on: an entry queued
 (or replacing the one queued for its key), an exit cancelling a queued entry, and a promotion
-recorded. The position groups call these inside their transaction, holding the account's row
-lock, so the pool count, the queue and its ranks change together.
+recorded. The engine calls these through its waiting-room hooks (connected in
+`TradeQueueConfig.ready`) inside its transaction, holding the account's row lock, so the pool
+count, the queue and its ranks change together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -19,27 +19,9 @@ from apps.exchanges.models import ExchangeAccount
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.selectors import Pool, ranked_queue, waiting
 from apps.trade_queue.services.live import push_queue
+from apps.trades.services.groups.hooks import Entry, QueueBusy
 from apps.webhooks.models import Signal
 from apps.webhooks.services.decisions import decide_queued
-
-
-class QueueBusy(Exception):
-    """The key's queued entry is being promoted right now; the message says so."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """An entry signal as the queue keeps it."""
-
-    symbol: str
-    timeframe: str
-    side: str
-    price: Decimal | None
-    quantity: Decimal | None
-
-    @property
-    def key(self) -> str:
-        return f"{self.symbol} {self.timeframe} {self.side}"
 
 
 def queue_event(
@@ -66,6 +48,11 @@ def queue_event(
         }
         | (data or {}),
     )
+
+
+def entries_waiting(*, account_id: int) -> int:
+    """Entries already queued for the account's next free slot."""
+    return waiting(account_id).filter(status=QueuedSignal.Status.QUEUED).count()
 
 
 def queue_entry(

@@ -23,8 +23,6 @@ from apps.core.models import Event
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt
 from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.services.markets import rules_of
-from apps.trade_queue.selectors import pool_of
-from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import RuleKind, Side
 from apps.trades.domain.evaluation import Evaluation, Inputs, fired_state, stop_price
@@ -33,8 +31,9 @@ from apps.trades.models import Order, PositionGroup, Trade
 from apps.trades.services import live
 from apps.trades.services.checks import EntrySize, size_entry_order
 from apps.trades.services.events import trade_event
-from apps.trades.services.groups import intents, opening
+from apps.trades.services.groups import hooks, intents, opening
 from apps.trades.services.groups import live as positions_live
+from apps.trades.services.groups.pool import pool_of
 from apps.trades.services.tickets import refuse_entry
 
 OPENED = "opened"
@@ -110,7 +109,7 @@ def open_for_ticket(
             _wait(trade, pool, evaluation)
             return WAITING
         position = _open(trade, account, market, size, plan, evaluation, now)
-        on_pool_changed(account_id=account.pk, freed=False)
+        hooks.pool_changed(account_id=account.pk, freed=False)
         live.push_table(owner_id=trade.owner_id)
         positions_live.push_group(position, created=True)
     return OPENED

@@ -24,7 +24,7 @@ from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderType
 from apps.exchanges.errors import ExchangeError, OrderNotFound, PermanentExchangeError
 from apps.trades.models import Order
-from apps.trades.services.groups import fills
+from apps.trades.services.groups import fills, hooks
 
 logger = logging.getLogger(__name__)
 
@@ -81,15 +81,8 @@ def send_order(*, order_id: int, now: datetime) -> None:
         return
     finally:
         adapter.close()
-    _breaker().record_exchange_success(account_id=order.account_id)
+    hooks.exchange_answered(account_id=order.account_id)
     record_order(order_id=order.pk, reported=reported, now=now)
-
-
-def _breaker():
-    # Imported here: the risk services act on trades and groups, which import this module.
-    from apps.risk.services import breaker
-
-    return breaker
 
 
 def _lookup_failed(order: Order, exc: ExchangeError, now: datetime) -> None:
@@ -101,7 +94,7 @@ def _lookup_failed(order: Order, exc: ExchangeError, now: datetime) -> None:
         return
     if now - order.sent_at < RECOVERY_GRACE:
         return
-    _breaker().record_exchange_error(
+    hooks.exchange_failed(
         account_id=order.account_id,
         error=f"order {order.client_order_id} still unknown after "
         f"{int((now - order.sent_at).total_seconds())} s: {type(exc).__name__}: {exc}",
@@ -172,7 +165,7 @@ def _sync_one(order: Order, now: datetime) -> None:
         adapter.close()
     if order.status == Order.Status.UNKNOWN:
         # Found by its client order id: the send's error is resolved, the exchange works.
-        _breaker().record_exchange_success(account_id=order.account_id)
+        hooks.exchange_answered(account_id=order.account_id)
     record_order(order_id=order.pk, reported=reported, now=now)
 
 

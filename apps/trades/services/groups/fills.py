@@ -17,7 +17,6 @@ from apps.core.models import Event
 from apps.core.numbers import ZERO
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderStatus
-from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.models import DcaLeg, Order, PositionGroup
 from apps.trades.services.groups import hooks, intents, live
 from apps.trades.services.groups.events import group_event
@@ -238,9 +237,9 @@ def refused_group_order(*, order_id: int, error: Exception, now: datetime) -> No
         elif group.status in (PositionGroup.Status.OPEN, PositionGroup.Status.CLOSING):
             if group.status == PositionGroup.Status.CLOSING:
                 # Back in the pool (it holds a position again): the page's slots change.
-                on_pool_changed(account_id=group.account_id, freed=False)
+                hooks.pool_changed(account_id=group.account_id, freed=False)
             group.status = PositionGroup.Status.ERROR
-            hooks.position_settled(group)
+            hooks.position_settled(position=group)
         group_event(
             group,
             "exchange.error",

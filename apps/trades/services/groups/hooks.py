@@ -1,27 +1,64 @@
-"""Who hears what happens to a position, without the engine importing them.
+"""The engine's hooks (`apps.core.hooks`): who hears what happens to positions and their
+orders, without the engine importing them. Listeners connect at start-up in their app's
+`AppConfig.ready`; each runs in the engine's transaction and may write rows and events, never
+do I/O.
 
-The engine calls `position_settled` when a position closes or falls into Error; features
-above it (the ticket that opened the position) register a listener at start-up, as
-notifications subscribe to events. A listener runs inside the engine's transaction, with the
-position row locked: it may write rows and events, never do I/O.
+- `position_settled(position)`: the position is Closed or in Error (status set, not saved):
+  the ticket that opened it follows.
+- `entry_check(account, symbol, now) -> str | None`: asked before any new position opens
+  (`opening.refusal`); the first reason refuses it. The account guards answer.
+- `position_added_to(position, now)`: an entry signal arrived for an open position (a
+  pyramid, or one refused at its limit): the risk engine restarts its timer.
+- `exchange_answered(account_id)` / `exchange_failed(account_id, error, now)`: an order call
+  went through, or the desk's own recovery of an order failed: the circuit breaker counts.
+- `pool_changed(account_id, freed)`: a position took or freed a pool slot: the queue
+  promotes, the pages update.
+
+The waiting room: an entry signal that finds the pool full waits in the queue, which connects
+these at start-up (without it, such an entry is rejected):
+- `pool_rules(account) -> pool.PoolRules`: how the pool counts, how long an entry may wait;
+- `entries_waiting(account_id) -> int`: entries already waiting for a free slot;
+- `queue_entry(account, strategy, entry, signal_id, market_price, pool, why, now) -> str`:
+  queue the entry (the reason its signal is decided "queued"), or raise `QueueBusy`;
+- `entry_promoted(queued_id, reason, group_id, order_ids, now)`: a queued entry executed;
+- `exit_cancels_queued(account, entry, signal_id, now) -> queued row | None`: an exit removes
+  the entry queued for its key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 
-from apps.trades.models import PositionGroup
+from apps.core.hooks import Hook
 
-Listener = Callable[[PositionGroup], None]
-_listeners: list[Listener] = []
+position_settled = Hook("positions.settled")
+entry_check = Hook("positions.entry_check")
+position_added_to = Hook("positions.added_to")
+exchange_answered = Hook("positions.exchange_answered")
+exchange_failed = Hook("positions.exchange_failed")
+pool_changed = Hook("positions.pool_changed")
+pool_rules = Hook("positions.pool_rules")
+entries_waiting = Hook("positions.entries_waiting")
+queue_entry = Hook("positions.queue_entry")
+entry_promoted = Hook("positions.entry_promoted")
+exit_cancels_queued = Hook("positions.exit_cancels_queued")
 
 
-def on_position_settled(listener: Listener) -> None:
-    if listener not in _listeners:
-        _listeners.append(listener)
+@dataclass(frozen=True)
+class Entry:
+    """An entry signal as the waiting room keeps it."""
+
+    symbol: str
+    timeframe: str
+    side: str
+    price: Decimal | None
+    quantity: Decimal | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.symbol} {self.timeframe} {self.side}"
 
 
-def position_settled(position: PositionGroup) -> None:
-    """The position is Closed or in Error (its status is already set, not yet saved)."""
-    for listener in _listeners:
-        listener(position)
+class QueueBusy(Exception):
+    """The key's queued entry is being promoted right now; the message says so."""

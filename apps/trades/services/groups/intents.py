@@ -22,10 +22,10 @@ from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_ord
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
 from apps.exchanges.models import Market
 from apps.exchanges.services.markets import rules_of
-from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
 from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid
+from apps.trades.services.groups import hooks
 from apps.trades.services.groups.events import group_event
 
 _SELL_CODE = {
@@ -319,7 +319,7 @@ def begin_close(
     group.save()
     if freed:
         # A closing group leaves the pool: its slot goes to the queue's first entry.
-        on_pool_changed(account_id=group.account_id, freed=True)
+        hooks.pool_changed(account_id=group.account_id, freed=True)
     return sell, cancelling
 
 

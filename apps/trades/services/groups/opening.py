@@ -5,9 +5,9 @@ entry rule fired, or the ticket's activation checks asking ahead — asks `refus
 gets the same reason for the same cause:
 
 1. the account trades (it is not paused);
-2. every registered entry check passes: the risk app registers its guards at start-up (kill
-   switch, circuit breaker, daily loss, drawdown, the symbol's exposure), so the engine never
-   imports risk;
+2. every entry check passes (`hooks.entry_check`): the risk app connects its guards at
+   start-up (kill switch, circuit breaker, daily loss, drawdown, the symbol's exposure), so
+   the engine never imports risk;
 3. the account's market rules are fresh, and list the symbol as trading.
 
 The pool (a free slot) is checked by the opener under the account's row lock, where the count
@@ -18,7 +18,6 @@ when the position's grid is laid on the market (`dca.lay_grid`, sizing).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,16 +27,7 @@ from apps.exchanges.services.markets import MarketsStale, ensure_markets_fresh
 from apps.strategies.models import Strategy
 from apps.trades.domain import dca
 from apps.trades.models import PositionGroup, Trade
-
-# (account, symbol, now) -> why a new position may not open ("" or None when it may).
-EntryCheck = Callable[..., str | None]
-_entry_checks: list[EntryCheck] = []
-
-
-def register_entry_check(check: EntryCheck) -> None:
-    """Called at start-up by the apps that may refuse new positions (risk)."""
-    if check not in _entry_checks:
-        _entry_checks.append(check)
+from apps.trades.services.groups import hooks
 
 
 @dataclass(frozen=True)
@@ -75,11 +65,8 @@ def refusal(
 def guard_problem(*, account: ExchangeAccount, symbol: str, now: datetime) -> str:
     """Why the registered entry checks (the account guards) refuse a new position ("" when
     they do not)."""
-    for check in _entry_checks:
-        blocked = check(account=account, symbol=symbol, now=now)
-        if blocked:
-            return f"{blocked[0].upper()}{blocked[1:]}."
-    return ""
+    blocked = hooks.entry_check.ask(account=account, symbol=symbol, now=now)
+    return f"{blocked[0].upper()}{blocked[1:]}." if blocked else ""
 
 
 EXIT_RULES_OF_STRATEGY = ("initial_stop", "trailing_stop")

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from apps.core.models import Event
 from apps.exchanges.domain.precision import fmt
-from apps.trade_queue.services.queueing import on_pool_changed
 from apps.trades.models import DcaLeg, Order, PositionGroup
 from apps.trades.services.groups import hooks, intents
 from apps.trades.services.groups.events import group_event
@@ -63,8 +62,8 @@ def close(group: PositionGroup, *, now: datetime, left: str = "") -> None:
             leg.status = DcaLeg.Status.CLOSED
             leg.save(update_fields=["closed_quantity", "status"])
     group.save()
-    on_pool_changed(account_id=group.account_id, freed=True)
-    hooks.position_settled(group)
+    hooks.pool_changed(account_id=group.account_id, freed=True)
+    hooks.position_settled(position=group)
     if group.entry_cost:
         reason = intents.CLOSE_REASONS.get(group.exit_reason, "closed")
     else:

@@ -27,21 +27,14 @@ from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import rules_of
 from apps.strategies.models import Strategy
-from apps.trade_queue.selectors import Pool, pool_of, waiting
-from apps.trade_queue.services.queueing import (
-    Entry,
-    QueueBusy,
-    cancel_for_exit,
-    on_pool_changed,
-    queue_entry,
-    record_promotion,
-)
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
 from apps.trades.domain.sizing import Sizing, SizingError, SizingKind, size_entry
 from apps.trades.models import Order, PositionGroup
-from apps.trades.services.groups import intents, live, opening
+from apps.trades.services.groups import hooks, intents, live, opening
 from apps.trades.services.groups.events import group_event
+from apps.trades.services.groups.hooks import Entry, QueueBusy
+from apps.trades.services.groups.pool import Pool, pool_of
 from apps.trades.services.groups.settle import settle
 
 # A ticker older than this is not a price to lay a grid from.
@@ -192,10 +185,8 @@ def _entry(
         pool = pool_of(account)
         if group is not None:
             # A new entry for the group restarts the risk engine's wait, even one refused at
-            # the pyramid limit. (Imported here: the risk services import this module.)
-            from apps.risk.services.controls import reset_timer
-
-            reset_timer(group=group, now=now)
+            # the pyramid limit.
+            hooks.position_added_to(position=group, now=now)
         if group is not None and group.pyramids.count() >= group.pyramid_limit:
             return _rejected(
                 f"{_key(order)}: pyramid limit {group.pyramid_limit} reached (group #{group.pk}).",
@@ -250,14 +241,14 @@ def _entry(
             )
         if outcome.decision == EXECUTED:
             if queued_id is not None:
-                record_promotion(
+                hooks.entry_promoted(
                     queued_id=queued_id,
                     reason=outcome.reason,
                     group_id=outcome.group_id,
                     order_ids=outcome.order_ids,
                     now=now,
                 )
-            on_pool_changed(account_id=account.pk, freed=False)
+            hooks.pool_changed(account_id=account.pk, freed=False)
         return outcome
 
 
@@ -274,10 +265,10 @@ def _must_wait(
             f"{_key(order)} waits for a free slot."
         )
     if queued_id is None:
-        ahead = waiting(account.pk).filter(status="queued").count()
+        ahead = hooks.entries_waiting.ask(account_id=account.pk) or 0
         if ahead:
             # A slot freed a moment ago and its promotion is on its way: wait with the others.
-            on_pool_changed(account_id=account.pk, freed=True)
+            hooks.pool_changed(account_id=account.pk, freed=True)
             return (
                 f"{ahead} entr{'ies' if ahead != 1 else 'y'} already wait for {account.label}'s "
                 f"free slot ({slots} used); the queue goes by priority."
@@ -304,7 +295,7 @@ def _queue(
     if isinstance(planned, str):
         return _rejected(planned, group_id)
     try:
-        reason = queue_entry(
+        reason = hooks.queue_entry.ask(
             account=account,
             strategy=strategy,
             entry=Entry(order.symbol, order.timeframe, order.side, order.price, order.quantity),
@@ -316,6 +307,8 @@ def _queue(
         )
     except QueueBusy as busy:
         return _rejected(str(busy), group_id)
+    if reason is None:  # no queue to wait in
+        return _rejected(why, group_id)
     return SignalOutcome(QUEUED, reason, group_id, ())
 
 
@@ -587,7 +580,7 @@ def _exit(
         if still_claimed is not None and not still_claimed():
             return _rejected(TAKEN_OVER)
         # After the group's lock, as an entry takes them (group, then queue row): no deadlock.
-        cancelled = cancel_for_exit(
+        cancelled = hooks.exit_cancels_queued.ask(
             account=account,
             entry=Entry(order.symbol, order.timeframe, order.side, None, None),
             signal_id=signal_id,
