@@ -22,6 +22,7 @@ from apps.exchanges.services.markets import rules_of
 from apps.risk.domain import guards
 from apps.risk.domain.selection import Eligibility, GroupFacts, duration_text
 from apps.risk.models import AccountGuard, GroupRisk, RiskAction, RiskSettings
+from apps.trade_queue.models import QueuedSignal
 from apps.trades.models import Order, PositionGroup, Trade
 
 ACTIONS_SHOWN = 20
@@ -235,8 +236,6 @@ def kill_switch_plan(account: ExchangeAccount) -> list[str]:
     """What the kill switch would do to `account` now, one line each, as its confirmation
     lists it (read from the database: the exchange's own foreign orders are found only when it
     runs)."""
-    from apps.trade_queue.models import QueuedSignal
-
     groups = [
         f"{group.name} #{group.pk}"
         for group in PositionGroup.objects.filter(account=account, status__in=LISTED)

@@ -19,6 +19,7 @@ from apps.risk import selectors, services
 from apps.risk.forms import RiskSettingsForm
 from apps.risk.services.guards import active_reasons
 from apps.trades.models import PositionGroup
+from apps.trades.selectors import groups_of
 
 PAGE = "risk/risk.html"
 
@@ -143,8 +144,6 @@ def _previewed_key(account: ExchangeAccount) -> str:
 
 
 def _owned_group(request: HttpRequest, pk: int) -> PositionGroup:
-    from apps.trades.selectors import groups_of
-
     return get_object_or_404(groups_of(request.user), pk=pk)
 
 

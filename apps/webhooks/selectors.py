@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Max, Q, QuerySet
 
 from apps.core.scoping import owned
+from apps.trades.models import Order
 from apps.webhooks.models import Signal, WebhookRoute
 
 PAGE_LIMIT = 200  # the Signals page shows the newest; the CSV has them all
@@ -31,8 +32,6 @@ def signals_for(user, *, route_id: int | None = None, status: str = "") -> Query
 def orders_of(signal: Signal):
     """The orders the signal's action wrote: those the position groups reported, and any order
     linked to the signal since (a grid's later legs)."""
-    from apps.trades.models import Order
-
     return Order.objects.filter(Q(pk__in=signal.order_ids) | Q(signal_id=signal.pk)).order_by(
         "created_at", "pk"
     )

@@ -24,8 +24,10 @@ from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.selectors import pool_of, ranked_queue, waiting
 from apps.trade_queue.services.live import push_queue
 from apps.trade_queue.services.queueing import conclude, queue_event
+from apps.trades.services.groups import SignalOrder, act_on_signal
 from apps.webhooks.domain.access import staleness
 from apps.webhooks.models import Signal
+from apps.webhooks.services.processing import lane_lease
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +113,6 @@ def promote_account(*, account_id: int, now: datetime | None = None) -> list[Que
 
 
 def _lane_lease(account_id: int, symbol: str):
-    from apps.webhooks.services.processing import lane_lease
-
     return lane_lease(account_id, symbol)
 
 
@@ -162,8 +162,6 @@ def _promote(queued: QueuedSignal, *, now: datetime) -> None:
        The pool full again (a slot taken meanwhile): back in the queue, first in line.
        Rejected: the row and its signal are rejected with the reason.
     """
-    from apps.trades.services.groups import SignalOrder, act_on_signal
-
     signal = (
         Signal.objects.select_related("route__strategy").filter(pk=queued.signal_id).first()
         if queued.signal_id

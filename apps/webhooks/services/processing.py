@@ -53,6 +53,9 @@ from apps.core.events import record_event
 from apps.core.locks import Lease, is_held, lease
 from apps.core.loops import run_loop
 from apps.core.models import Event
+from apps.trades.services.groups import SignalOrder, act_on_signal, written_by_signal
+from apps.trades.services.groups.intents import sent_by_caller
+from apps.trades.services.orders import send_order
 from apps.webhooks.domain.access import staleness
 from apps.webhooks.models import Signal
 from apps.webhooks.services.decisions import decide_queued
@@ -218,8 +221,6 @@ def _send_now(order_ids: list[int]) -> None:
     than behind the queue: the lane's later signals would otherwise hold the workers while
     these wait. Each order was committed first (no task was enqueued for it: `sent_by_caller`);
     one this fails to send is sent by the order-sync loop once its grace period has passed."""
-    from apps.trades.services import send_order
-
     for order_id in order_ids:
         try:
             send_order(order_id=order_id, now=timezone.now())
@@ -231,9 +232,6 @@ def _act(signal: Signal, claimed_at: datetime) -> _Done:
     """Hand the signal to the position groups; their answer, or (when they raised) what the
     signal had written by then."""
     parsed = signal.parsed
-    # Imported here: the position groups live in the trades app, which may import us.
-    from apps.trades.services.groups import SignalOrder, act_on_signal, written_by_signal
-    from apps.trades.services.groups.intents import sent_by_caller
 
     try:
         with sent_by_caller():  # `_send_now` sends them
@@ -302,8 +300,6 @@ def finish_interrupted(signal_id: int) -> None:
        its place; after MAX_RETRIES such retries it is rejected, saying nothing was placed.
     4. After commit, send its orders that were never sent.
     """
-    from apps.trades.services.groups import written_by_signal
-
     now = timezone.now()
     with transaction.atomic():
         signal = (
