@@ -18,3 +18,4 @@ class TradeQueueConfig(AppConfig):
         hooks.queue_entry.connect(queueing.queue_entry)
         hooks.entry_promoted.connect(queueing.record_promotion)
         hooks.exit_cancels_queued.connect(queueing.cancel_for_exit)
+        hooks.queued_of_signal.connect(queueing.queued_of_signal)

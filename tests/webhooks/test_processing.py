@@ -19,7 +19,7 @@ from apps.core.models import Event
 from apps.trades.models import Order, PositionGroup
 from apps.webhooks import tasks
 from apps.webhooks.models import Signal
-from apps.webhooks.services import process_signal, set_route_active
+from apps.webhooks.services import process_signal, processing, set_route_active
 from apps.webhooks.services.processing import sweep
 from tests.webhooks.conftest import post
 
@@ -157,7 +157,6 @@ def test_a_task_drains_its_lane_later_signals_included_in_arrival_order(receive_
 def test_a_task_finding_its_lane_busy_leaves_its_signal_to_the_holder(receive_only, monkeypatch):
     """The holder looks again after each signal, so one that arrives meanwhile, whose own task
     returned at once, is processed by the holder before it lets go of the lane."""
-    from apps.webhooks.services import processing
 
     first = receive_only(ENTRY | {"id": "first"})
     late: list[Signal] = []
@@ -278,12 +277,10 @@ def test_a_signal_of_a_route_deactivated_before_processing_is_rejected(route, re
 
 
 def test_a_failure_inside_the_groups_is_recorded_with_an_error_event(receive_only, monkeypatch):
-    from apps.trades.services import groups
-
     def broken(**kwargs):
         raise RuntimeError("exchange adapter exploded")
 
-    monkeypatch.setattr(groups, "act_on_signal", broken)  # fault injection, not a stand-in
+    monkeypatch.setattr(processing, "act_on_signal", broken)  # fault injection, not a stand-in
     signal = receive_only(ENTRY)
 
     process_signal(signal_id=signal.pk)
@@ -413,14 +410,13 @@ def test_a_signals_orders_are_sent_by_its_task_with_no_send_task_enqueued(
 def test_an_order_its_signals_task_failed_to_send_is_sent_by_the_order_sync_loop(
     receive_only, monkeypatch
 ):
-    from apps.trades import services as trade_services
     from apps.trades.services import orders as order_services
 
     def refuse(**kwargs):
         raise RuntimeError("worker lost its network")
 
     signal = receive_only(ENTRY)
-    monkeypatch.setattr(trade_services, "send_order", refuse)
+    monkeypatch.setattr(processing, "send_order", refuse)
     process_signal(signal_id=signal.pk)
     monkeypatch.undo()
 
@@ -438,7 +434,6 @@ def test_a_long_drain_hands_the_rest_of_its_lane_to_a_task_that_can_take_the_lan
     from types import SimpleNamespace
 
     from apps.core.locks import single_flight
-    from apps.webhooks.services import processing
 
     first = receive_only(ENTRY | {"id": "a"})
     second = receive_only(ENTRY | {"id": "b", "timeframe": "60"})

@@ -19,7 +19,7 @@ from apps.exchanges.models import ExchangeAccount
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.selectors import Pool, ranked_queue, waiting
 from apps.trade_queue.services.live import push_queue
-from apps.trades.services.groups.hooks import Entry, QueueBusy
+from apps.trades.services.groups.hooks import Entry, QueueBusy, Queued
 from apps.webhooks.models import Signal
 from apps.webhooks.services.decisions import decide_queued
 
@@ -48,6 +48,23 @@ def queue_event(
         }
         | (data or {}),
     )
+
+
+# A queue row that ended while its signal was still undecided -> that signal's later status.
+_ENDED = {
+    QueuedSignal.Status.REJECTED: "rejected",
+    QueuedSignal.Status.EXPIRED: "expired",
+    QueuedSignal.Status.CANCELLED: "cancelled",
+    QueuedSignal.Status.REMOVED: "cancelled",
+}
+
+
+def queued_of_signal(*, signal_id: int) -> Queued | None:
+    """The queue row signal `signal_id` wrote (its newest), as the engine's recovery reads it."""
+    queued = QueuedSignal.objects.filter(signal_id=signal_id).order_by("-pk").first()
+    if queued is None:
+        return None
+    return Queued(queued.reason, queued.group_id, _ENDED.get(queued.status, ""))
 
 
 def entries_waiting(*, account_id: int) -> int:

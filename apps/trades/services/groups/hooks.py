@@ -22,7 +22,9 @@ these at start-up (without it, such an entry is rejected):
   queue the entry (the reason its signal is decided "queued"), or raise `QueueBusy`;
 - `entry_promoted(queued_id, reason, group_id, order_ids, now)`: a queued entry executed;
 - `exit_cancels_queued(account, entry, signal_id, now) -> queued row | None`: an exit removes
-  the entry queued for its key.
+  the entry queued for its key;
+- `queued_of_signal(signal_id) -> Queued | None`: the queue row a signal wrote, for the
+  recovery of a signal whose processing was interrupted.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ entries_waiting = Hook("positions.entries_waiting")
 queue_entry = Hook("positions.queue_entry")
 entry_promoted = Hook("positions.entry_promoted")
 exit_cancels_queued = Hook("positions.exit_cancels_queued")
+queued_of_signal = Hook("positions.queued_of_signal")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,15 @@ class Entry:
     @property
     def key(self) -> str:
         return f"{self.symbol} {self.timeframe} {self.side}"
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A signal's queue row as the recovery reads it."""
+
+    reason: str
+    group_id: int | None
+    ended: str  # the signal's status when the row ended undecided (rejected, expired...), or ""
 
 
 class QueueBusy(Exception):

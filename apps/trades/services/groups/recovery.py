@@ -12,17 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.core.models import Event
-from apps.trade_queue.models import QueuedSignal
 from apps.trades.models import Order, Pyramid
+from apps.trades.services.groups import hooks
 from apps.trades.services.groups.signals import EXECUTED, QUEUED, SignalOutcome
-
-# A queue row that ended while its signal was still undecided -> that signal's later status.
-_ENDED = {
-    QueuedSignal.Status.REJECTED: "rejected",
-    QueuedSignal.Status.EXPIRED: "expired",
-    QueuedSignal.Status.CANCELLED: "cancelled",
-    QueuedSignal.Status.REMOVED: "cancelled",
-}
 
 
 @dataclass(frozen=True)
@@ -41,11 +33,11 @@ def written_by_signal(*, signal_id: int, action: str) -> Written | None:
     orders = list(Order.objects.filter(signal_id=signal_id).order_by("pk"))
     if orders:
         return _from_orders(signal_id, action, orders)
-    queued = QueuedSignal.objects.filter(signal_id=signal_id).order_by("-pk").first()
+    queued = hooks.queued_of_signal.ask(signal_id=signal_id)
     if queued is not None:
         outcome = SignalOutcome(QUEUED, f"Queued: {queued.reason}", queued.group_id, ())
-        ended = _ENDED.get(queued.status)
-        return Written(outcome, ended=(ended, queued.reason) if ended else None)
+        ended = (queued.ended, queued.reason) if queued.ended else None
+        return Written(outcome, ended=ended)
     if action == "exit":
         return _exit_without_orders(signal_id)
     return None
