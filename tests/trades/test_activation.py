@@ -37,7 +37,7 @@ def assert_rejected(activation, field: str, message: str) -> None:
     trade = Trade.objects.get(pk=activation.trade.pk)
     assert trade.status == Trade.Status.REJECTED
     assert message in trade.errors[field]
-    assert not Order.objects.filter(trade=trade).exists()
+    assert not Order.objects.filter(group__trade=trade).exists()
 
 
 def test_a_stop_above_the_entry_is_refused(paper):
@@ -149,7 +149,8 @@ def test_modify_keeps_the_running_revision_until_activated(
     evaluate_rules(now=timezone.now())
     trade.refresh_from_db()
     assert trade.status == Trade.Status.PENDING
-    assert not trade.orders.exists()
+    assert not Order.objects.filter(group__trade=trade).exists()
+    assert trade.position_or_none is None
 
     # A new revision that fails validation leaves the running one in place, with its errors.
     failing = activate(paper, trade=trade, entry=cheaper, initial_stop={**STOP_2_PCT, "value": "1"})
