@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from apps.strategies.models import Strategy
+from apps.trades.domain import dca
 from apps.trades.domain.catalog import RuleKind, Side, parse_rule
-from apps.trades.models import Trade, TradeRevision
+from apps.trades.models import DcaLeg, PositionGroup, Pyramid, Trade, TradeRevision
+from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 
@@ -53,6 +57,75 @@ class TradeFactory(DjangoModelFactory):
         )
         trade.revision = revision
         trade.save(update_fields=["revision"])
+
+
+# A ticket without a strategy grid buys all of its sizing as one leg at market.
+SINGLE_LEG = dca.LegSpec(gap_pct=Decimal(0), weight_pct=Decimal(100), tp_pct=Decimal(0))
+
+
+def ticket_position(
+    trade: Trade,
+    *,
+    quantity: Decimal | str,
+    price: Decimal | str,
+    status: str = PositionGroup.Status.OPEN,
+    last_price: Decimal | str | None = None,
+    rules: dict | None = None,
+    opened_at: datetime | None = None,
+) -> PositionGroup:
+    """The position a ticket's filled entry leaves, as `entries.open_for_ticket` and the fill
+    recorder write it: one pyramid with one leg at market that bought `quantity` at `price`
+    (no fee), the ticket's exit rules (`rules`: stored rules by kind, the revision's by
+    default), and the trade Open since then unless it already has another running status."""
+    quantity, price = Decimal(quantity), Decimal(price)
+    opened_at = opened_at or timezone.now()
+    cost = quantity * price
+    position = PositionGroup.objects.create(
+        owner_id=trade.owner_id,
+        account_id=trade.account_id,
+        symbol=trade.symbol,
+        timeframe="",
+        side=trade.side,
+        strategy=trade.strategy,
+        tp_mode=dca.TpMode.RULES,
+        group_tp_pct=Decimal(0),
+        pyramid_limit=1,
+        grid=[SINGLE_LEG.to_dict()],
+        trade=trade,
+        exit_rules=exit_rules(
+            trade.revision.rules if rules is None else rules, EXIT_RULES_OF_TICKET
+        ),
+        status=status,
+        quantity=quantity,
+        average_entry=price,
+        entry_cost=cost,
+        open_cost=cost,
+        last_price=None if last_price is None else Decimal(last_price),
+        opened_at=opened_at,
+    )
+    pyramid = Pyramid.objects.create(
+        group=position, index=0, entry_price=price, capital=cost, created_at=opened_at
+    )
+    DcaLeg.objects.create(
+        group=position,
+        pyramid=pyramid,
+        index=0,
+        gap_pct=SINGLE_LEG.gap_pct,
+        weight_pct=SINGLE_LEG.weight_pct,
+        tp_pct=SINGLE_LEG.tp_pct,
+        price=price,
+        amount=quantity,
+        status=DcaLeg.Status.FILLED,
+        filled=quantity,
+        quantity=quantity,
+        fill_price=price,
+        cost=cost,
+    )
+    if trade.status not in (Trade.Status.OPEN, Trade.Status.ERROR):
+        trade.status = Trade.Status.OPEN
+    trade.opened_at = trade.opened_at or opened_at
+    trade.save(update_fields=["status", "opened_at", "updated_at"])
+    return position
 
 
 class StrategyFactory(DjangoModelFactory):

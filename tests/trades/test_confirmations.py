@@ -141,7 +141,8 @@ def test_a_groups_close_prompt_states_the_stepped_amount_in_the_base_asset_and_t
 
 
 def test_the_desks_close_prompt_names_the_base_asset_and_what_sells(client, paper, open_trade):
-    Trade.objects.filter(pk=open_trade.pk).update(quantity=HELD, exit_quantity=0)
+    position = PositionGroup.objects.filter(trade=open_trade)
+    assert position.update(quantity=HELD, exit_quantity=0) == 1
     client.force_login(paper.owner)
 
     response = client.post(

@@ -14,8 +14,8 @@ from apps.core.models import Event
 from apps.strategies.models import Strategy
 from apps.trades.domain.catalog import SOURCES, RuleKind
 from apps.trades.forms import TicketForm
-from apps.trades.models import Order, Trade
-from tests.trades.factories import StrategyFactory, TradeFactory
+from apps.trades.models import Order, PositionGroup, Trade
+from tests.trades.factories import StrategyFactory, TradeFactory, ticket_position
 from tests.trades.html import disabled_fields, form_values, select_options
 from tests.trades.posts import (
     EMA_CROSS_ENTRY,
@@ -355,29 +355,20 @@ def test_cancel_ends_a_pending_trade(trader_client, paper):
 
 
 def test_cancel_on_an_open_trade_asks_to_close_at_market_instead(trader_client, paper):
-    trade = TradeFactory(
-        owner=paper.owner,
-        account=paper,
-        status=Trade.Status.OPEN,
-        quantity=Decimal("0.015"),
-        entry_price=Decimal("65000"),
-        last_price=Decimal("65100"),
-    )
+    trade = TradeFactory(owner=paper.owner, account=paper, status=Trade.Status.OPEN)
+    ticket_position(trade, quantity="0.015", price="65000", last_price="65100")
     html = post(trader_client, {"action": "cancel", "trade": trade.pk}).content.decode()
     assert only_trade().status == Trade.Status.OPEN
+    assert PositionGroup.objects.get(trade=trade).status == PositionGroup.Status.OPEN
+    assert not Order.objects.exists()
     confirm = html.split('id="close-confirm"')[1].split("</div>")[0]
     assert "holds 0.015 BTC:" in confirm and "BTC/USDT:" not in confirm
     assert 'name="action" value="close"' in confirm and 'name="confirm" value="yes"' in confirm
 
 
 def test_a_trade_in_error_holding_a_position_offers_to_close_it(trader_client, paper):
-    trade = TradeFactory(
-        owner=paper.owner,
-        account=paper,
-        status=Trade.Status.ERROR,
-        quantity=Decimal("0.02"),
-        entry_price=Decimal("65000"),
-    )
+    trade = TradeFactory(owner=paper.owner, account=paper, status=Trade.Status.ERROR)
+    ticket_position(trade, quantity="0.02", price="65000", status=PositionGroup.Status.ERROR)
     html = trader_client.get("/", {"trade": trade.pk}).content.decode()
     assert "needs attention" in html and "still holds 0.02 BTC/USDT" in html
     assert '<fieldset class="ticket-rules" disabled>' in html
@@ -487,12 +478,20 @@ def test_the_trade_page_shows_the_facts_and_the_timeline_oldest_first(trader_cli
     assert 'id="trade-orders"' in html
 
 
-def test_a_new_event_of_a_trade_is_pushed_to_the_end_of_its_timeline(paper):
-    trade = TradeFactory(owner=paper.owner, account=paper)
+def test_a_new_event_of_a_trade_is_pushed_to_the_end_of_its_timeline(trader_client, paper):
+    trade = TradeFactory(owner=paper.owner, account=paper, status=Trade.Status.OPEN)
+    position = ticket_position(trade, quantity="0.01", price="65000")
     event = record_event(kind="trade.note", message="Checked.", user=paper.owner, subject=trade)
     html = render_to_string("core/logs.html#event-row-live", {"event": event})
-    assert f"hx-swap-oob='beforeend:[data-timeline=\"trades.trade:{trade.pk}\"]'" in html
+    assert f"hx-swap-oob='beforeend:[data-timeline~=\"trades.trade:{trade.pk}\"]'" in html
     assert 'hx-swap-oob="afterbegin:#event-rows"' in html
+    # The trade's page shows its position's story too: the position's events land there.
+    noted = record_event(kind="group.note", message="Held.", user=paper.owner, subject=position)
+    html = render_to_string("core/logs.html#event-row-live", {"event": noted})
+    target = f"trades.positiongroup:{position.pk}"
+    assert f"hx-swap-oob='beforeend:[data-timeline~=\"{target}\"]'" in html
+    page = trader_client.get(reverse("trades:detail", args=[trade.pk])).content.decode()
+    assert f'data-timeline="trades.trade:{trade.pk} {target}"' in page
 
 
 # --- Live fragments ------------------------------------------------------------------------
@@ -503,23 +502,40 @@ def test_the_live_table_and_rows_swap_in_by_their_ids(paper, django_assert_num_q
         owner=paper.owner,
         account=paper,
         status=Trade.Status.OPEN,
-        quantity=Decimal("0.01"),
-        entry_price=Decimal("65000"),
-        last_price=Decimal("66300"),
         rules={"entry": EMA_CROSS_ENTRY, "take_profit": TAKE_PNL},
     )
+    ticket_position(trade, quantity="0.01", price="65000", last_price="66300")
     from apps.trades.selectors import trades_for_table
+    from apps.trades.services.engine import POSITION_FIELDS, TICKET_FIELDS
 
     table = render_to_string(
         "trades/trades_table.html",
         {"trades": trades_for_table(owner_id=paper.owner_id), "live": True},
     )
     assert table.strip().startswith('<section id="trades-table" class="card trades" hx-swap-oob')
-    # The rules loop pushes rows of trades loaded with their revisions: rendering costs nothing.
-    rows = list(Trade.objects.select_related("revision"))
+    waiting = TradeFactory(
+        owner=paper.owner,
+        account=paper,
+        status=Trade.Status.PENDING,
+        rules={"entry": EMA_CROSS_ENTRY},
+    )
+    Trade.objects.filter(pk=waiting.pk).update(last_price=Decimal("66299"))
+    # The rules loop pushes the cells of tickets waiting for their entry (loaded with their
+    # revisions) and of the positions tickets opened, loaded as the loop loads them:
+    # rendering costs nothing.
+    pending = list(
+        Trade.objects.filter(status=Trade.Status.PENDING)
+        .select_related("revision")
+        .only(*TICKET_FIELDS)
+    )
+    positions = list(PositionGroup.objects.only(*POSITION_FIELDS))
     with django_assert_num_queries(0):
-        html = render_to_string("trades/trade_rows_live.html", {"trades": rows})
-    assert html.strip().startswith(f'<td id="trade-{trade.pk}-last" class="num" hx-swap-oob')
+        html = render_to_string(
+            "trades/trade_rows_live.html", {"trades": pending, "positions": positions}
+        )
+    assert html.strip().startswith(f'<td id="trade-{waiting.pk}-last" class="num" hx-swap-oob')
+    assert f'<td id="trade-{waiting.pk}-last" class="num" hx-swap-oob="true">66299</td>' in html
+    assert f'<td id="trade-{trade.pk}-last" class="num" hx-swap-oob="true">66300</td>' in html
     assert f'<td id="trade-{trade.pk}-pnl" hx-swap-oob="true"' in html
     assert "13.00" in html and "(2.00 %)" in html  # 0.01 × 1300 and +2 %
     assert "<tr" not in html  # the row's links and rules are not re-rendered every tick
