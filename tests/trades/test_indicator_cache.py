@@ -43,14 +43,15 @@ def test_last_price_crossing_above_ema_plus_0_2_pct_enters(
         evaluate_rules(now=timezone.now())
     trade.refresh_from_db()
     assert trade.rule_state["entry"]["outcome"] == "not met"
-    assert not trade.orders.exists()
+    assert trade.position_or_none is None
+    assert not Order.objects.filter(group__trade=trade).exists()
 
     set_price(symbol=BTC, price=threshold.quantize(CENT, ROUND_UP) + CENT)
     with django_capture_on_commit_callbacks(execute=True):
         evaluate_rules(now=timezone.now())
     trade.refresh_from_db()
     assert trade.status == Trade.Status.OPEN
-    entry = trade.orders.get()
+    entry = Order.objects.get(group__trade=trade)
     assert entry.purpose == Order.Purpose.ENTRY
 
 

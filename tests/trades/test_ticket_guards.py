@@ -15,7 +15,7 @@ from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.paper.services import set_price
 from apps.risk import services
 from apps.risk.models import AccountGuard, RiskSettings
-from apps.trades.models import Order, Trade
+from apps.trades.models import Order, PositionGroup, Trade
 from apps.trades.services import activate_ticket, evaluate_rules
 from tests.risk.conftest import START, open_group
 from tests.trades.conftest import BTC, ticket
@@ -96,7 +96,7 @@ def test_a_guard_in_force_refuses_activation_and_activates_nothing(paper, desk, 
     trade = Trade.objects.get(pk=activation.trade.pk)
     assert trade.status == Trade.Status.REJECTED and trade.activated_at is None
     assert trade.errors["account"].startswith(expected)
-    assert not Order.objects.filter(trade=trade).exists()
+    assert not Order.objects.filter(group__trade=trade).exists()
     refused = Event.objects.get(kind="trade.rejected", subject_id=trade.pk)
     assert refused.message.startswith(f"Activation refused: account: {expected}")
 
@@ -121,13 +121,15 @@ def test_a_guard_that_comes_into_force_refuses_the_entry_when_it_fires(paper, de
     trade = Trade.objects.get(pk=activation.trade.pk)
     assert trade.status == Trade.Status.REJECTED
     assert trade.errors["account"].startswith(expected)
-    assert trade.quantity == 0 and not Order.objects.filter(trade=trade).exists()
+    assert trade.position_or_none is None  # nothing bought: no position opened
+    assert not Order.objects.filter(group__trade=trade).exists()
+    assert not PositionGroup.objects.filter(account=paper, trade__isnull=False).exists()
     refused = Event.objects.get(kind="trade.rejected", subject_id=trade.pk)
     assert refused.message.startswith(f"Entry rule met, but the entry was refused: {expected}")
     assert refused.data["at"] == "entry"
     # The loop does not come back to it: a rejected trade is not evaluated.
     desk.run(evaluate_rules, now=timezone.now())
-    assert not Order.objects.filter(trade=trade).exists()
+    assert not Order.objects.filter(group__trade=trade).exists()
 
 
 def test_a_waiting_trade_does_not_enter_after_the_kill_switch_even_if_switched_back_on(paper, desk):
@@ -145,7 +147,7 @@ def test_a_waiting_trade_does_not_enter_after_the_kill_switch_even_if_switched_b
     desk.run(evaluate_rules, now=timezone.now())
 
     assert Trade.objects.get(pk=trade.pk).status == Trade.Status.CANCELLED
-    assert not Order.objects.filter(trade=trade).exists()
+    assert not Order.objects.filter(group__trade=trade).exists()
 
 
 def test_the_entry_goes_ahead_once_the_guard_is_released(paper, desk):
@@ -158,7 +160,9 @@ def test_the_entry_goes_ahead_once_the_guard_is_released(paper, desk):
     )
     assert activation.ok
     desk.run(evaluate_rules, now=timezone.now())
-    assert Trade.objects.get(pk=trade.pk).status == Trade.Status.OPEN
+    trade = Trade.objects.get(pk=trade.pk)
+    assert trade.status == Trade.Status.OPEN
+    assert trade.position.quantity > 0
 
 
 def test_an_open_trades_new_revision_is_not_held_back_by_a_guard(paper, desk):
@@ -187,7 +191,10 @@ def test_an_open_trades_new_revision_is_not_held_back_by_a_guard(paper, desk):
         now=timezone.now(),
     )
     assert swapped.ok, swapped.plan.problems
-    assert Trade.objects.get(pk=trade.pk).revision.rules["initial_stop"]["value"] == "-1"
+    trade = Trade.objects.get(pk=trade.pk)
+    assert trade.revision.rules["initial_stop"]["value"] == "-1"
+    # The position now runs on the new revision's exits.
+    assert trade.position.exit_rules["initial_stop"]["value"] == "-1"
 
 
 def test_the_desk_shows_a_guard_refusal_like_any_other(client, paper, desk):
