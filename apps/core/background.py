@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from celery import Celery, Task
+from celery import Celery, Task, current_app
 from celery.schedules import maybe_schedule
 from django.db import close_old_connections, transaction
 
@@ -26,15 +26,30 @@ logger = logging.getLogger(__name__)
 _runner: InProcessRunner | None = None
 
 
-def enqueue(task: Task, *args: Any, **kwargs: Any) -> None:
+def enqueue(task: Task | str, *args: Any, **kwargs: Any) -> None:
+    """Run `task` (a task, or its registered name: "trades.send_order") where tasks run.
+
+    Services name the task rather than import their app's tasks module, which imports them:
+    tasks are entry points above the services, as views are."""
+    if isinstance(task, str):
+        task = _named(task)
     if _runner is not None:
         _runner.submit(task, args, kwargs)
     else:
         task.apply_async(args=args, kwargs=kwargs)
 
 
-def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
-    """Enqueue `task` once the current transaction commits (at once outside a transaction)."""
+def _named(name: str) -> Task:
+    if name not in current_app.tasks:
+        # A worker imports every app's tasks module when it starts; a web process has not
+        # needed them yet.
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
+
+
+def enqueue_on_commit(task: Task | str, *args: Any, **kwargs: Any) -> None:
+    """Enqueue `task` (or the task of that name) once the current transaction commits (at once
+    outside a transaction)."""
     transaction.on_commit(partial(enqueue, task, *args, **kwargs))
 
 

@@ -451,7 +451,7 @@ def test_a_long_drain_hands_the_rest_of_its_lane_to_a_task_that_can_take_the_lan
         with single_flight(
             processing.lane_name(first.account_id, first.symbol), ttl_seconds=5
         ) as free:
-            handed.append((task.name, signal_id, free))
+            handed.append((task, signal_id, free))
 
     monkeypatch.setattr(processing, "_process_one", slow)
     monkeypatch.setattr(processing, "enqueue", enqueue)

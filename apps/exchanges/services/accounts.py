@@ -172,9 +172,7 @@ def _require_testnet(kind: str) -> None:
 
 
 def _refresh_in_background(account: ExchangeAccount) -> None:
-    from apps.exchanges.tasks import refresh_account as task  # tasks import this module
-
-    enqueue_on_commit(task, account.pk)
+    enqueue_on_commit("exchanges.refresh_account", account.pk)
 
 
 def set_pool_size(*, account: ExchangeAccount, max_open_groups: int) -> None:

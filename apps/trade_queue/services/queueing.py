@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from apps.core.background import enqueue_on_commit
-from apps.core.events import record_event
+from apps.core.events import Facts, record_event
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
 from apps.trade_queue.models import QueuedSignal
@@ -29,22 +29,23 @@ def queue_event(
 ) -> None:
     """A queue move, on the timeline of the signal it holds (or of the queue row, for an
     entry that did not come from a webhook)."""
-    subject = queued.signal if queued.signal_id else queued
     record_event(
         kind=kind,
         message=message,
         user=queued.owner,
         account=queued.account,
-        subject=subject,
+        subject=queued.signal if queued.signal_id else queued,
         level=level,
+        facts=Facts(
+            account=queued.account.label,
+            symbol=queued.symbol,
+            side=queued.side,
+            url=reverse("trade_queue:queue"),
+        ),
         data={
-            "account": queued.account.label,
-            "symbol": queued.symbol,
             "timeframe": queued.timeframe,
-            "side": queued.side,
             "queued": queued.pk,
             "replacements": queued.replacements,
-            "url": reverse("trade_queue:queue"),
         }
         | (data or {}),
     )
@@ -296,6 +297,4 @@ def on_pool_changed(*, account_id: int, freed: bool) -> None:
     the queue's first entry at once (after commit, in a task)."""
     push_queue(account_id)
     if freed and waiting(account_id).exists():
-        from apps.trade_queue import tasks
-
-        enqueue_on_commit(tasks.promote, account_id)
+        enqueue_on_commit("trade_queue.promote_account", account_id)

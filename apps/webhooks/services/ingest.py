@@ -328,10 +328,8 @@ def _duplicate(
 def _start_processing(signal_id: int) -> None:
     # After commit, outside the answer's critical path: a broker that cannot take the task now
     # leaves the signal "received", and the sweep loop enqueues it again.
-    from apps.webhooks import tasks
-
     try:
-        enqueue(tasks.process_signal, signal_id)
+        enqueue("webhooks.process_signal", signal_id)
     except Exception:
         logger.exception("Signal %s recorded, but its processing could not be enqueued", signal_id)
 

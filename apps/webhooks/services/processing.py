@@ -102,11 +102,9 @@ def drain_lane(*, account_id: int, symbol: str) -> None:
     deadline = time.monotonic() + DRAIN_SECONDS
     while (oldest := _oldest(account_id, symbol, UNDECIDED)) is not None:
         if time.monotonic() > deadline:
-            from apps.webhooks import tasks
-
             # The rest in a fresh task, enqueued once the lane is released, so that it can
             # take the lane.
-            enqueue(tasks.process_signal, oldest)
+            enqueue("webhooks.process_signal", oldest)
             return
         with lane_lease(account_id, symbol) as held:
             if held is None:
@@ -423,11 +421,9 @@ def sweep(*, now) -> None:
         .order_by("received_at", "pk")
         .values_list("pk", "account_id", "symbol")[:SWEEP_BATCH]
     )
-    from apps.webhooks import tasks
-
     lanes: set[tuple[int, str]] = set()
     for signal_id, account_id, symbol in left:
         if (account_id, symbol) in lanes or is_held(lane_name(account_id, symbol)):
             continue  # handed over already, or its holder is alive and will see it
         lanes.add((account_id, symbol))
-        enqueue(tasks.process_signal, signal_id)
+        enqueue("webhooks.process_signal", signal_id)

@@ -89,15 +89,11 @@ def send_on_commit(order: Order) -> None:
     if deferred is not None:
         deferred.append(order)
         return
-    from apps.trades import tasks  # tasks call services; imported late to avoid the cycle
-
-    enqueue_on_commit(tasks.send_order, order.pk)
+    enqueue_on_commit("trades.send_order", order.pk)
 
 
 def cancel_on_commit(order: Order) -> None:
-    from apps.trades import tasks
-
-    enqueue_on_commit(tasks.cancel_order, order.pk)
+    enqueue_on_commit("trades.cancel_order", order.pk)
 
 
 def market_rules(group: PositionGroup) -> MarketRules:
