@@ -178,7 +178,7 @@ def test_the_filter_narrows_the_table_and_its_exports(trader, paper, desk, group
         reverse("trades:positions"), {"status": "closed"}, HTTP_HX_TARGET="positions-table", **HTMX
     ).content.decode()
     assert table.lstrip().startswith('<section id="positions-table"')
-    assert "No position groups match this filter" in table
+    assert "No positions match this filter" in table
 
 
 def test_a_change_pushes_the_row_live_and_a_new_group_goes_to_the_top(group):
