@@ -37,10 +37,11 @@ def orders_of(signal: Signal):
     )
 
 
+DEMO_ROUTE = "TradingView demo"  # the label of the demo trader's route
+
+
 def demo_route() -> WebhookRoute | None:
     """The demo trader's route, as `seed_demo` made it (for `rundesk`'s start banner)."""
-    from apps.webhooks.services.routes import DEMO_ROUTE
-
     return (
         WebhookRoute.objects.select_related("account")
         .filter(owner__username="demo", label=DEMO_ROUTE, is_active=True)

@@ -18,9 +18,9 @@ from apps.exchanges.models import ExchangeAccount
 from apps.strategies.models import Strategy
 from apps.webhooks.domain.access import parse_allowlist
 from apps.webhooks.models import DUPLICATE_WINDOW_DEFAULT, TRADINGVIEW_IPS, WebhookRoute
+from apps.webhooks.selectors import DEMO_ROUTE
 
 DEMO_STRATEGY = "TradingView demo"
-DEMO_ROUTE = "TradingView demo"
 
 
 def new_token() -> str:
