@@ -1,21 +1,36 @@
-"""Strategies: save a ticket's sizing and rules under a name, to load into later tickets; and
-what signals do with position groups (DCA grid, take profit, pyramid limit)."""
+"""Strategies: save a ticket's sizing and rules under a name, to load into later tickets; what
+signals do with positions (DCA grid, take profit, pyramid limit); a sizing as a pyramid's
+capital on an account; and the strategy form's preview of the legs a grid would place."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.core.events import record_event
+from apps.exchanges.errors import ExchangeError
+from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
+from apps.exchanges.services import market_data
+from apps.exchanges.services.markets import rules_of
 from apps.strategies.models import Strategy
 from apps.trades.domain import dca
-from apps.trades.services import Ticket
+from apps.trades.domain.catalog import Rule, RuleKind, Side
+from apps.trades.domain.sizing import Sizing, SizingError, size_entry
 
 
-def save_strategy(*, user, name: str, ticket: Ticket) -> Strategy:
-    """Save the ticket's side, sizing and rules as the strategy `name`.
+def save_strategy(
+    *,
+    user,
+    name: str,
+    side: Side,
+    sizing: Sizing,
+    rules: Mapping[RuleKind, Rule | None],
+) -> Strategy:
+    """Save a ticket's side, sizing and rules as the strategy `name`.
 
     A strategy of that name is overwritten (a trader refines a strategy by saving it again);
     the account and symbol stay with the ticket, so one strategy serves any market.
@@ -24,25 +39,25 @@ def save_strategy(*, user, name: str, ticket: Ticket) -> Strategy:
     if not name:
         raise ValidationError({"strategy_name": "Name the strategy."})
     values = {
-        "side": ticket.side.value,
-        "sizing_kind": ticket.sizing.kind.value,
-        "sizing_value": ticket.sizing.value,
-        "rules": ticket.rules_json(),
+        "side": side.value,
+        "sizing_kind": sizing.kind.value,
+        "sizing_value": sizing.value,
+        "rules": {kind.value: rule.to_dict() for kind, rule in rules.items() if rule},
     }
     with transaction.atomic():
         strategy, created = Strategy.objects.update_or_create(
             owner=user, name=name, defaults=values
         )
-        labels = [rule.label for rule in ticket.rules.values() if rule is not None]
+        labels = [rule.label for rule in rules.values() if rule is not None]
         record_event(
             kind="strategy.saved",
             message=(
                 f"Strategy {name} {'saved' if created else 'overwritten'}: "
-                f"{ticket.sizing.label}; {'; '.join(labels)}."
+                f"{sizing.label}; {'; '.join(labels)}."
             ),
             user=user,
             subject=strategy,
-            data={"created": created, **values, "sizing_value": str(ticket.sizing.value)},
+            data={"created": created, **values, "sizing_value": str(sizing.value)},
         )
     return strategy
 
@@ -99,3 +114,66 @@ def update_strategy_grid(
             },
         )
     return strategy
+
+
+def pyramid_capital(*, account: ExchangeAccount, sizing: Sizing, price: Decimal) -> Decimal:
+    """A sizing as quote capital, as a ticket sizes its entry (the free quote balance, less
+    the taker fee, for a % of buying power). Risk sizing needs a stop, which a grid does not
+    have: SizingError says so."""
+    quote = BalanceSnapshot.objects.filter(account=account, asset=account.quote_currency).first()
+    buying_power = quote.free if quote else Decimal(0)
+    size = size_entry(
+        sizing,
+        price=price,
+        buying_power=buying_power / (1 + market_data.taker_fee_rate(account=account)),
+        equity=Decimal(0),
+        stop=None,
+    )
+    return size.quote_amount if size.quote_amount is not None else size.amount * price
+
+
+@dataclass(frozen=True)
+class GridPreview:
+    legs: tuple[dca.PlannedLeg, ...] = ()
+    price: Decimal | None = None
+    capital: Decimal | None = None
+    note: str = ""  # why there is no preview
+
+    def leg(self, index: int) -> dca.PlannedLeg | None:
+        return self.legs[index] if index < len(self.legs) else None
+
+    @property
+    def warnings(self) -> list[dca.PlannedLeg]:
+        return [leg for leg in self.legs if not leg.ok]
+
+
+def preview_grid(
+    *,
+    account: ExchangeAccount,
+    symbol: str,
+    legs: Sequence[dca.LegSpec],
+    sizing: Sizing,
+    group_tp_pct: Decimal,
+) -> GridPreview:
+    """Lay the grid for a first pyramid at the current ask, sized as a signal would size it."""
+    market = Market.objects.filter(account=account, symbol=symbol).first()
+    if market is None:
+        return GridPreview(note=f"{account.label} has no market {symbol}.")
+    try:
+        ticker = market_data.tickers(account=account, symbols=[symbol])[symbol]
+    except (ExchangeError, KeyError) as exc:
+        return GridPreview(note=f"No price for {symbol}: {exc}")
+    price = ticker.ask or ticker.last
+    try:
+        capital = pyramid_capital(account=account, sizing=sizing, price=price)
+    except SizingError as error:
+        return GridPreview(price=price, note=f"No preview for this sizing: {error}")
+    if capital <= 0:
+        return GridPreview(price=price, note="The sizing gives no capital to lay a grid with.")
+    planned = dca.lay_grid(
+        dca.legs_or_single(legs, group_tp_pct=group_tp_pct),
+        entry_price=price,
+        capital=capital,
+        rules=rules_of(market),
+    )
+    return GridPreview(legs=planned, price=price, capital=capital)

@@ -21,10 +21,9 @@ from apps.exchanges.selectors import accounts_for, markets_of
 from apps.strategies.forms import LegFormSet, StrategyGridForm, grid_rows
 from apps.strategies.models import Strategy
 from apps.strategies.selectors import strategies_for
-from apps.strategies.services import update_strategy_grid
+from apps.strategies.services import GridPreview, preview_grid, update_strategy_grid
 from apps.trades.domain import dca
 from apps.trades.domain.sizing import Sizing, SizingKind
-from apps.trades.services.groups.preview import GridPreview, preview_grid
 
 FORM = "strategies/strategy_form.html"
 

@@ -340,7 +340,14 @@ def _activate(request: HttpRequest, form: TicketForm, state: TicketState) -> Htt
 def _save_strategy(request: HttpRequest, form: TicketForm, state: TicketState) -> HttpResponse:
     name = form.cleaned_data["strategy_name"]
     try:
-        strategy = save_strategy(user=request.user, name=name, ticket=form.ticket())
+        ticket = form.ticket()
+        strategy = save_strategy(
+            user=request.user,
+            name=name,
+            side=ticket.side,
+            sizing=ticket.sizing,
+            rules=ticket.rules,
+        )
     except ValidationError as error:
         form.add_error(None, error)
         return _render_ticket(request, form, state)

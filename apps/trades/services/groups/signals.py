@@ -23,13 +23,14 @@ from django.db import transaction
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError, TransientExchangeError
-from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
+from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import rules_of
 from apps.strategies.models import Strategy
+from apps.strategies.services import pyramid_capital
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import Side
-from apps.trades.domain.sizing import Sizing, SizingError, SizingKind, size_entry
+from apps.trades.domain.sizing import Sizing, SizingError, SizingKind
 from apps.trades.models import Order, PositionGroup
 from apps.trades.services.groups import hooks, intents, live, opening
 from apps.trades.services.groups.events import group_event
@@ -364,22 +365,6 @@ def _capital(
         return order.quantity * price
     sizing = Sizing(SizingKind(strategy.sizing_kind), strategy.sizing_value.normalize())
     return pyramid_capital(account=account, sizing=sizing, price=price)
-
-
-def pyramid_capital(*, account: ExchangeAccount, sizing: Sizing, price: Decimal) -> Decimal:
-    """A sizing as quote capital, as a ticket sizes its entry (the free quote balance, less
-    the taker fee, for a % of buying power). Risk sizing needs a stop, which a grid does not
-    have: SizingError says so."""
-    quote = BalanceSnapshot.objects.filter(account=account, asset=account.quote_currency).first()
-    buying_power = quote.free if quote else Decimal(0)
-    size = size_entry(
-        sizing,
-        price=price,
-        buying_power=buying_power / (1 + market_data.taker_fee_rate(account=account)),
-        equity=Decimal(0),
-        stop=None,
-    )
-    return size.quote_amount if size.quote_amount is not None else size.amount * price
 
 
 def _plan(
