@@ -1,12 +1,19 @@
-"""Many running trades at once, written in bulk (query-count tests and the rules benchmark)."""
+"""Many running tickets at once, written in bulk (query-count tests and the rules benchmark):
+half waiting for their entry, half open, each open one holding its position as the code
+writes it when a ticket's entry fills (one pyramid, one filled leg, the ticket's exits)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from apps.exchanges.models import ExchangeAccount
+from apps.trades.domain import dca
 from apps.trades.domain.catalog import RuleKind, Side, parse_rule
-from apps.trades.models import Trade, TradeRevision
+from apps.trades.models import DcaLeg, PositionGroup, Pyramid, Trade, TradeRevision
+from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules
+from tests.trades.factories import SINGLE_LEG
 
 # Rules that are evaluated every tick but do not fire at the prices the tests use.
 WAITING_ENTRY = {
@@ -37,6 +44,7 @@ OPEN_EXITS = {
         "value": "50",
     },
 }
+QUANTITY = Decimal("0.01")
 
 
 def _stored(rules: dict) -> dict:
@@ -52,7 +60,10 @@ def running_trades(
     symbol: str = "BTC/USDT",
     price: Decimal = Decimal("65000"),
 ) -> None:
-    """`count` running trades on `account`: half waiting for their entry, half open at `price`."""
+    """`count` running tickets on `account`, alternately (oldest first) one waiting for its
+    entry and one open: its position holds 0.01 bought at `price`, with a stop, a trailing stop
+    and a take profit that do not fire near `price`."""
+    now = timezone.now()
     trades = Trade.objects.bulk_create(
         [
             Trade(
@@ -60,11 +71,7 @@ def running_trades(
                 account=account,
                 symbol=symbol,
                 status=Trade.Status.PENDING if i % 2 == 0 else Trade.Status.OPEN,
-                quantity=Decimal("0.01"),
-                entry_price=price,
-                entry_cost=price / 100,
-                highest=price,
-                lowest=price,
+                opened_at=None if i % 2 == 0 else now,
             )
             for i in range(count)
         ]
@@ -88,3 +95,63 @@ def running_trades(
     for trade, revision in zip(trades, revisions, strict=True):
         trade.revision = revision
     Trade.objects.bulk_update(trades, ["revision"])
+
+    opened = [trade for trade in trades if trade.status == Trade.Status.OPEN]
+    cost = QUANTITY * price
+    positions = PositionGroup.objects.bulk_create(
+        [
+            PositionGroup(
+                owner_id=account.owner_id,
+                account=account,
+                symbol=symbol,
+                timeframe="",
+                side=Side.LONG.value,
+                tp_mode=dca.TpMode.RULES,
+                group_tp_pct=Decimal(0),
+                pyramid_limit=1,
+                grid=[SINGLE_LEG.to_dict()],
+                trade=trade,
+                exit_rules=exit_rules(trade.revision.rules, EXIT_RULES_OF_TICKET),
+                quantity=QUANTITY,
+                average_entry=price,
+                entry_cost=cost,
+                open_cost=cost,
+                highest=price,
+                lowest=price,
+                opened_at=now,
+            )
+            for trade in opened
+        ]
+    )
+    pyramids = Pyramid.objects.bulk_create(
+        [
+            Pyramid(group=position, index=0, entry_price=price, capital=cost, created_at=now)
+            for position in positions
+        ]
+    )
+    DcaLeg.objects.bulk_create(
+        [
+            DcaLeg(
+                group=pyramid.group,
+                pyramid=pyramid,
+                index=0,
+                gap_pct=SINGLE_LEG.gap_pct,
+                weight_pct=SINGLE_LEG.weight_pct,
+                tp_pct=SINGLE_LEG.tp_pct,
+                price=price,
+                amount=QUANTITY,
+                status=DcaLeg.Status.FILLED,
+                filled=QUANTITY,
+                quantity=QUANTITY,
+                fill_price=price,
+                cost=cost,
+            )
+            for pyramid in pyramids
+        ]
+    )
+
+
+def delete_running(**owned) -> None:
+    """Delete tickets and the positions they opened (a position protects its ticket)."""
+    PositionGroup.objects.filter(**owned).delete()
+    Trade.objects.filter(**owned).delete()

@@ -48,10 +48,12 @@ def make_hostile(account: ExchangeAccount) -> None:
 
 
 def trades_of(account: ExchangeAccount, *, symbol: str = BTC, price: str) -> tuple[Trade, Trade]:
-    """One trade waiting for its entry and one open at `price` (its stop fires 20 % below)."""
+    """One trade waiting for its entry and one open whose position was bought at `price` (its
+    stop fires 20 % below)."""
     running_trades(account, 2, symbol=symbol, price=Decimal(price))
     pending, open_ = Trade.objects.filter(account=account).order_by("-pk")[:2][::-1]
     assert (pending.status, open_.status) == (Trade.Status.PENDING, Trade.Status.OPEN)
+    assert open_.position.average_entry == Decimal(price)
     return pending, open_
 
 
@@ -82,29 +84,34 @@ def test_the_rules_loop_skips_a_hostile_account_a_broken_rule_and_a_failing_exit
     waiting.refresh_from_db()
     assert waiting.last_price == Decimal("65000")
     assert waiting.rule_state["entry"]["outcome"] == "not met"
-    assert Order.objects.filter(trade=stopped, purpose=Order.Purpose.INITIAL_STOP).exists()
-    # The hostile account's trades were left as they were, and so were the broken ones.
-    for trade in (hostile_pending, hostile_open, broken):
-        before = trade.last_price
-        trade.refresh_from_db()
-        assert trade.last_price == before
-    # The orphan was priced with the others; only its exit could not be written.
+    assert Order.objects.filter(group__trade=stopped, purpose=Order.Purpose.INITIAL_STOP).exists()
+    # The hostile account's tickets and positions were left as they were, and so was the
+    # broken ticket.
+    for row in (hostile_pending, hostile_open.position, broken):
+        before = (row.last_price, row.rule_state)
+        row.refresh_from_db()
+        assert (row.last_price, row.rule_state) == before
+    # The orphan's position was priced with the others; only its exit could not be written.
+    orphan = orphan.position
     orphan.refresh_from_db()
     assert orphan.last_price == Decimal("3400")
-    assert not Order.objects.filter(trade=orphan).exists()
+    assert orphan.rule_state["initial_stop"]["outcome"] == "fired"
+    assert orphan.status == PositionGroup.Status.OPEN
+    assert not Order.objects.filter(group=orphan).exists()
 
     failed = failures("trades.rules")
     assert set(failed) == {
         f"ExchangeAccount {hostile.pk}",
         f"Trade {broken.pk}",
-        f"Trade {orphan.pk}",
+        f"PositionGroup {orphan.pk}",
     }
     assert failed[f"ExchangeAccount {hostile.pk}"].account == hostile
     assert failed[f"ExchangeAccount {hostile.pk}"].user == hostile.owner
     assert "InvalidOperation" in failed[f"ExchangeAccount {hostile.pk}"].message
     assert "InvalidRule" in failed[f"Trade {broken.pk}"].message
     assert failed[f"Trade {broken.pk}"].account == paper
-    assert "DoesNotExist" in failed[f"Trade {orphan.pk}"].message
+    assert "DoesNotExist" in failed[f"PositionGroup {orphan.pk}"].message
+    assert failed[f"PositionGroup {orphan.pk}"].account == paper
 
     error = LoopTick.objects.get(name="trades.rules").last_error
     assert error.startswith("3 failed this tick (the others went on)")
