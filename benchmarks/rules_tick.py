@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/rules_tick.py [--trades 1000] [--ticks 20]
 
 What it runs, all real: `apps.trades.services.evaluate_rules` on PostgreSQL (its own database,
-`tradedesk_bench`) with a paper account. Half the trades wait for their entry, half are open
-with a stop, a trailing stop and a take profit; the price moves before every tick, so every
-trade's memory and last price are written and its row is pushed to the owner's channel group
-(in-memory layer: no Redis round trip is counted). Exchange I/O — the one ticker batch per
+`tradedesk_bench`) with a paper account. Half the trades are tickets waiting for their entry,
+half are open: each holds its position, which carries a stop, a trailing stop and a take
+profit; the price moves before every tick, so every ticket's and position's memory and last
+price are written and its cells are pushed to the owner's channel group (in-memory layer: no
+Redis round trip is counted). Exchange I/O — the one ticker batch per
 account — is timed separately and subtracted: the target (under 200 ms) is for the desk's own
 work. Needs PostgreSQL on localhost (or DATABASE_URL).
 """
@@ -33,6 +34,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Q  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -40,9 +42,9 @@ from apps.accounts.services import ensure_user  # noqa: E402
 from apps.exchanges.models import ExchangeAccount  # noqa: E402
 from apps.exchanges.paper.services import open_paper_account, set_price  # noqa: E402
 from apps.exchanges.services import market_data, refresh_balances, refresh_markets  # noqa: E402
-from apps.trades.models import Trade  # noqa: E402
+from apps.trades.models import PositionGroup, Trade  # noqa: E402
 from apps.trades.services import engine, evaluate_rules  # noqa: E402
-from tests.trades.bulk import running_trades  # noqa: E402
+from tests.trades.bulk import delete_running, running_trades  # noqa: E402
 
 USERNAME, PASSWORD = "bench-rules", "bench-password-not-secret"
 SYMBOLS = {"BTC/USDT": Decimal("65000.00"), "ETH/USDT": Decimal("3400.00")}
@@ -67,7 +69,7 @@ def setup(count: int) -> ExchangeAccount:
     call_command("createdb")
     call_command("migrate", "--noinput", verbosity=0)
     user = ensure_user(username=USERNAME, password=PASSWORD)
-    Trade.objects.filter(owner=user).delete()
+    delete_running(owner=user)
     account, _ = ExchangeAccount.objects.get_or_create(
         owner=user, label="Bench paper", defaults={"kind": "paper"}
     )
@@ -99,19 +101,28 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=20)
     args = parser.parse_args()
 
-    setup(args.trades)
+    account = setup(args.trades)
+    waiting = Trade.objects.filter(account=account, status=Trade.Status.PENDING).count()
+    held = (
+        PositionGroup.objects.filter(account=account, status=PositionGroup.Status.OPEN)
+        .filter(*(Q(exit_rules__has_key=kind) for kind in engine.EXITS))
+        .count()
+    )
+    assert waiting + held == args.trades, (waiting, held)
     # The phases of a tick, each timed by wrapping the real function where the engine calls it.
     phases = {
         "exchange I/O (ticker batches)": Timed(market_data.tickers),
-        "evaluating rules (pure)": Timed(engine._evaluate_trade),
-        "writing changed trades (1 UPDATE)": Timed(engine.bulk_set),
-        "pushing prices to the browser": Timed(engine.live.push_rows),
+        "evaluating rules (pure)": Timed(engine._evaluate),
+        "writing changes (1 UPDATE a kind)": Timed(engine.bulk_set),
+        "pushing Desk cells to the browser": Timed(engine.live.push_rows),
+        "pushing position rows": Timed(engine.positions_live.push_rows),
     }
-    tickers, evaluating, writing, pushing = phases.values()
+    tickers, evaluating, writing, pushing, pushing_positions = phases.values()
     engine.market_data.tickers = tickers
-    engine._evaluate_trade = evaluating
+    engine._evaluate = evaluating
     engine.bulk_set = writing
     engine.live.push_rows = pushing
+    engine.positions_live.push_rows = pushing_positions
     move_prices(0)
     evaluate_rules(now=timezone.now())  # the first look records every rule's outcome
 
@@ -135,7 +146,9 @@ def main() -> None:
 
     print(
         f"\nRules tick over {args.trades} active trades on the paper exchange, "
-        f"{args.ticks} ticks, {os.cpu_count()} CPUs (milliseconds)\n"
+        f"{args.ticks} ticks, {os.cpu_count()} CPUs (milliseconds): {waiting} tickets waiting "
+        f"for their entry, {held} open positions with a stop, a trailing stop and a take "
+        "profit\n"
     )
     print(f"| {'measurement':<34} | {'p50':>8} | {'p95':>8} | {'max':>8} |")
     print(f"|{'-' * 36}|{'-' * 10}|{'-' * 10}|{'-' * 10}|")
