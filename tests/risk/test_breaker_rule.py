@@ -13,14 +13,8 @@ from django.utils import timezone
 from apps.exchanges.models import PaperSettings
 from apps.risk.models import AccountGuard
 from apps.trades.models import Order, Trade
-from apps.trades.services.orders import (
-    RECOVERY_GRACE,
-    client_order_id,
-    send_order,
-    sync_orders,
-)
-from tests.trades.conftest import BTC
-from tests.trades.factories import TradeFactory
+from apps.trades.services.orders import RECOVERY_GRACE, send_order, sync_orders
+from tests.trades.factories import TradeFactory, ticket_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -41,20 +35,11 @@ def faults(account, **fields) -> None:
 
 
 def entry_order(account, amount: str = "0.001") -> Order:
-    """A pending trade's entry intent, written as start_entry writes it."""
+    """A ticket's entry intent, written as its fired entry rule writes it (its position's
+    first leg, not sent yet)."""
     trade = TradeFactory(owner=account.owner, account=account, status=Trade.Status.PENDING)
-    order = Order.objects.create(
-        trade=trade,
-        account=account,
-        purpose=Order.Purpose.ENTRY,
-        symbol=BTC,
-        side="buy",
-        type="market",
-        amount=Decimal(amount),
-        client_order_id=client_order_id(trade, Order.Purpose.ENTRY),
-    )
-    trade.working_order = order
-    trade.save(update_fields=["working_order"])
+    order = ticket_entry(trade, amount=amount)
+    assert order.client_order_id == f"tdg{trade.position.pk}p0l0"
     return order
 
 

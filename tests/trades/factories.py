@@ -12,7 +12,8 @@ from factory.django import DjangoModelFactory
 from apps.strategies.models import Strategy
 from apps.trades.domain import dca
 from apps.trades.domain.catalog import RuleKind, Side, parse_rule
-from apps.trades.models import DcaLeg, PositionGroup, Pyramid, Trade, TradeRevision
+from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid, Trade, TradeRevision
+from apps.trades.services.groups import intents, opening
 from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
@@ -126,6 +127,42 @@ def ticket_position(
     trade.opened_at = trade.opened_at or opened_at
     trade.save(update_fields=["status", "opened_at", "updated_at"])
     return position
+
+
+def ticket_entry(trade: Trade, *, amount: Decimal | str, price: Decimal | str = "65000") -> Order:
+    """A ticket's entry as `entries.open_for_ticket` writes it when the entry rule fires, not
+    sent yet: its position (nothing bought), pyramid 0 with one leg at market and the leg's
+    order (purpose entry, client id `tdg{position}p0l0`); the trade Open."""
+    amount, price = Decimal(amount), Decimal(price)
+    now = timezone.now()
+    position = opening.create_position(
+        account=trade.account,
+        symbol=trade.symbol,
+        timeframe="",
+        side=trade.side,
+        strategy=None,
+        grid=(SINGLE_LEG,),
+        tp_mode=dca.TpMode.RULES,
+        group_tp_pct=Decimal(0),
+        pyramid_limit=1,
+        rules=exit_rules(trade.revision.rules, EXIT_RULES_OF_TICKET),
+        trade=trade,
+        now=now,
+    )
+    trade.status = Trade.Status.OPEN
+    trade.opened_at = now
+    trade.save(update_fields=["status", "opened_at", "updated_at"])
+    _, (order,) = intents.lay_pyramid(
+        position,
+        index=0,
+        entry_price=price,
+        capital=amount * price,
+        planned=[dca.PlannedLeg(0, SINGLE_LEG, price, amount)],
+        signal_id=None,
+        now=now,
+        first_purpose=Order.Purpose.ENTRY,
+    )
+    return order
 
 
 class StrategyFactory(DjangoModelFactory):
