@@ -600,7 +600,6 @@ TRADE_KEPT = (
     "last_price",
     "created_at",
     "activated_at",
-    "opened_at",
     "closed_at",
 )
 TRADE_MOVED = (
@@ -639,7 +638,7 @@ def test_tickets_become_positions_and_nothing_is_lost() -> None:
         assert "trade_id" in _columns("trades_order")  # today's schema, really
         ids = _write_today(today)
         revisions = _rows(today.TradeRevision, "trade_id", "number", "sizing_value", "rules")
-        trades = _rows(today.Trade, *TRADE_KEPT, *TRADE_MOVED)
+        trades = _rows(today.Trade, *TRADE_KEPT, *TRADE_MOVED, "opened_at", "updated_at")
         orders = _rows(today.Order, *ORDER_FIELDS, "trade_id", "group_id", "leg_id")
         events = _rows(today.Event, *EVENT_FIELDS)
         groups = _rows(today.PositionGroup, *GROUP_FIELDS)
@@ -695,11 +694,16 @@ def _check_carried_over(new, ids, trades, revisions, orders, events, groups, pyr
     # Nothing lost: the same rows, by id; what did not move is unchanged.
     assert _rows(TradeRevision, "trade_id", "number", "sizing_value", "rules") == revisions
     assert _rows(Event, *EVENT_FIELDS) == events
-    after_trades = _rows(Trade, *TRADE_KEPT, "status", "waiting_reason")
+    after_trades = _rows(Trade, *TRADE_KEPT, "status", "waiting_reason", "opened_at")
     assert set(after_trades) == set(trades)
     for pk, trade in after_trades.items():
         assert {f: trade[f] for f in TRADE_KEPT} == {f: trades[pk][f] for f in TRADE_KEPT}
         assert trade["waiting_reason"] == ""
+        # Kept; a ticket with a position and no opening time (its entry was in flight) has
+        # its position's.
+        position = PositionGroup.objects.filter(trade_id=pk).first()
+        opened = trades[pk]["opened_at"] or (position.opened_at if position else None)
+        assert trade["opened_at"] == opened
     after_orders = _rows(Order, *ORDER_FIELDS, "group_id", "leg_id")
     assert set(after_orders) == set(orders)
     for pk, order in after_orders.items():
@@ -765,9 +769,9 @@ def _check_carried_over(new, ids, trades, revisions, orders, events, groups, pyr
         assert (position.tp_mode, position.pyramid_limit) == ("rules", 1)
         assert position.grid == [{"gap_pct": "0", "weight_pct": "100", "tp_pct": "0"}]
         assert position.opened_at == (old["opened_at"] or old["activated_at"]), name
-        if position_status == "closed" and old["closed_at"]:
-            assert position.closed_at == old["closed_at"], name
-        if position_status != "closed":
+        if position_status == "closed":  # when the ticket ended, else when it was last written
+            assert position.closed_at == (old["closed_at"] or old["updated_at"]), name
+        else:
             assert position.closed_at is None, name
 
         # One pyramid, one leg: the entry.
@@ -781,10 +785,13 @@ def _check_carried_over(new, ids, trades, revisions, orders, events, groups, pyr
         assert leg.filled == entries[0]["filled"], name
         assert leg.amount == entries[0]["amount"], name
         assert leg.quantity == old["quantity"], name
-        assert leg.closed_quantity == min(old["exit_quantity"], old["quantity"]), name
+        # A closed position's leg is closed with it, dust included, as the engine closes one.
+        closed = old["quantity"] if position_status == "closed" else old["exit_quantity"]
+        assert leg.closed_quantity == min(closed, old["quantity"]), name
         assert leg.cost == old["entry_cost"], name
         assert leg.fill_price == old["entry_price"], name
-        reference = old["entry_price"] or entries[0]["price"] or ZERO
+        # A market entry still in flight has no fill price yet: the price it was sent at.
+        reference = old["entry_price"] or entries[0]["price"] or old["last_price"] or ZERO
         assert pyramid.entry_price == leg.price == reference, name
 
         # Its orders, the same ones, now the position's (the entry also its leg's).

@@ -29,11 +29,11 @@ def _status(trade, held, working_sell) -> tuple[str, str]:
     return "open", "open"  # open, or pending with its entry order in flight
 
 
-def _leg_status(position_status: str, entry_orders, held) -> str:
+def _leg_status(position_status: str, entry_orders) -> str:
     if any(order.status in LIVE for order in entry_orders):
         return "working"
-    if position_status == "closed" and held <= 0 and any(o.filled for o in entry_orders):
-        return "closed"
+    if position_status == "closed" and any(o.filled for o in entry_orders):
+        return "closed"  # as the engine closes a position: its legs with it, dust included
     if any(order.filled for order in entry_orders):
         return "filled"
     statuses = {order.status for order in entry_orders}
@@ -56,7 +56,13 @@ def forwards(apps, schema_editor):
         position_status, trade_status = _status(trade, held, working_sell)
         rules = trade.revision.rules if trade.revision else {}
         open_cost = trade.entry_cost * held / trade.quantity if trade.quantity > 0 else ZERO
-        entry_price = trade.entry_price or next((o.price for o in entries if o.price), None)
+        # A market entry still in flight has no fill price yet: the last price it was sent at.
+        entry_price = (
+            trade.entry_price
+            or next((o.price for o in entries if o.price), None)
+            or trade.last_price
+        )
+        opened_at = trade.opened_at or trade.activated_at or trade.created_at
         position = PositionGroup.objects.create(
             owner_id=trade.owner_id,
             account_id=trade.account_id,
@@ -83,8 +89,10 @@ def forwards(apps, schema_editor):
             realised_pnl=trade.realised_pnl,
             last_price=trade.last_price,
             exit_reason=trade.exit_reason,
-            opened_at=trade.opened_at or trade.activated_at or trade.created_at,
-            closed_at=trade.closed_at if position_status == "closed" else None,
+            opened_at=opened_at,
+            closed_at=(trade.closed_at or trade.updated_at)
+            if position_status == "closed"
+            else None,
         )
         pyramid = Pyramid.objects.create(
             group=position,
@@ -102,17 +110,22 @@ def forwards(apps, schema_editor):
             tp_pct=ZERO,
             price=entry_price or ZERO,
             amount=sum((o.amount for o in entries), ZERO),
-            status=_leg_status(position_status, entries, held),
+            status=_leg_status(position_status, entries),
             filled=sum((o.filled for o in entries), ZERO),
             quantity=trade.quantity,
-            closed_quantity=min(trade.exit_quantity, trade.quantity),
+            closed_quantity=trade.quantity
+            if position_status == "closed"
+            else min(trade.exit_quantity, trade.quantity),
             fill_price=trade.entry_price,
             cost=trade.entry_cost,
         )
-        Order.objects.filter(trade=trade).update(group=position)
+        # The order leaves the trade as it joins the position: until the next migration drops
+        # Order.trade, the check "order_of_trade_or_group" wants exactly one of the two.
+        Order.objects.filter(trade=trade).update(group=position, trade=None)
         Order.objects.filter(pk__in=[o.pk for o in entries]).update(leg=leg)
-        if trade_status != trade.status:
-            Trade.objects.filter(pk=trade.pk).update(status=trade_status)
+        Trade.objects.filter(pk=trade.pk).update(
+            status=trade_status, opened_at=trade.opened_at or opened_at
+        )
 
 
 class Migration(migrations.Migration):
