@@ -17,7 +17,7 @@ from apps.exchanges.paper.catalog import catalog_market
 from apps.exchanges.paper.services import place_order
 from apps.risk import services
 from apps.risk.models import AccountGuard, RiskSettings
-from apps.trades.models import PositionGroup, Trade
+from apps.trades.models import Order, PositionGroup, Trade
 from apps.trades.services import activate_ticket, evaluate_rules
 from tests.risk.conftest import open_group
 from tests.trades.conftest import ticket
@@ -159,7 +159,16 @@ def test_the_kill_switch_leaves_no_open_order_and_no_open_position(paper, desk):
         activate_ticket, user=paper.owner, ticket=ticket(paper), trade=None, now=timezone.now()
     ).trade
     desk.run(evaluate_rules, now=timezone.now())
-    assert Trade.objects.get(pk=trade.pk).status == "open"
+    trade = Trade.objects.get(pk=trade.pk)
+    assert trade.status == "open"
+    waits = {"primary": "last", "condition": "above", "secondary": "fixed", "value": "99000"}
+    waiting = desk.run(
+        activate_ticket,
+        user=paper.owner,
+        ticket=ticket(paper, entry=waits),
+        trade=None,
+        now=timezone.now(),
+    ).trade
     # An order the desk did not place (by hand on the exchange, say).
     rules = catalog_market("SOL/USDT").rules
     place_order(
@@ -177,14 +186,19 @@ def test_the_kill_switch_leaves_no_open_order_and_no_open_position(paper, desk):
 
     done = desk.run(services.engage, account=paper, now=timezone.now())
 
-    assert sorted(done.groups_closed) == sorted([grid.pk, single.pk])
-    assert done.legs_cancelled == 2 and done.trades_closed == [trade.pk]
+    # Every position in the pool closes, the ticket's included; a ticket still waiting for its
+    # entry is cancelled.
+    assert sorted(done.groups_closed) == sorted([grid.pk, single.pk, trade.position.pk])
+    assert done.legs_cancelled == 2 and done.trades_cancelled == [waiting.pk]
     assert done.foreign_cancelled == ["manual1"]
     assert not PaperOrder.objects.filter(account=paper, status="open").exists()
     assert set(PositionGroup.objects.filter(account=paper).values_list("status", flat=True)) == {
         "closed"
     }
     assert Trade.objects.get(pk=trade.pk).status == "closed"
+    assert PositionGroup.objects.get(trade=trade).exit_reason == Order.Purpose.RISK
+    assert Trade.objects.get(pk=waiting.pk).status == "cancelled"
+    assert not Order.objects.filter(group__trade=waiting).exists()
     # What is left of each coin is dust below the step: nothing that could be sold.
     for balance in PaperBalance.objects.filter(account=paper).exclude(asset="USDT"):
         step = catalog_market(f"{balance.asset}/USDT").rules.step_size

@@ -180,7 +180,7 @@ def test_the_kill_switch_and_resume_name_a_queued_entry_by_its_signal_not_its_qu
 
     ExchangeAccount.objects.filter(pk=paper.pk).update(max_open_groups=1)
     paper.refresh_from_db()
-    open_group(desk, paper, "BTC/USDT", "1000")
+    held = open_group(desk, paper, "BTC/USDT", "1000")
     route = create_route(
         owner=paper.owner,
         label="TV",
@@ -203,7 +203,7 @@ def test_the_kill_switch_and_resume_name_a_queued_entry_by_its_signal_not_its_qu
 
     assert f"Removes 1 queued entry: ETH/USDT 15 long (signal #{signals[-1].pk})" in plan
     assert f"(#{queued.pk})" not in plan and "(s)" not in plan
-    assert "Closes 1 position group at market" in plan
+    assert f"Closes 1 position at market, from tickets and signals: {held.name} #{held.pk}." in plan
     ExchangeAccount.objects.filter(pk=paper.pk).update(max_open_groups=2)
     paper.refresh_from_db()
     resume = " ".join(services.resume_plan(account=paper, now=timezone.now()).items)

@@ -146,8 +146,9 @@ def test_the_kill_switch_shows_what_it_will_do_and_acts_only_when_confirmed(
         refused = "Nothing was done: the confirmation was not answered yes." in box
         assert refused is ("confirm" in data)  # the first ask asks; a wrong answer says why
         assert '<strong class="confirm-label">Confirm:</strong> Throw the kill switch' in box
-        assert "Closes 2 position groups at market" in box and f"#{loser.pk}" in box
-        assert "Closes 0 open trades at market and cancels 0 waiting trades." in box
+        assert "Closes 2 positions at market, from tickets and signals:" in box
+        assert f"{loser.name} #{loser.pk}" in box
+        assert "Cancels 0 tickets waiting for" in box
         assert "(s)" not in box
         assert "Removes 0 queued entries" in box
         assert 'name="confirm" value="yes"' in box
@@ -160,6 +161,7 @@ def test_the_kill_switch_shows_what_it_will_do_and_acts_only_when_confirmed(
     assert not ExchangeAccount.objects.get(pk=paper.pk).is_active
     page = client.get(response["Location"]).content.decode()
     assert "Kill switch engaged on" in page and 'id="resume"' in page
+    assert "2 positions closing at market" in page and "0 waiting tickets cancelled" in page
     assert "0 queued entries removed" in page
 
 
