@@ -252,7 +252,8 @@ def kill_switch_plan(account: ExchangeAccount) -> list[str]:
         f"Closes {counted(len(groups), 'position', 'positions')} at market"
         + (f", from tickets and signals: {', '.join(groups)}" if groups else "")
         + ".",
-        f"Cancels {counted(waiting, 'ticket', 'tickets')} waiting for its entry.",
+        f"Cancels {counted(waiting, 'ticket', 'tickets')} waiting for "
+        f"{'its' if waiting == 1 else 'their'} entry.",
         f"Cancels every resting order: the desk's {resting} and any other open order on the "
         "exchange.",
         f"Removes {counted(len(queued), 'queued entry', 'queued entries')}"
