@@ -1,7 +1,7 @@
 """The strategy page's form: take-profit settings, the pyramid limit and the DCA grid's legs.
 
 Fields arrive as text; the one judge of what is valid is the domain
-(`apps.trades.domain.dca.grid_problems`), whose messages are put on the leg they concern.
+(`apps.strategies.domain.dca.grid_problems`), whose messages are put on the leg they concern.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django import forms
 
 from apps.core.forms import PlainDecimalField, PlainFormSet, PlainIntegerField
 from apps.exchanges.selectors import accounts_for
-from apps.trades.domain import dca
+from apps.strategies.domain import dca
 
 # Blank rows under the grid, so a leg can be added without JavaScript.
 SPARE_ROWS = 3

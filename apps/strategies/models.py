@@ -10,9 +10,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.core.fields import MoneyField
-from apps.trades.domain import dca
-from apps.trades.domain.catalog import Side
-from apps.trades.domain.sizing import SIZING_LABELS, SizingKind
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import Side
+from apps.strategies.domain.sizing import SIZING_LABELS, SizingKind
 
 
 def validate_grid(value) -> None:
@@ -46,7 +46,7 @@ class Strategy(models.Model):
     sizing_value = MoneyField(default=Decimal(0), validators=[MinValueValidator(Decimal(0))])
     # Rule kind -> the rule as `Rule.to_dict()`; a kind left out has no rule.
     rules = models.JSONField(default=dict, blank=True)
-    # What a signal does with a position group (apps.trades.domain.dca): the DCA grid each
+    # What a signal does with a position group (apps.strategies.domain.dca): the DCA grid each
     # pyramid lays, as `LegSpec.to_dict()` legs (none: one leg at market with all the capital),
     # how profit is taken, and how many pyramids a group may hold.
     dca_legs = models.JSONField(default=list, blank=True, validators=[validate_grid])

@@ -16,10 +16,10 @@ from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import rules_of
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import Rule, RuleKind, Side
+from apps.strategies.domain.sizing import Sizing, SizingError, size_entry
 from apps.strategies.models import Strategy
-from apps.trades.domain import dca
-from apps.trades.domain.catalog import Rule, RuleKind, Side
-from apps.trades.domain.sizing import Sizing, SizingError, size_entry
 
 
 def save_strategy(

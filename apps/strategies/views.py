@@ -18,12 +18,12 @@ from django.urls import reverse
 
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges.selectors import accounts_for, markets_of
+from apps.strategies.domain import dca
+from apps.strategies.domain.sizing import Sizing, SizingKind
 from apps.strategies.forms import LegFormSet, StrategyGridForm, grid_rows
 from apps.strategies.models import Strategy
 from apps.strategies.selectors import strategies_for
 from apps.strategies.services import GridPreview, preview_grid, update_strategy_grid
-from apps.trades.domain import dca
-from apps.trades.domain.sizing import Sizing, SizingKind
 
 FORM = "strategies/strategy_form.html"
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.exchanges.models import ExchangeAccount
-from apps.trades.domain import dca
-from apps.trades.domain.catalog import RuleKind, Side, parse_rule
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
 from apps.trades.models import DcaLeg, PositionGroup, Pyramid, Trade, TradeRevision
 from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules
 from tests.trades.factories import SINGLE_LEG

@@ -10,8 +10,8 @@ from django.utils import timezone
 from apps.exchanges.models import ExchangeAccount, PaperSettings
 from apps.exchanges.paper.services import open_paper_account, set_price
 from apps.exchanges.services import refresh_balances, refresh_markets
-from apps.trades.domain.catalog import RuleKind, Side, parse_rule
-from apps.trades.domain.sizing import Sizing, SizingKind
+from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
+from apps.strategies.domain.sizing import Sizing, SizingKind
 from apps.trades.services import Ticket
 from tests.exchanges.factories import ExchangeAccountFactory
 

@@ -9,9 +9,9 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
 from apps.strategies.models import Strategy
-from apps.trades.domain import dca
-from apps.trades.domain.catalog import RuleKind, Side, parse_rule
 from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid, Trade, TradeRevision
 from apps.trades.services.groups import intents, opening
 from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from apps.core.models import Event
 from apps.exchanges.models import Market
-from apps.trades.domain.catalog import Condition, RuleKind
-from apps.trades.domain.sizing import SizingKind
+from apps.strategies.domain.catalog import Condition, RuleKind
+from apps.strategies.domain.sizing import SizingKind
 from apps.trades.forms import TicketForm
 from apps.trades.models import Trade, TradeRevision
 from tests.accounts.factories import UserFactory

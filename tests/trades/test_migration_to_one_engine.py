@@ -826,7 +826,7 @@ def _check_carried_over(new, ids, trades, revisions, orders, events, groups, pyr
 
 def _check_real_models_read(ids: dict[str, int]) -> None:
     """Today's code reads a migrated position: its PnL, its rules, the ticket's link."""
-    from apps.trades.domain.catalog import RuleKind
+    from apps.strategies.domain.catalog import RuleKind
     from apps.trades.models import PositionGroup, Trade
 
     holding = PositionGroup.objects.get(trade_id=ids["open"])

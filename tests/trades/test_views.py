@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from apps.core.events import record_event
 from apps.core.models import Event
+from apps.strategies.domain.catalog import SOURCES, RuleKind
 from apps.strategies.models import Strategy
-from apps.trades.domain.catalog import SOURCES, RuleKind
 from apps.trades.forms import TicketForm
 from apps.trades.models import Order, PositionGroup, Trade
 from tests.trades.factories import StrategyFactory, TradeFactory, ticket_position

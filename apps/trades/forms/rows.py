@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from apps.trades.domain.catalog import (
+from apps.strategies.domain.catalog import (
     TIMEFRAMES,
     RowOptions,
     RuleKind,

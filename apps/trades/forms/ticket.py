@@ -18,10 +18,10 @@ from apps.core.forms import MONEY_MAX, PlainDecimalField, object_id
 from apps.core.templatetags.money import plain
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of
+from apps.strategies.domain.catalog import InvalidRule, Rule, RuleKind, Side, parse_rule
+from apps.strategies.domain.sizing import Sizing, SizingKind, sizing_problem
 from apps.strategies.models import Strategy
 from apps.strategies.selectors import strategies_for
-from apps.trades.domain.catalog import InvalidRule, Rule, RuleKind, Side, parse_rule
-from apps.trades.domain.sizing import Sizing, SizingKind, sizing_problem
 from apps.trades.forms.rows import ROW_FIELDS, RuleRow, field_name, narrow, rule_fields
 from apps.trades.models import Trade, TradeRevision
 from apps.trades.services import Ticket

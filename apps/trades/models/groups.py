@@ -11,8 +11,8 @@ from django.db.models import Q
 
 from apps.core.fields import MoneyField
 from apps.core.numbers import ZERO
-from apps.trades.domain import dca
-from apps.trades.domain.catalog import Rule, RuleKind, Side
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import Rule, RuleKind, Side
 from apps.trades.models.rules import parse_stored
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 
-from apps.trades.domain.catalog import Rule, RuleKind, Side, parse_rule
+from apps.strategies.domain.catalog import Rule, RuleKind, Side, parse_rule
 
 
 def parse_stored(side: str, rules: dict) -> dict[RuleKind, Rule | None]:

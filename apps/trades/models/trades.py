@@ -9,8 +9,8 @@ from django.db.models import Q
 
 from apps.core.fields import MoneyField
 from apps.core.numbers import ZERO
-from apps.trades.domain.catalog import Rule, RuleKind, Side
-from apps.trades.domain.sizing import SIZING_LABELS, Sizing, SizingKind
+from apps.strategies.domain.catalog import Rule, RuleKind, Side
+from apps.strategies.domain.sizing import SIZING_LABELS, Sizing, SizingKind
 from apps.trades.models.rules import parse_stored
 
 

@@ -20,9 +20,9 @@ from apps.core.loops import each_isolated
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
-from apps.trades.domain import indicators
-from apps.trades.domain.catalog import CANDLE_SOURCES, Operand
-from apps.trades.domain.evaluation import CandleKey
+from apps.strategies.domain import indicators
+from apps.strategies.domain.catalog import CANDLE_SOURCES, Operand
+from apps.strategies.domain.evaluation import CandleKey
 from apps.trades.models import CandleValue, PositionGroup, Trade
 
 logger = logging.getLogger(__name__)

@@ -18,10 +18,15 @@ from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import rules_of
-from apps.trades.domain.catalog import Rule, RuleKind, Side
-from apps.trades.domain.evaluation import Inputs, coherence_problems, entry_reference, stop_price
-from apps.trades.domain.evaluation import fmt as shown  # 8 places: an indicator carries ~28
-from apps.trades.domain.sizing import Sizing, SizingError, size_entry
+from apps.strategies.domain.catalog import Rule, RuleKind, Side
+from apps.strategies.domain.evaluation import (
+    Inputs,
+    coherence_problems,
+    entry_reference,
+    stop_price,
+)
+from apps.strategies.domain.evaluation import fmt as shown  # 8 places: an indicator carries ~28
+from apps.strategies.domain.sizing import Sizing, SizingError, size_entry
 from apps.trades.services.candles import CandlesUnavailable, candle_operands, warm
 from apps.trades.services.groups import opening
 

@@ -24,8 +24,8 @@ from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
-from apps.trades.domain.catalog import Rule, RuleKind, Side
-from apps.trades.domain.evaluation import Evaluation, Inputs, Memory, evaluate
+from apps.strategies.domain.catalog import Rule, RuleKind, Side
+from apps.strategies.domain.evaluation import Evaluation, Inputs, Memory, evaluate
 from apps.trades.models import PositionGroup, Trade
 from apps.trades.services import entries, live
 from apps.trades.services.candles import read_values

@@ -23,10 +23,10 @@ from apps.core.models import Event
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt
 from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.services.markets import rules_of
-from apps.trades.domain import dca
-from apps.trades.domain.catalog import RuleKind, Side
-from apps.trades.domain.evaluation import Evaluation, Inputs, fired_state, stop_price
-from apps.trades.domain.sizing import SizingError
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import RuleKind, Side
+from apps.strategies.domain.evaluation import Evaluation, Inputs, fired_state, stop_price
+from apps.strategies.domain.sizing import SizingError
 from apps.trades.models import Order, PositionGroup, Trade
 from apps.trades.services import live
 from apps.trades.services.checks import EntrySize, size_entry_order

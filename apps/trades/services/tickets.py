@@ -10,9 +10,9 @@ from django.db import transaction
 
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
+from apps.strategies.domain.catalog import Rule, RuleKind, Side
+from apps.strategies.domain.sizing import Sizing
 from apps.strategies.models import Strategy
-from apps.trades.domain.catalog import Rule, RuleKind, Side
-from apps.trades.domain.sizing import Sizing
 from apps.trades.models import PositionGroup, Trade, TradeRevision
 from apps.trades.services import live
 from apps.trades.services.checks import Plan, check_activation

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from apps.trades.domain.catalog import InvalidRule, RuleKind, Side, parse_rule
+from apps.strategies.domain.catalog import InvalidRule, RuleKind, Side, parse_rule
 
 register = template.Library()
 

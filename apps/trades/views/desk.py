@@ -28,10 +28,10 @@ from apps.core.templatetags.money import plain
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of, portfolio
 from apps.exchanges.services.market_data import taker_fee_rate
+from apps.strategies.domain.catalog import RuleKind, Side
 from apps.strategies.models import Strategy
 from apps.strategies.services import save_strategy
 from apps.trades import selectors
-from apps.trades.domain.catalog import RuleKind, Side
 from apps.trades.forms import (
     ROW_FIELDS,
     RuleRow,

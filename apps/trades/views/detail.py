@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from apps.strategies.domain.catalog import RuleKind
 from apps.trades import selectors
-from apps.trades.domain.catalog import RuleKind
 from apps.trades.models import Order
 from apps.trades.views.desk import owned_trade
 

@@ -18,7 +18,7 @@ from apps.exchanges.paper.services import (
     paper_candles,
     set_price,
 )
-from apps.trades.domain.indicators import latest, warmup_candles
+from apps.strategies.domain.indicators import latest, warmup_candles
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from apps.trades.domain.evaluation import Evaluation, fired_state
+from apps.strategies.domain.evaluation import Evaluation, fired_state
 from apps.trades.models import PositionGroup
 from apps.trades.services.groups import intents
 from apps.trades.services.groups.signals import close_group_locked

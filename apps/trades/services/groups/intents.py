@@ -22,8 +22,8 @@ from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_ord
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
 from apps.exchanges.models import Market
 from apps.exchanges.services.markets import rules_of
-from apps.trades.domain import dca
-from apps.trades.domain.catalog import Side
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import Side
 from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid
 from apps.trades.services.groups import hooks
 from apps.trades.services.groups.events import group_event

@@ -24,8 +24,8 @@ from decimal import Decimal
 
 from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.services.markets import MarketsStale, ensure_markets_fresh
+from apps.strategies.domain import dca
 from apps.strategies.models import Strategy
-from apps.trades.domain import dca
 from apps.trades.models import PositionGroup, Trade
 from apps.trades.services.groups import hooks
 

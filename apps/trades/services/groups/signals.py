@@ -26,11 +26,11 @@ from apps.exchanges.errors import ExchangeError, TransientExchangeError
 from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import rules_of
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import Side
+from apps.strategies.domain.sizing import Sizing, SizingError, SizingKind
 from apps.strategies.models import Strategy
 from apps.strategies.services import pyramid_capital
-from apps.trades.domain import dca
-from apps.trades.domain.catalog import Side
-from apps.trades.domain.sizing import Sizing, SizingError, SizingKind
 from apps.trades.models import Order, PositionGroup
 from apps.trades.services.groups import hooks, intents, live, opening
 from apps.trades.services.groups.events import group_event

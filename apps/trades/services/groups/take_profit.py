@@ -27,7 +27,7 @@ from apps.exchanges.domain.types import OrderSide, Ticker
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
-from apps.trades.domain import dca
+from apps.strategies.domain import dca
 from apps.trades.models import DcaLeg, Order, PositionGroup
 from apps.trades.services.groups import intents, live
 from apps.trades.services.groups.events import group_event

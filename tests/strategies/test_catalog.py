@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.trades.domain.catalog import (
+from apps.strategies.domain.catalog import (
     MAX_PERIOD,
     MAX_VALUE_PLACES,
     MIN_PERIOD,

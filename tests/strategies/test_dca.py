@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from apps.exchanges.domain.types import MarketRules
-from apps.trades.domain import dca
-from apps.trades.domain.dca import HeldLeg, LegSpec, TakeProfit, TpMode, TpScope
+from apps.strategies.domain import dca
+from apps.strategies.domain.dca import HeldLeg, LegSpec, TakeProfit, TpMode, TpScope
 
 D = Decimal
 PROPERTY = settings(max_examples=200, deadline=None, database=None)

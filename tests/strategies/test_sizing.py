@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.trades.domain.sizing import (
+from apps.strategies.domain.sizing import (
     Size,
     Sizing,
     SizingError,

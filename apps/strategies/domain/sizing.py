@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from apps.trades.domain.evaluation import fmt
+from apps.strategies.domain.evaluation import fmt
 
 HUNDRED = Decimal(100)
 

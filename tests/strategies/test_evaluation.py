@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.trades.domain.catalog import Rule, RuleKind, Side, immediately, parse_rule
-from apps.trades.domain.evaluation import (
+from apps.strategies.domain.catalog import Rule, RuleKind, Side, immediately, parse_rule
+from apps.strategies.domain.evaluation import (
     Inputs,
     Memory,
     as_if_entered,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from apps.trades.domain.catalog.terms import (
+from apps.strategies.domain.catalog.terms import (
     LONG_SPECS,
     SOURCES,
     Condition,

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from apps.exchanges.domain.precision import fmt as plain
-from apps.trades.domain.catalog import (
+from apps.strategies.domain.catalog import (
     Condition,
     Dimension,
     Operand,

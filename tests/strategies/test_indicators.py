@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.trades.domain.indicators import (
+from apps.strategies.domain.indicators import (
     MAX_WARMUP_CANDLES,
     SEED_WEIGHT,
     ema,

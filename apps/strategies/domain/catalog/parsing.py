@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from apps.core.numbers import Bounds, NumberError, parse_decimal
-from apps.trades.domain.catalog.options import conditions_for, secondaries_for, units_for
-from apps.trades.domain.catalog.terms import (
+from apps.strategies.domain.catalog.options import conditions_for, secondaries_for, units_for
+from apps.strategies.domain.catalog.terms import (
     MAX_PERIOD,
     MAX_VALUE_PLACES,
     MIN_PERIOD,

@@ -30,7 +30,7 @@ from apps.exchanges.domain.precision import (
     round_price,
 )
 from apps.exchanges.domain.types import MarketRules
-from apps.trades.domain.catalog import Side
+from apps.strategies.domain.catalog import Side
 
 HUNDRED = Decimal(100)
 MAX_LEGS = 20
