@@ -27,9 +27,12 @@ from apps.notifications import catalog, services
 from apps.notifications.models import Delivery, DeliveryAttempt, Destination
 from apps.notifications.transports.base import Message
 from apps.notifications.transports.discord import DiscordTransport, validate_webhook_url
+from apps.trades.services.groups.events import group_event
 from tests.accounts.factories import UserFactory
+from tests.exchanges.factories import ExchangeAccountFactory
 from tests.notifications.discord_server import DiscordServer, Reply
 from tests.servers import free_port
+from tests.trades.factories import TradeFactory, ticket_position
 from tradedesk.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
@@ -526,3 +529,55 @@ def test_a_saved_url_no_client_can_send_to_is_a_permanent_failure(url):
 
     with pytest.raises(PermanentDeliveryError, match="not a valid https URL"):
         DiscordTransport().send(destination, [message])
+
+
+# --- The link of an event, as the engine records it -------------------------------------------
+
+
+def test_an_engine_fill_embeds_an_absolute_link_to_its_position(
+    trader, destination, discord, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "https://desk.example.com"
+    account = ExchangeAccountFactory(owner=trader, label="Binance main")
+    position = ticket_position(
+        TradeFactory(owner=trader, account=account), quantity="0.01", price="65000"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        group_event(
+            position,
+            "trade.entry_filled",
+            "Bought 0.01 BTC at 65000.",
+            data={"quantity": "0.01", "price": "65000"},
+        )
+
+    (request,) = discord.received()
+    (embed,) = request.body["embeds"]
+    link = f"https://desk.example.com/positions/{position.pk}/"
+    assert embed["url"] == link
+    assert f"Details: {link}" in embed["description"].splitlines()
+    assert embed["fields"][:3] == [
+        {"name": "Account", "value": "Binance main", "inline": True},
+        {"name": "Symbol", "value": "BTC/USDT", "inline": True},
+        {"name": "Side", "value": "long", "inline": True},
+    ]
+
+
+def test_a_delivery_queued_with_a_bare_path_is_sent_with_an_absolute_link(
+    trader, destination, discord, django_capture_on_commit_callbacks, settings
+):
+    # Deliveries written before every event link was absolute: Discord refuses a bare path.
+    settings.SITE_URL = "https://desk.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.queue_delivery(
+            destination=destination,
+            message=Message(
+                kind="trade.stop_hit",
+                subject="Stop",
+                body="Stop.",
+                severity="info",
+                url="/trades/1/",
+            ),
+        )
+
+    (request,) = discord.received()
+    assert request.body["embeds"][0]["url"] == "https://desk.example.com/trades/1/"

@@ -21,9 +21,11 @@ from apps.core.events import record_event
 from apps.core.models import Event
 from apps.notifications import catalog, services
 from apps.notifications.models import Delivery, DeliveryAttempt, Destination
+from apps.trades.services.events import trade_event
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.servers import free_port
+from tests.trades.factories import TradeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -567,3 +569,21 @@ def test_a_mail_server_busy_at_data_means_retry(trader, destination, deliver_on_
         "The mail server could not take the message now "
         "(421 4.3.2 Service not available, closing channel).",
     )
+
+
+# --- The link of an event, as the engine records it -------------------------------------------
+
+
+def test_a_trade_event_emails_an_absolute_link_to_the_trade(
+    trader, destination, deliver_on_commit, mailoutbox, settings
+):
+    settings.SITE_URL = "https://desk.example.com"
+    trade = TradeFactory(owner=trader, account=ExchangeAccountFactory(owner=trader, label="Main"))
+
+    deliver_on_commit(
+        lambda: trade_event(trade, "trade.activated", f"Trade #{trade.pk} activated.")
+    )
+
+    lines = mailoutbox[0].body.splitlines()
+    assert f"Details: https://desk.example.com/trades/{trade.pk}/" in lines
+    assert lines[2:5] == ["Account: Main", "Symbol: BTC/USDT", "Side: long"]

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.core.background import enqueue_on_commit
+from apps.core.events import FACT_KEYS, absolute_url, record_event
 from apps.core.locks import single_flight
 from apps.core.loops import each_isolated
 from apps.core.models import Event
@@ -98,9 +99,7 @@ def send_test(*, destination: Destination) -> Delivery:
 def render_message(event: Event) -> Message:
     context = {"event": event, "label": catalog.label_of(event.kind), "data": event.data}
     fields = {
-        name: str(event.data[name])
-        for name in ("account", "symbol", "side", "quantity", "price", "pnl", "reason")
-        if event.data.get(name) not in (None, "")
+        name: str(event.data[name]) for name in FACT_KEYS if event.data.get(name) not in (None, "")
     }
     return Message(
         kind=event.kind,
@@ -292,8 +291,6 @@ def _record_failure(destination, batch, error: DeliveryError, *, started_at, dur
 
 
 def _mark_failing(destination: Destination, *, reason: str, now: datetime) -> None:
-    from apps.core.events import record_event
-
     changed = Destination.objects.filter(
         pk=destination.pk, status=Destination.Status.ACTIVE
     ).update(status=Destination.Status.FAILING, failing_reason=reason, failing_since=now)
@@ -341,6 +338,8 @@ def _message_of(delivery: Delivery) -> Message:
         body=delivery.body,
         severity=delivery.severity,
         fields=delivery.data.get("fields", {}),
-        url=delivery.data.get("url", ""),
+        # Deliveries queued before every event link was absolute kept a bare path, which
+        # Discord refuses as an embed url.
+        url=absolute_url(delivery.data.get("url", "")),
         occurred_at=delivery.event.created_at if delivery.event_id else delivery.created_at,
     )

@@ -1,10 +1,10 @@
-"""The risk app's events: on the account's timeline, with the keys notifications show."""
+"""The risk app's events: on the account's timeline, with the facts notifications show."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 
-from apps.core.events import record_event
+from apps.core.events import Facts, record_event
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
 
@@ -18,7 +18,8 @@ def risk_event(
     level: str = Event.Level.INFO,
     data: dict | None = None,
 ) -> Event:
-    """Record `kind` about the account (inside the caller's transaction)."""
+    """Record `kind` about the account (inside the caller's transaction), linking to the
+    account's risk page."""
     return record_event(
         kind=kind,
         message=message,
@@ -26,6 +27,6 @@ def risk_event(
         account=account,
         subject=subject or account,
         level=level,
-        data={"account": account.label, "url": reverse("risk:risk") + f"?account={account.pk}"}
-        | (data or {}),
+        facts=Facts(account=account.label, url=f"{reverse('risk:risk')}?account={account.pk}"),
+        data=data,
     )

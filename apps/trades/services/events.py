@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from apps.core.events import record_event
+from apps.core.events import Facts, record_event
 from apps.core.models import Event
 from apps.trades.models import Trade
 
@@ -12,8 +12,8 @@ from apps.trades.models import Trade
 def trade_event(
     trade: Trade, kind: str, message: str, *, level: str = Event.Level.INFO, data=None
 ) -> None:
-    """Record `kind` on the trade's timeline, with the keys notifications show (account,
-    symbol, side, url) and the decision's own inputs in `data`."""
+    """Record `kind` on the trade's timeline, with the facts notifications show (account,
+    symbol, side, the trade's link) and the decision's own inputs in `data`."""
     record_event(
         kind=kind,
         message=message,
@@ -21,11 +21,11 @@ def trade_event(
         account=trade.account,
         subject=trade,
         level=level,
-        data={
-            "account": trade.account.label,
-            "symbol": trade.symbol,
-            "side": trade.side,
-            "url": reverse("trades:detail", args=[trade.pk]),
-        }
-        | (data or {}),
+        facts=Facts(
+            account=trade.account.label,
+            symbol=trade.symbol,
+            side=trade.side,
+            url=reverse("trades:detail", args=[trade.pk]),
+        ),
+        data=data,
     )

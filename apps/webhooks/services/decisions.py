@@ -13,13 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.conf import settings
-from django.urls import reverse
-
 from apps.core.events import record_event
 from apps.core.models import Event
 from apps.webhooks.models import Signal
-from apps.webhooks.services.events import describe, push_row
+from apps.webhooks.services.events import describe, push_row, signal_facts
 
 # status -> (event kind, level, verb); the kinds notifications know are in their catalog.
 _LATER = {
@@ -52,12 +49,9 @@ def decide_queued(
     signal = Signal.objects.select_related("route__owner", "account").get(pk=signal_id)
     payload = {
         "route": signal.route.label,
-        "symbol": signal.symbol_shown,
         "action": signal.action,
         "timeframe": signal.timeframe,
-        "reason": reason,
         "signal": signal.pk,
-        "url": settings.SITE_URL + reverse("webhooks:signal-detail", args=[signal.pk]),
         "group": signal.group_id,
         "orders": ", ".join(str(pk) for pk in signal.order_ids),
     } | (data or {})
@@ -68,6 +62,7 @@ def decide_queued(
         account=signal.account,
         subject=signal,
         level=level,
+        facts=signal_facts(signal, reason=reason),
         data={name: value for name, value in payload.items() if value not in ("", None)},
     )
     push_row(signal, new=False)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import reverse
 
 from apps.core.broadcast import broadcast_fragment
-from apps.core.events import record_event
+from apps.core.events import Facts, record_event
 from apps.core.models import Event
 from apps.webhooks.models import Signal
 
@@ -45,17 +44,12 @@ def signal_event(signal: Signal, *, level: str | None = None) -> Event:
     message += f": {signal.reason}" if signal.reason else "."
     data = {
         "route": signal.route.label,
-        "symbol": signal.symbol_shown,
         "action": signal.action,
         "timeframe": signal.timeframe,
-        "reason": signal.reason,
         "signal": signal.pk,
-        "url": settings.SITE_URL + reverse("webhooks:signal-detail", args=[signal.pk]),
+        "group": signal.group_id,
+        "orders": ", ".join(str(pk) for pk in signal.order_ids),
     }
-    if signal.group_id is not None:
-        data["group"] = signal.group_id
-    if signal.order_ids:
-        data["orders"] = ", ".join(str(pk) for pk in signal.order_ids)
     return record_event(
         kind=kind,
         message=message,
@@ -63,7 +57,18 @@ def signal_event(signal: Signal, *, level: str | None = None) -> Event:
         account=signal.account,
         subject=signal,
         level=level or default_level,
+        facts=signal_facts(signal, reason=signal.reason),
         data={name: value for name, value in data.items() if value not in ("", None)},
+    )
+
+
+def signal_facts(signal: Signal, *, reason: str) -> Facts:
+    """What notifications show of a signal's decision, and the link to the signal's page."""
+    return Facts(
+        account=signal.account.label,
+        symbol=signal.symbol_shown,
+        reason=reason,
+        url=reverse("webhooks:signal-detail", args=[signal.pk]),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from apps.core.events import record_event
+from apps.core.events import Facts, record_event
 from apps.core.models import Event
 from apps.trades.models import PositionGroup
 
@@ -12,9 +12,10 @@ from apps.trades.models import PositionGroup
 def group_event(
     group: PositionGroup, kind: str, message: str, *, level: str = Event.Level.INFO, data=None
 ) -> None:
-    """Record `kind` on the group's timeline with the keys notifications show (account,
-    symbol, side, url) and the decision's own inputs in `data` (quantity, price, pnl, reason...).
-    Call it inside the service's transaction, with the group's owner and account loaded."""
+    """Record `kind` on the group's timeline with the facts notifications show (account,
+    symbol, side, the group's link) and the decision's own inputs in `data` (quantity, price,
+    pnl, reason...). Call it inside the service's transaction, with the group's owner and
+    account loaded."""
     record_event(
         kind=kind,
         message=message,
@@ -22,13 +23,11 @@ def group_event(
         account=group.account,
         subject=group,
         level=level,
-        data={
-            "account": group.account.label,
-            "symbol": group.symbol,
-            "side": group.side,
-            "timeframe": group.timeframe,
-            "group": group.pk,
-            "url": reverse("trades:position", args=[group.pk]),
-        }
-        | (data or {}),
+        facts=Facts(
+            account=group.account.label,
+            symbol=group.symbol,
+            side=group.side,
+            url=reverse("trades:position", args=[group.pk]),
+        ),
+        data={"timeframe": group.timeframe, "group": group.pk} | (data or {}),
     )
