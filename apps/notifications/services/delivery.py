@@ -128,9 +128,7 @@ def queue_delivery(*, destination: Destination, message: Message, event=None) ->
 
 
 def deliver_later(destination_id: int) -> None:
-    from apps.notifications.tasks import deliver  # tasks import this module
-
-    enqueue_on_commit(deliver, destination_id)
+    enqueue_on_commit("notifications.deliver", destination_id)
 
 
 # --- Delivering -------------------------------------------------------------------------------
@@ -305,9 +303,7 @@ def _mark_failing(destination: Destination, *, reason: str, now: datetime) -> No
         data={"destination": destination.label, "kind": destination.kind},
     )
     if destination.kind == Destination.Kind.DISCORD and destination.owner.email:
-        from apps.notifications.tasks import warn_owner_by_email
-
-        enqueue_on_commit(warn_owner_by_email, destination.pk)
+        enqueue_on_commit("notifications.warn_owner_by_email", destination.pk)
 
 
 def warn_owner_by_email(*, destination_id: int) -> None:
