@@ -13,7 +13,7 @@ from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
 from apps.trades.models import DcaLeg, PositionGroup, Pyramid, Trade, TradeRevision
 from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules
-from tests.trades.factories import SINGLE_LEG
+from tests.trades.factories import SINGLE_LEG, filled_entry_leg
 
 # Rules that are evaluated every tick but do not fire at the prices the tests use.
 WAITING_ENTRY = {
@@ -131,21 +131,7 @@ def running_trades(
     )
     DcaLeg.objects.bulk_create(
         [
-            DcaLeg(
-                group=pyramid.group,
-                pyramid=pyramid,
-                index=0,
-                gap_pct=SINGLE_LEG.gap_pct,
-                weight_pct=SINGLE_LEG.weight_pct,
-                tp_pct=SINGLE_LEG.tp_pct,
-                price=price,
-                amount=QUANTITY,
-                status=DcaLeg.Status.FILLED,
-                filled=QUANTITY,
-                quantity=QUANTITY,
-                fill_price=price,
-                cost=cost,
-            )
+            filled_entry_leg(pyramid, price=price, quantity=QUANTITY, cost=cost)
             for pyramid in pyramids
         ]
     )

@@ -107,21 +107,7 @@ def ticket_position(
     pyramid = Pyramid.objects.create(
         group=position, index=0, entry_price=price, capital=cost, created_at=opened_at
     )
-    DcaLeg.objects.create(
-        group=position,
-        pyramid=pyramid,
-        index=0,
-        gap_pct=SINGLE_LEG.gap_pct,
-        weight_pct=SINGLE_LEG.weight_pct,
-        tp_pct=SINGLE_LEG.tp_pct,
-        price=price,
-        amount=quantity,
-        status=DcaLeg.Status.FILLED,
-        filled=quantity,
-        quantity=quantity,
-        fill_price=price,
-        cost=cost,
-    )
+    filled_entry_leg(pyramid, price=price, quantity=quantity, cost=cost).save()
     if trade.status not in (Trade.Status.OPEN, Trade.Status.ERROR):
         trade.status = Trade.Status.OPEN
     trade.opened_at = trade.opened_at or opened_at
@@ -175,3 +161,22 @@ class StrategyFactory(DjangoModelFactory):
     sizing_kind = "quote"
     sizing_value = Decimal("500")
     rules = factory.LazyFunction(lambda: stored_rules({"entry": IMMEDIATELY}))
+
+
+def filled_entry_leg(pyramid: Pyramid, *, price: Decimal, quantity: Decimal, cost: Decimal):
+    """A ticket position's leg 0, filled at `price` (unsaved: for `save` or `bulk_create`)."""
+    return DcaLeg(
+        group=pyramid.group,
+        pyramid=pyramid,
+        index=0,
+        gap_pct=SINGLE_LEG.gap_pct,
+        weight_pct=SINGLE_LEG.weight_pct,
+        tp_pct=SINGLE_LEG.tp_pct,
+        price=price,
+        amount=quantity,
+        status=DcaLeg.Status.FILLED,
+        filled=quantity,
+        quantity=quantity,
+        fill_price=price,
+        cost=cost,
+    )
