@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/rules_tick.py [--trades 1000] [--ticks 20]
 
-What it runs, all real: `apps.trades.services.evaluate_rules` on PostgreSQL (its own database,
+What it runs, all real: `apps.tickets.services.evaluate_rules` on PostgreSQL (its own database,
 `tradedesk_bench`) with a paper account. Half the trades are tickets waiting for their entry,
 half are open: each holds its position, which carries a stop, a trailing stop and a take
 profit; the price moves before every tick, so every ticket's and position's memory and last
@@ -42,8 +42,9 @@ from apps.accounts.services import ensure_user  # noqa: E402
 from apps.exchanges.models import ExchangeAccount  # noqa: E402
 from apps.exchanges.paper.services import open_paper_account, set_price  # noqa: E402
 from apps.exchanges.services import market_data, refresh_balances, refresh_markets  # noqa: E402
-from apps.trades.models import PositionGroup, Trade  # noqa: E402
-from apps.trades.services import engine, evaluate_rules  # noqa: E402
+from apps.positions.models import PositionGroup  # noqa: E402
+from apps.tickets.models import Trade  # noqa: E402
+from apps.tickets.services import engine, evaluate_rules  # noqa: E402
 from tests.trades.bulk import delete_running, running_trades  # noqa: E402
 
 USERNAME, PASSWORD = "bench-rules", "bench-password-not-secret"

@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from apps.core.numbers import NumberError, parse_decimal
 from apps.exchanges.models import ExchangeAccount, PaperOrder
 from apps.notifications.models import Destination
+from apps.positions.models import Order
 from apps.risk.models import RiskSettings
 from apps.strategies.models import Strategy
+from apps.tickets.models import Trade, TradeRevision
 from apps.trade_queue.models import PoolSettings
-from apps.trades.models import Order, Trade, TradeRevision
 from apps.webhooks.models import Signal, WebhookRoute
 from apps.webhooks.services import create_route
 from tests.trades.conftest import paper  # noqa: F401  (the paper account fixture)

@@ -54,7 +54,8 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.exchanges",
     "apps.strategies",
-    "apps.trades",
+    "apps.positions",
+    "apps.tickets",
     "apps.trade_queue",
     "apps.risk",
     "apps.webhooks",
@@ -249,7 +250,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "trades:desk"
+LOGIN_REDIRECT_URL = "tickets:desk"
 LOGOUT_REDIRECT_URL = "login"
 # Login throttling: after AXES_FAILURE_LIMIT failures for one username from one address, that
 # pair is locked out for AXES_COOLOFF_MINUTES.

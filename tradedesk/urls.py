@@ -20,7 +20,9 @@ urlpatterns = [
     # The Queue & Pool page; before core, whose /<section>/ pages would match /queue/.
     path("", include("apps.trade_queue.urls")),
     # The Desk (/) and the trades; before core, whose /<section>/ pages would match /trades/.
-    path("", include("apps.trades.urls")),
+    path("", include("apps.tickets.urls")),
+    # Positions, their pages and exports; before core, whose /<section>/ would match them.
+    path("positions/", include("apps.positions.urls")),
     # The Risk page; before core, whose /<section>/ placeholder would match /risk/.
     path("risk/", include("apps.risk.urls")),
     path("", include("apps.core.urls")),

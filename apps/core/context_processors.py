@@ -5,8 +5,8 @@ from django.urls import reverse
 
 # The main navigation, in the order the desk is used.
 NAV = [
-    ("desk", "Desk", ("trades:desk", ())),
-    ("positions", "Positions", ("trades:positions", ())),
+    ("desk", "Desk", ("tickets:desk", ())),
+    ("positions", "Positions", ("positions:list", ())),
     ("signals", "Signals", ("webhooks:signals", ())),
     ("queue", "Queue", ("trade_queue:queue", ())),
     ("risk", "Risk", ("core:section", ("risk",))),
@@ -28,9 +28,10 @@ def desk(request: HttpRequest) -> dict:
     if match and match.namespace == "webhooks":
         # The Signals page and a signal's page; the route pages are settings.
         current = "signals" if match.url_name.startswith("signal") else "settings"
-    if match and match.namespace == "trades":
-        # The Desk and every trade's page; Positions and every group's page.
-        current = "positions" if match.url_name.startswith("position") else "desk"
+    if match and match.namespace == "tickets":
+        current = "desk"  # the Desk and every trade's page
+    if match and match.namespace == "positions":
+        current = "positions"  # Positions and every position's page
     if match and match.namespace == "trade_queue":
         current = "queue"
     if match and match.namespace == "strategies":

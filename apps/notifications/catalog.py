@@ -21,7 +21,9 @@ class Severity(StrEnum):
 NOTIFIABLE: dict[str, tuple[str, Severity]] = {
     "trade.activated": ("Trade activated", Severity.INFO),
     "trade.rejected": ("Trade activation refused", Severity.WARNING),
+    "trade.entry_waiting": ("Entry waiting for a pool slot", Severity.WARNING),
     "trade.entry_filled": ("Entry filled", Severity.SUCCESS),
+    "trade.entry_failed": ("Entry failed (nothing filled)", Severity.ERROR),
     "trade.take_profit_hit": ("Take profit hit", Severity.SUCCESS),
     "trade.stop_hit": ("Stop hit", Severity.WARNING),
     "position.closed": ("Position closed", Severity.INFO),

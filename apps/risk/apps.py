@@ -7,10 +7,10 @@ class RiskConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.events import subscribe
+        from apps.positions.services import hooks
         from apps.risk.services import breaker
         from apps.risk.services.controls import reset_timer
         from apps.risk.services.guards import entry_block
-        from apps.trades.services.groups import hooks
 
         # Every `exchange.error` event counts against the account's circuit breaker, and so
         # does an order the desk's recovery cannot find; an answered call breaks the streak.

@@ -174,7 +174,7 @@ class GroupRisk(models.Model):
     """The trader's controls over one group, and when a replacement signal restarted its timer."""
 
     group = models.OneToOneField(
-        "trades.PositionGroup", on_delete=models.CASCADE, related_name="risk"
+        "positions.PositionGroup", on_delete=models.CASCADE, related_name="risk"
     )
     blocked = models.BooleanField(default=False)
     skip_once = models.BooleanField(default=False)
@@ -204,7 +204,7 @@ class RiskAction(models.Model):
         "exchanges.ExchangeAccount", on_delete=models.CASCADE, related_name="risk_actions"
     )
     loser = models.ForeignKey(
-        "trades.PositionGroup",
+        "positions.PositionGroup",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

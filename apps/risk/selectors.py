@@ -19,11 +19,12 @@ from apps.exchanges.domain.types import OrderSide, Ticker
 from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import rules_of
+from apps.positions.models import Order, PositionGroup
 from apps.risk.domain import guards
 from apps.risk.domain.selection import Eligibility, GroupFacts, duration_text
 from apps.risk.models import AccountGuard, GroupRisk, RiskAction, RiskSettings
+from apps.tickets.models import Trade
 from apps.trade_queue.models import QueuedSignal
-from apps.trades.models import Order, PositionGroup, Trade
 
 ACTIONS_SHOWN = 20
 # The groups the Risk page lists: those the engine may act on, and those in Error (shown, never

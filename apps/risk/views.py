@@ -15,11 +15,11 @@ from apps.core.confirm import confirmed, refusal
 from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.models import PositionGroup
+from apps.positions.selectors import groups_of
 from apps.risk import selectors, services
 from apps.risk.forms import RiskSettingsForm
 from apps.risk.services.guards import active_reasons
-from apps.trades.models import PositionGroup
-from apps.trades.selectors import groups_of
 
 PAGE = "risk/risk.html"
 

@@ -6,9 +6,9 @@ class TradeQueueConfig(AppConfig):
     verbose_name = "Queue"
 
     def ready(self) -> None:
+        from apps.positions.services import hooks
         from apps.trade_queue import selectors
         from apps.trade_queue.services import queueing
-        from apps.trades.services.groups import hooks
 
         # The engine's waiting room: an entry that finds the pool full waits here, and a
         # freed slot promotes the first in line.

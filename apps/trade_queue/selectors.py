@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 
 from apps.core.scoping import owned
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.models import PositionGroup
+from apps.positions.services.pool import Pool, PoolRules, pool_of
 from apps.trade_queue.domain.priority import QueuedEntry, loss_pct, ranked
 from apps.trade_queue.models import PoolSettings, QueuedSignal
-from apps.trades.models import PositionGroup
-from apps.trades.services.groups.pool import Pool, PoolRules, pool_of
 
 
 def settings_of(account: ExchangeAccount) -> PoolSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Max, Q, QuerySet
 
 from apps.core.scoping import owned
-from apps.trades.models import Order
+from apps.positions.models import Order
 from apps.webhooks.models import Signal, WebhookRoute
 
 PAGE_LIMIT = 200  # the Signals page shows the newest; the CSV has them all

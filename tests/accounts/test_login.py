@@ -14,7 +14,7 @@ def test_a_trader_logs_in_and_lands_on_the_desk(client):
     trader = UserFactory()
     response = log_in(client, trader.username, PASSWORD)
     assert response.status_code == 302
-    assert response["Location"] == reverse("trades:desk")
+    assert response["Location"] == reverse("tickets:desk")
     assert client.get("/").status_code == 200
 
 

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def group_state(group_id: int) -> tuple[str, int]:
-    from apps.trades.models import Order, PositionGroup
+    from apps.positions.models import Order, PositionGroup
 
     status = PositionGroup.objects.get(pk=group_id).status
     return status, Order.objects.filter(group_id=group_id, side="sell").count()

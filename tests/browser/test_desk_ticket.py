@@ -12,8 +12,9 @@ from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount, PaperSettings
 from apps.exchanges.paper.services import open_paper_account, set_price
 from apps.exchanges.services import refresh_balances, refresh_markets
-from apps.trades.models import CandleValue, Order, Trade
-from apps.trades.services import activate_ticket, evaluate_rules
+from apps.positions.models import Order
+from apps.tickets.models import CandleValue, Trade
+from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import as_worker, log_in, wait_for_live_socket
 from tests.exchanges.factories import ExchangeAccountFactory
@@ -333,7 +334,7 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
     assert trade.next_revision.rules["take_profit"]["value"] == "5"
     assert trade.position.rule_state["take_profit"]["outcome"] == "not met"
     assert Event.objects.filter(
-        subject_type="trades.positiongroup",
+        subject_type="positions.positiongroup",
         subject_id=str(trade.position.pk),
         kind="trade.rule_evaluated",
         message__startswith="Unrealised PnL % | is at or above | Fixed value | 3: not met",

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from apps.trades.models import Order, PositionGroup, Trade
+from apps.positions.models import Order, PositionGroup
+from apps.tickets.models import Trade
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import as_worker, log_in, wait_for_live_socket
 from tests.browser.test_desk_ticket import funded_paper_account
@@ -19,8 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def open_both(account) -> tuple[Trade, PositionGroup]:
     """A ticket whose immediate entry opened its position, and an entry signal's position."""
-    from apps.trades.services import activate_ticket, evaluate_rules
-    from apps.trades.services.groups import act_on_signal
+    from apps.positions.services import act_on_signal
+    from apps.tickets.services import activate_ticket, evaluate_rules
     from tests.trades.conftest import STOP_2_PCT, ticket
     from tests.trades.grouping import grid_strategy, signal
 
@@ -44,7 +45,7 @@ def open_both(account) -> tuple[Trade, PositionGroup]:
 
 
 def send_what_was_written() -> None:
-    from apps.trades.services.orders import send_order
+    from apps.positions.services.orders import send_order
 
     for order_id in Order.objects.filter(status="pending").values_list("pk", flat=True):
         send_order(order_id=order_id, now=timezone.now())

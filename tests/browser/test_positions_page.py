@@ -29,7 +29,7 @@ def paper_account():
 
 
 def entry(account):
-    from apps.trades.services.groups import act_on_signal
+    from apps.positions.services import act_on_signal
     from tests.trades.grouping import grid_strategy, signal
 
     return act_on_signal(
@@ -43,7 +43,7 @@ def entry(account):
 
 def dip_and_sync():
     from apps.exchanges.paper.services import set_price
-    from apps.trades.services.orders import sync_orders
+    from apps.positions.services.orders import sync_orders
 
     set_price(symbol="BTC/USDT", price=Decimal("63700.00"))
     sync_orders(now=timezone.now())

@@ -21,7 +21,7 @@ def full_pool_with_a_queue():
     from apps.exchanges.models import PaperSettings
     from apps.exchanges.paper.services import open_paper_account, set_price
     from apps.exchanges.services import refresh_balances, refresh_markets
-    from apps.trades.services.groups import act_on_signal
+    from apps.positions.services import act_on_signal
     from tests.exchanges.factories import ExchangeAccountFactory
     from tests.trades.grouping import grid_strategy, signal
 
@@ -49,7 +49,7 @@ def full_pool_with_a_queue():
 
 
 def exit_btc(account, strategy):
-    from apps.trades.services.groups import act_on_signal
+    from apps.positions.services import act_on_signal
     from tests.trades.grouping import signal
 
     return act_on_signal(

@@ -19,9 +19,9 @@ def book():
     """A paper account with a losing ETH group and a winning BTC group, the engine on."""
     from apps.exchanges.paper.services import open_paper_account, set_price
     from apps.exchanges.services import refresh_balances, refresh_markets
+    from apps.positions.models import PositionGroup
+    from apps.positions.services import act_on_signal, take_profit
     from apps.risk.models import RiskSettings
-    from apps.trades.models import PositionGroup
-    from apps.trades.services.groups import act_on_signal, take_profit
     from tests.exchanges.factories import ExchangeAccountFactory
     from tests.trades.grouping import grid_strategy, signal
 
@@ -51,9 +51,9 @@ def book():
 
 def worker_sends_and_ticks():
     """What the worker and beat do next: send the orders Run now wrote, then a risk tick."""
+    from apps.positions.models import Order
+    from apps.positions.services.orders import send_order
     from apps.risk.services import risk_tick
-    from apps.trades.models import Order
-    from apps.trades.services.orders import send_order
 
     for order_id in Order.objects.filter(status="pending").values_list("pk", flat=True):
         send_order(order_id=order_id, now=timezone.now())

@@ -18,11 +18,11 @@ from django.utils import timezone
 from apps.core.broadcast import join_live
 from apps.core.events import Facts, record_event
 from apps.core.models import AppendOnlyError, Event
+from apps.positions.services.events import group_event
 from apps.risk.services.events import risk_event
+from apps.tickets.services.events import trade_event
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services.queueing import queue_event
-from apps.trades.services.events import trade_event
-from apps.trades.services.groups.events import group_event
 from apps.webhooks.models import Signal
 from apps.webhooks.services import create_route
 from apps.webhooks.services.decisions import decide_queued

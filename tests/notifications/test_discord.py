@@ -27,7 +27,7 @@ from apps.notifications import catalog, services
 from apps.notifications.models import Delivery, DeliveryAttempt, Destination
 from apps.notifications.transports.base import Message
 from apps.notifications.transports.discord import DiscordTransport, validate_webhook_url
-from apps.trades.services.groups.events import group_event
+from apps.positions.services.events import group_event
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.notifications.discord_server import DiscordServer, Reply

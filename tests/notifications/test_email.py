@@ -21,7 +21,7 @@ from apps.core.events import record_event
 from apps.core.models import Event
 from apps.notifications import catalog, services
 from apps.notifications.models import Delivery, DeliveryAttempt, Destination
-from apps.trades.services.events import trade_event
+from apps.tickets.services.events import trade_event
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.servers import free_port

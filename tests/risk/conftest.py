@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from apps.exchanges.paper.services import set_price
+from apps.positions.models import PositionGroup
 from apps.risk.models import RiskSettings
-from apps.trades.models import PositionGroup
 from tests.trades.conftest import paper  # noqa: F401  (the fixture)
 from tests.trades.grouping import Desk, grid_strategy, signal
 

@@ -11,9 +11,10 @@ import pytest
 from django.utils import timezone
 
 from apps.exchanges.models import PaperSettings
+from apps.positions.models import Order
+from apps.positions.services.orders import RECOVERY_GRACE, send_order, sync_orders
 from apps.risk.models import AccountGuard
-from apps.trades.models import Order, Trade
-from apps.trades.services.orders import RECOVERY_GRACE, send_order, sync_orders
+from apps.tickets.models import Trade
 from tests.trades.factories import TradeFactory, ticket_entry
 
 pytestmark = pytest.mark.django_db

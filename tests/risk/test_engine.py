@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from apps.core.models import Event
 from apps.exchanges.models import PaperOrder
+from apps.positions.models import Order, PositionGroup, Pyramid
+from apps.positions.services import close_group
 from apps.risk import services
 from apps.risk.models import GroupRisk, RiskAction
-from apps.trades.models import Order, PositionGroup, Pyramid
-from apps.trades.services.groups import close_group
 from tests.risk.conftest import engine_on, open_group
 from tests.trades.grouping import signal
 

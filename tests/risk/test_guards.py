@@ -15,10 +15,11 @@ from apps.exchanges.domain.types import OrderSide, OrderType
 from apps.exchanges.models import ExchangeAccount, PaperBalance, PaperOrder
 from apps.exchanges.paper.catalog import catalog_market
 from apps.exchanges.paper.services import place_order
+from apps.positions.models import Order, PositionGroup
 from apps.risk import services
 from apps.risk.models import AccountGuard, RiskSettings
-from apps.trades.models import Order, PositionGroup, Trade
-from apps.trades.services import activate_ticket, evaluate_rules
+from apps.tickets.models import Trade
+from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.risk.conftest import open_group
 from tests.trades.conftest import ticket
 from tests.trades.grouping import GRID, signal
@@ -134,7 +135,7 @@ def test_the_circuit_breaker_pauses_entries_after_consecutive_errors_for_the_coo
 
 def test_refused_orders_count_against_the_breaker_through_their_events(paper, desk):
     limits(paper, breaker_errors=2)
-    from apps.trades.services.groups import act_on_signal
+    from apps.positions.services import act_on_signal
     from tests.trades.grouping import grid_strategy
 
     strategy = grid_strategy(paper.owner, legs=[])

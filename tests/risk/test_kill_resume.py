@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.models import PositionGroup
 from apps.risk import services
 from apps.risk.models import AccountGuard, RiskSettings
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services import promote_account
-from apps.trades.models import PositionGroup
 from tests.risk.conftest import open_group
 from tests.trades.grouping import grid_strategy, signal
 

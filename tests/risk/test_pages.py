@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from apps.exchanges.models import ExchangeAccount, PaperOrder
+from apps.positions.models import PositionGroup
 from apps.risk.models import GroupRisk, RiskAction, RiskSettings
-from apps.trades.models import PositionGroup
 from tests.accounts.factories import UserFactory
 from tests.risk.conftest import engine_on, open_group
 

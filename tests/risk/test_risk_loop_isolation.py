@@ -15,9 +15,9 @@ from apps.core.models import Event, LoopTick
 from apps.exchanges.models import ExchangeAccount, PaperSettings
 from apps.exchanges.paper.services import open_paper_account
 from apps.exchanges.services import refresh_balances, refresh_markets
+from apps.positions.models import PositionGroup
 from apps.risk.models import AccountGuard, RiskAction, RiskSettings
 from apps.risk.services import risk_loop
-from apps.trades.models import PositionGroup
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.risk.conftest import engine_on, open_group
 

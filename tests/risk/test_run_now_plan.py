@@ -15,8 +15,8 @@ from apps.core.models import Event
 from apps.exchanges.models import PaperSettings
 from apps.exchanges.paper.services import open_paper_account
 from apps.exchanges.services import refresh_balances, refresh_markets
+from apps.positions.models import Order, PositionGroup
 from apps.risk.models import AccountGuard, RiskAction
-from apps.trades.models import Order, PositionGroup
 from tests.accounts.factories import OperatorFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.risk.conftest import engine_on, open_group

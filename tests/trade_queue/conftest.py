@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from apps.exchanges.paper.services import set_price
+from apps.positions.models import PositionGroup
 from apps.trade_queue.models import PoolSettings, QueuedSignal
-from apps.trades.models import PositionGroup
 from tests.trades.conftest import paper  # noqa: F401  (the paper account fixture)
 from tests.trades.grouping import Desk, grid_strategy
 

@@ -14,10 +14,10 @@ from django.utils import timezone
 from apps.exchanges.paper.catalog import CATALOG
 from apps.exchanges.paper.services import open_paper_account
 from apps.exchanges.services import refresh_balances, refresh_markets
+from apps.positions.models import PositionGroup
+from apps.positions.services import act_on_signal
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.selectors import ranked_queue
-from apps.trades.models import PositionGroup
-from apps.trades.services.groups import act_on_signal
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.threads import run_together
 from tests.trade_queue.conftest import PRICES, set_prices

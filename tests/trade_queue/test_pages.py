@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 
 from apps.core.models import Event
+from apps.positions.models import PositionGroup
 from apps.trade_queue.models import PoolSettings
-from apps.trades.models import PositionGroup
 from tests.accounts.factories import OperatorFactory, UserFactory
 from tests.trade_queue.conftest import open_symbols, row
 from tests.trades.grouping import signal

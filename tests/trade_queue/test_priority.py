@@ -100,7 +100,7 @@ def test_loss_pct_is_the_move_against_the_signal_price(signal, market, side, exp
 
 
 def test_free_slots_never_go_negative():
-    from apps.trades.services.groups.pool import Pool
+    from apps.positions.services.pool import Pool
 
     def pool(size: int, used: int) -> Pool:
         return Pool(account_id=1, size=size, used=used, pyramids_count=False, expiry_minutes=0)

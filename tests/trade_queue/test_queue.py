@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount, Market
+from apps.positions.models import PositionGroup
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services import (
     QueueError,
@@ -21,7 +22,6 @@ from apps.trade_queue.services import (
     request_promotion,
     update_pool_settings,
 )
-from apps.trades.models import PositionGroup
 from tests.trade_queue.conftest import open_symbols, pool_settings, row, waiting_keys
 from tests.trades.grouping import signal
 
@@ -170,7 +170,7 @@ def test_the_promotion_loop_fills_a_slot_whose_promotion_task_was_lost(
     desk.act(pool, strategy, signal(symbol="ETH/USDT"))
     with django_capture_on_commit_callbacks(execute=False):  # its tasks never run
         desk_exit = signal("exit", symbol="BTC/USDT")
-        from apps.trades.services.groups import act_on_signal
+        from apps.positions.services import act_on_signal
 
         act_on_signal(
             account=pool, strategy=strategy, order=desk_exit, signal_id=None, now=timezone.now()
@@ -370,7 +370,7 @@ def test_a_new_entry_waits_behind_the_queue_for_a_slot_freed_a_moment_ago(
     slot from the entries already waiting: it queues behind them, by priority."""
     desk.act(pool, strategy, signal(symbol="BTC/USDT"))
     desk.act(pool, strategy, signal(symbol="ETH/USDT", price="3300"))  # 3 % discount
-    from apps.trades.services.groups import act_on_signal
+    from apps.positions.services import act_on_signal
 
     with django_capture_on_commit_callbacks(execute=False):
         act_on_signal(

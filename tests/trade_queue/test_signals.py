@@ -12,9 +12,9 @@ from channels.layers import get_channel_layer
 
 from apps.core.broadcast import join_live, user_group
 from apps.core.models import Event
+from apps.positions.models import Order, PositionGroup
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services import promote_account
-from apps.trades.models import Order, PositionGroup
 from apps.webhooks.models import Signal
 from apps.webhooks.services import create_route
 from tests.trade_queue.conftest import row

@@ -9,10 +9,11 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.models import DcaLeg, PositionGroup, Pyramid
+from apps.positions.services.opening import EXIT_RULES_OF_TICKET, exit_rules
 from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
-from apps.trades.models import DcaLeg, PositionGroup, Pyramid, Trade, TradeRevision
-from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules
+from apps.tickets.models import Trade, TradeRevision
 from tests.trades.factories import SINGLE_LEG, filled_entry_leg
 
 # Rules that are evaluated every tick but do not fire at the prices the tests use.

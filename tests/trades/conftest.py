@@ -12,7 +12,7 @@ from apps.exchanges.paper.services import open_paper_account, set_price
 from apps.exchanges.services import refresh_balances, refresh_markets
 from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
 from apps.strategies.domain.sizing import Sizing, SizingKind
-from apps.trades.services import Ticket
+from apps.tickets.services import Ticket
 from tests.exchanges.factories import ExchangeAccountFactory
 
 BTC = "BTC/USDT"

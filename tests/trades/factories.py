@@ -9,12 +9,13 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from apps.positions.models import DcaLeg, Order, PositionGroup, Pyramid
+from apps.positions.services import intents, opening
+from apps.positions.services.opening import EXIT_RULES_OF_TICKET, exit_rules
 from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
 from apps.strategies.models import Strategy
-from apps.trades.models import DcaLeg, Order, PositionGroup, Pyramid, Trade, TradeRevision
-from apps.trades.services.groups import intents, opening
-from apps.trades.services.groups.opening import EXIT_RULES_OF_TICKET, exit_rules
+from apps.tickets.models import Trade, TradeRevision
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 
@@ -132,7 +133,7 @@ def ticket_entry(trade: Trade, *, amount: Decimal | str, price: Decimal | str = 
         group_tp_pct=Decimal(0),
         pyramid_limit=1,
         rules=exit_rules(trade.revision.rules, EXIT_RULES_OF_TICKET),
-        trade=trade,
+        trade_id=trade.pk,
         now=now,
     )
     trade.status = Trade.Status.OPEN

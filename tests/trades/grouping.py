@@ -8,9 +8,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.exchanges.paper.services import set_price
+from apps.positions.services import SignalOrder, act_on_signal, take_profit
+from apps.positions.services.orders import sync_orders
 from apps.strategies.models import Strategy
-from apps.trades.services.groups import SignalOrder, act_on_signal, take_profit
-from apps.trades.services.orders import sync_orders
 from tests.trades.conftest import BTC
 from tests.trades.factories import StrategyFactory
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.paper.services import set_price
-from apps.trades.models import CandleValue, Order, Trade
-from apps.trades.services import (
+from apps.positions.models import Order
+from apps.tickets.models import CandleValue, Trade
+from apps.tickets.services import (
     activate_ticket,
     discard_revision,
     evaluate_rules,
@@ -178,7 +179,7 @@ def test_discarding_a_modification_leaves_the_trade_as_it_was(paper):
 
 
 def test_a_running_trade_keeps_its_symbol(paper):
-    from apps.trades.services import TicketError
+    from apps.tickets.services import TicketError
 
     trade = activate(paper).trade
     modify_trade(trade=trade)

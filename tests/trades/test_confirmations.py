@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.exchanges.domain.precision import fmt
-from apps.trades.models import Order, PositionGroup, Trade
-from apps.trades.services import activate_ticket, evaluate_rules
+from apps.positions.models import Order, PositionGroup
+from apps.tickets.models import Trade
+from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.trades.conftest import ticket
 from tests.trades.grouping import Desk, grid_strategy, signal
 
@@ -62,7 +63,7 @@ def _sells(account) -> int:
 def test_a_groups_close_without_the_answer_asks_and_sells_nothing(client, paper, group, data):
     client.force_login(paper.owner)
 
-    response = client.post(reverse("trades:position-close", args=[group.pk]), data)
+    response = client.post(reverse("positions:close", args=[group.pk]), data)
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -79,7 +80,7 @@ def test_a_groups_close_with_the_answer_sells(client, paper, group, desk):
 
     response = desk.run(
         client.post,
-        path=reverse("trades:position-close", args=[group.pk]),
+        path=reverse("positions:close", args=[group.pk]),
         data={"confirm": "yes"},
     )
 
@@ -93,7 +94,7 @@ def test_the_desks_close_without_the_answer_asks_and_sells_nothing(client, paper
     client.force_login(paper.owner)
 
     response = client.post(
-        reverse("trades:ticket"),
+        reverse("tickets:ticket"),
         {"action": "close", "trade": open_trade.pk, **data},
         HTTP_HX_REQUEST="true",
         HTTP_HX_TARGET="ticket",
@@ -113,7 +114,7 @@ def test_the_desks_close_with_the_answer_sells(client, paper, open_trade, desk):
 
     desk.run(
         client.post,
-        path=reverse("trades:ticket"),
+        path=reverse("tickets:ticket"),
         data={"action": "close", "trade": open_trade.pk, "confirm": "yes"},
         HTTP_HX_REQUEST="true",
         HTTP_HX_TARGET="ticket",
@@ -133,7 +134,7 @@ def test_a_groups_close_prompt_states_the_stepped_amount_in_the_base_asset_and_t
     PositionGroup.objects.filter(pk=group.pk).update(quantity=HELD)
     client.force_login(paper.owner)
 
-    response = client.post(reverse("trades:position-close", args=[group.pk]))
+    response = client.post(reverse("positions:close", args=[group.pk]))
 
     box = response.content.decode().split('id="close-confirm"')[1].split("</form>")[0]
     assert f"{SOLD} BTC is sold at market; {DUST} BTC stays (dust below the market" in box
@@ -146,7 +147,7 @@ def test_the_desks_close_prompt_names_the_base_asset_and_what_sells(client, pape
     client.force_login(paper.owner)
 
     response = client.post(
-        reverse("trades:ticket"),
+        reverse("tickets:ticket"),
         {"action": "close", "trade": open_trade.pk},
         HTTP_HX_REQUEST="true",
         HTTP_HX_TARGET="ticket",

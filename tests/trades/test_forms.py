@@ -12,8 +12,8 @@ from apps.core.models import Event
 from apps.exchanges.models import Market
 from apps.strategies.domain.catalog import Condition, RuleKind
 from apps.strategies.domain.sizing import SizingKind
-from apps.trades.forms import TicketForm
-from apps.trades.models import Trade, TradeRevision
+from apps.tickets.forms import TicketForm
+from apps.tickets.models import Trade, TradeRevision
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.trades.posts import (
@@ -181,7 +181,7 @@ def test_a_posted_illegal_pick_shows_next_to_its_field_and_writes_nothing(
     client.force_login(paper.owner)
     events = Event.objects.count()
     response = client.post(
-        reverse("trades:ticket"), ticket_post(paper, **{kind: row}), HTTP_HX_REQUEST="true"
+        reverse("tickets:ticket"), ticket_post(paper, **{kind: row}), HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -249,7 +249,7 @@ def test_another_users_account_is_not_a_choice(paper):
 
 def test_saving_as_a_strategy_needs_a_name(client, paper):
     client.force_login(paper.owner)
-    response = client.post(reverse("trades:ticket"), ticket_post(paper, action="save_strategy"))
+    response = client.post(reverse("tickets:ticket"), ticket_post(paper, action="save_strategy"))
     assert response.status_code == 200
     html = response.content.decode()
     assert '<ul class="field-errors" id="error-strategy_name"><li>Name the strategy' in html

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from apps.core.models import Event
 from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
-from apps.trades.models import DcaLeg, Order, PositionGroup
-from apps.trades.services.groups import act_on_signal
+from apps.positions.models import DcaLeg, Order, PositionGroup
+from apps.positions.services import act_on_signal
 from tests.trades.conftest import BTC
 from tests.trades.grouping import Desk, grid_strategy, signal
 
@@ -40,7 +40,7 @@ def strategy(paper):
 
 def kinds(group: PositionGroup) -> list[str]:
     return list(
-        Event.objects.filter(subject_type="trades.positiongroup", subject_id=str(group.pk))
+        Event.objects.filter(subject_type="positions.positiongroup", subject_id=str(group.pk))
         .order_by("pk")
         .values_list("kind", flat=True)
     )
@@ -418,7 +418,7 @@ def test_a_leg_the_exchange_refuses_is_reported_and_the_rest_of_the_grid_goes_on
 
 
 def test_a_refused_exit_leaves_the_group_in_error_until_the_trader_closes_it(paper, desk, strategy):
-    from apps.trades.services.groups import close_group
+    from apps.positions.services import close_group
 
     group_id = desk.act(paper, strategy, signal()).group_id
     held = PaperBalance.objects.get(account=paper, asset="BTC")

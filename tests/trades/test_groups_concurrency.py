@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from apps.positions.models import PositionGroup
+from apps.positions.services import act_on_signal
 from apps.trade_queue.models import QueuedSignal
-from apps.trades.models import PositionGroup
-from apps.trades.services.groups import act_on_signal
 from tests.threads import run_together
 from tests.trades.grouping import grid_strategy, signal
 

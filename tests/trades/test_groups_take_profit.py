@@ -9,7 +9,7 @@ import pytest
 
 from apps.core.models import Event
 from apps.exchanges.models import PaperOrder
-from apps.trades.models import DcaLeg, Order, PositionGroup
+from apps.positions.models import DcaLeg, Order, PositionGroup
 from tests.trades.grouping import Desk, grid_strategy, signal
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +182,7 @@ def test_a_sell_in_flight_is_never_sold_again_by_the_next_tick(
 ):
     from django.utils import timezone
 
-    from apps.trades.services.groups import take_profit
+    from apps.positions.services import take_profit
 
     strategy = grid_strategy(paper.owner, tp_mode="per_leg")
     group = open_group(desk, paper, strategy, fill_leg_1=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.trades.models import Trade
+from apps.tickets.models import Trade
 from tests.trades.posts import STOP_BELOW_ENTRY, TAKE_PNL, ticket_post
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_a_hostile_rule_value_is_refused_and_nothing_is_saved(
 ):
     data = ticket_post(paper, **{kind: {**row, "value": value}})
 
-    response = trader_client.post(reverse("trades:ticket"), data, HTTP_HX_REQUEST="true")
+    response = trader_client.post(reverse("tickets:ticket"), data, HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
     assert len(response.content) < 200_000

@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 
 from apps.exchanges.paper.services import set_price
-from apps.trades.models import CandleValue, Order, Trade
-from apps.trades.services import activate_ticket, evaluate_rules
-from apps.trades.services.candles import refresh_due
+from apps.positions.models import Order
+from apps.tickets.models import CandleValue, Trade
+from apps.tickets.services import activate_ticket, evaluate_rules
+from apps.tickets.services.candles import refresh_due
 from tests.trades.conftest import BTC, ticket
 
 pytestmark = pytest.mark.django_db

@@ -10,16 +10,17 @@ from django.utils import timezone
 
 from apps.exchanges.models import PaperOrder
 from apps.exchanges.paper.services import set_price
-from apps.trades.models import Order, PositionGroup, Trade
-from apps.trades.selectors import timeline
-from apps.trades.services import (
+from apps.positions.models import Order, PositionGroup
+from apps.positions.services import sync_orders
+from apps.tickets.models import Trade
+from apps.tickets.selectors import timeline
+from apps.tickets.services import (
     TicketError,
     activate_ticket,
     cancel_trade,
     close_trade,
     evaluate_rules,
     save_ticket,
-    sync_orders,
 )
 from tests.trades.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, ticket
 

@@ -13,8 +13,8 @@ import pytest
 from django.db import connection, transaction
 
 from apps.exchanges.models import ExchangeAccount
-from apps.trades.models import PositionGroup
-from apps.trades.services.groups import fills
+from apps.positions.models import PositionGroup
+from apps.positions.services import fills
 from tests.trades.grouping import Desk, grid_strategy, signal
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,14 +12,11 @@ from apps.core.models import Event, LoopTick
 from apps.exchanges.models import ExchangeAccount, Market, PaperSettings
 from apps.exchanges.paper.services import open_paper_account, set_price
 from apps.exchanges.services import refresh_balances, refresh_markets
-from apps.trades.models import CandleValue, Order, PositionGroup, Trade, TradeRevision
-from apps.trades.services import activate_ticket
-from apps.trades.services.loops import (
-    market_data_loop,
-    order_sync_loop,
-    rules_loop,
-    take_profit_loop,
-)
+from apps.positions.models import Order, PositionGroup
+from apps.positions.services.loops import order_sync_loop, take_profit_loop
+from apps.tickets.models import CandleValue, Trade, TradeRevision
+from apps.tickets.services import activate_ticket
+from apps.tickets.services.loops import market_data_loop, rules_loop
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.trades.bulk import running_trades
 from tests.trades.conftest import BTC, ticket

@@ -1,12 +1,14 @@
-"""Migrations trades 0004-0006 (one position engine): the data of today's schema carries over.
+"""Migrations trades 0004-0007 and positions 0001-0002 (one position engine): the data of
+today's schema carries over.
 
-The database is migrated back to trades 0003 (every other app stays at its latest migration,
-none of which depends on trades past 0003), rows are written with the historical models of
-that state (tickets holding their own position fields and orders, a signal position with its
-pyramid, leg and orders, events about the tickets), then it is migrated forward to the latest
-migrations and the rows are read back with the historical models of the latest state: every
-ticket that sent an order now has one position holding what the ticket held, every order
-belongs to a position, and nothing else moved. The database is left at the latest migrations
+The database is migrated back to trades 0003 (every other app at its latest migration that
+needs no more of trades; the positions app, which did not exist, at none), rows are written
+with the historical models of that state (tickets holding their own position fields and
+orders, a signal position with its pyramid, leg and orders, events about the tickets), then
+it is migrated forward to the latest migrations and the rows are read back with the historical
+models of the latest state: every ticket that sent an order now has one position holding what
+the ticket held, every order belongs to a position, events about a position name its new app,
+and nothing else moved. The database is left at the latest migrations
 whatever happens, for the tests that follow on it.
 """
 
@@ -23,6 +25,7 @@ from django.utils import timezone
 D = Decimal
 ZERO = D(0)
 BEFORE = ("trades", "0003_order_purpose_risk")
+MOVED_TO = "positions.positiongroup"
 EXIT_KINDS = ("initial_stop", "trailing_stop", "take_profit")
 BTC = "BTC/USDT"
 ETH = "ETH/USDT"
@@ -82,24 +85,34 @@ def _latest(executor: MigrationExecutor) -> list[tuple[str, str]]:
     return executor.loader.graph.leaf_nodes()
 
 
-def _before(executor: MigrationExecutor) -> list[tuple[str, str]]:
-    """trades at 0003, every other app at its latest migration (which must not need more of
-    trades than 0003, or this state could not exist)."""
+def _before(executor: MigrationExecutor) -> list[tuple[str, str | None]]:
+    """trades at 0003, every other app at its latest migration that needs no more of trades
+    than 0003 (the positions app, which took the position models out of trades after 0006,
+    at none)."""
     graph = executor.loader.graph
-    others = [node for node in _latest(executor) if node[0] != "trades"]
     allowed = set(graph.forwards_plan(BEFORE))
-    for node in others:
-        needs = {n for n in graph.forwards_plan(node) if n[0] == "trades"}
-        assert needs <= allowed, f"{node} needs {sorted(needs - allowed)}"
-    return [BEFORE, *others]
+    targets: list[tuple[str, str | None]] = [BEFORE]
+    for app, name in _latest(executor):
+        if app == "trades":
+            continue
+        node = (app, name)
+        while (
+            node is not None
+            and not {n for n in graph.forwards_plan(node) if n[0] == "trades"} <= allowed
+        ):
+            parents = [p for p in graph.node_map[node].parents if p.key[0] == app]
+            node = parents[0].key if parents else None
+        targets.append(node if node is not None else (app, None))
+    assert (("positions", None)) in targets  # the app did not exist at today's schema
+    return targets
 
 
-def _migrate(targets: list[tuple[str, str]]):
+def _migrate(targets: list[tuple[str, str | None]]):
     """Migrate the test database to `targets`; the historical apps of that state."""
     executor = MigrationExecutor(connection)
     executor.migrate(targets)
     executor.loader.build_graph()  # re-read what is applied now
-    return executor.loader.project_state(targets).apps
+    return executor.loader.project_state([t for t in targets if t[1] is not None]).apps
 
 
 def _columns(table: str) -> dict[str, bool]:
@@ -685,15 +698,21 @@ def _check_schema() -> None:
 def _check_carried_over(new, ids, trades, revisions, orders, events, groups, pyramids, legs):
     Trade = new.get_model("trades", "Trade")
     TradeRevision = new.get_model("trades", "TradeRevision")
-    Order = new.get_model("trades", "Order")
-    PositionGroup = new.get_model("trades", "PositionGroup")
-    Pyramid = new.get_model("trades", "Pyramid")
-    DcaLeg = new.get_model("trades", "DcaLeg")
+    Order = new.get_model("positions", "Order")
+    PositionGroup = new.get_model("positions", "PositionGroup")
+    Pyramid = new.get_model("positions", "Pyramid")
+    DcaLeg = new.get_model("positions", "DcaLeg")
     Event = new.get_model("core", "Event")
 
     # Nothing lost: the same rows, by id; what did not move is unchanged.
     assert _rows(TradeRevision, "trade_id", "number", "sizing_value", "rules") == revisions
-    assert _rows(Event, *EVENT_FIELDS) == events
+    # Events about a position follow its model into the positions app (its timeline reads them).
+    relabelled = {
+        pk: {**e, "subject_type": e["subject_type"].replace("trades.positiongroup", MOVED_TO)}
+        for pk, e in events.items()
+    }
+    assert _rows(Event, *EVENT_FIELDS) == relabelled
+    assert Event.objects.filter(subject_type=MOVED_TO).count() == 1
     after_trades = _rows(Trade, *TRADE_KEPT, "status", "waiting_reason", "opened_at")
     assert set(after_trades) == set(trades)
     for pk, trade in after_trades.items():
@@ -826,8 +845,9 @@ def _check_carried_over(new, ids, trades, revisions, orders, events, groups, pyr
 
 def _check_real_models_read(ids: dict[str, int]) -> None:
     """Today's code reads a migrated position: its PnL, its rules, the ticket's link."""
+    from apps.positions.models import PositionGroup
     from apps.strategies.domain.catalog import RuleKind
-    from apps.trades.models import PositionGroup, Trade
+    from apps.tickets.models import Trade
 
     holding = PositionGroup.objects.get(trade_id=ids["open"])
     assert holding.unrealised_pnl == D("0.01998") * (D("65500") - D("64000")) == D("29.97")

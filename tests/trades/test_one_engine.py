@@ -9,10 +9,11 @@ import pytest
 from django.utils import timezone
 
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.models import Order, PositionGroup
 from apps.risk.models import AccountGuard
 from apps.strategies.models import Strategy
-from apps.trades.models import Order, PositionGroup, Trade
-from apps.trades.services import activate_ticket, evaluate_rules
+from apps.tickets.models import Trade
+from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.trades.conftest import BTC, STOP_2_PCT, ticket
 from tests.trades.factories import StrategyFactory, stored_rules
 from tests.trades.grouping import Desk, signal
@@ -85,7 +86,7 @@ def test_the_same_fills_give_the_same_pnl_whatever_opened_the_position(paper, de
     assert (from_ticket.origin, from_signal.origin) == ("ticket", "signal")
 
     desk.price("67000.00")
-    from apps.trades.services import close_group
+    from apps.positions.services import close_group
 
     for position in (from_ticket, from_signal):
         desk.run(close_group, group=position, now=timezone.now())
@@ -172,7 +173,7 @@ def test_a_tickets_entry_on_a_full_pool_waits_pending_with_the_reason(paper, des
     waiting = Event.objects.filter(subject_type="trades.trade", subject_id=str(trade.pk))
     assert waiting.filter(kind="trade.entry_waiting").count() == 1
 
-    from apps.trades.services import close_group
+    from apps.positions.services import close_group
 
     desk.run(close_group, group=PositionGroup.objects.get(pk=held.group_id), now=timezone.now())
     tick(desk)

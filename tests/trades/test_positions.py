@@ -17,8 +17,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from apps.core.broadcast import join_live
-from apps.trades.models import PositionGroup
-from apps.trades.selectors import groups_for_rows
+from apps.positions.models import PositionGroup
+from apps.positions.selectors import groups_for_rows
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.trades.grouping import Desk, grid_strategy, signal
 
@@ -58,7 +58,7 @@ def rows(response) -> list[dict[str, str]]:
 
 
 def test_the_positions_page_lists_groups_with_their_numbers(trader, group):
-    response = trader.get(reverse("trades:positions"))
+    response = trader.get(reverse("positions:list"))
     assert response.status_code == 200
     html = response.content.decode()
     assert f'id="group-{group.pk}"' in html
@@ -78,14 +78,14 @@ def test_the_positions_page_lists_groups_with_their_numbers(trader, group):
 
 
 def test_positions_is_in_the_navigation_after_the_desk(trader, group):
-    html = trader.get(reverse("trades:positions")).content.decode()
+    html = trader.get(reverse("positions:list")).content.decode()
     nav = html.split('aria-label="Main"')[1].split("</nav>")[0]
     assert nav.index(">Desk</a>") < nav.index(">Positions</a>") < nav.index(">Signals</a>")
     assert 'href="/positions/" aria-current="page"' in nav
 
 
 def test_a_row_expands_over_htmx_to_its_pyramids_and_legs_and_collapses(trader, group):
-    url = reverse("trades:position", args=[group.pk])
+    url = reverse("positions:detail", args=[group.pk])
     html = trader.get(url, **HTMX).content.decode()
     assert html.lstrip().startswith(f'<tr id="group-{group.pk}-detail"')
     assert "Pyramid 1" in html
@@ -99,39 +99,39 @@ def test_a_row_expands_over_htmx_to_its_pyramids_and_legs_and_collapses(trader, 
 
 
 def test_a_groups_page_shows_its_orders_and_timeline(trader, group):
-    html = trader.get(reverse("trades:position", args=[group.pk])).content.decode()
+    html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
     assert f"tdg{group.pk}p0l0" in html and f"tdg{group.pk}p0l2" in html
-    assert f'data-timeline="trades.positiongroup:{group.pk}"' in html
+    assert f'data-timeline="positions.positiongroup:{group.pk}"' in html
     assert "group.opened" in html and "trade.entry_filled" in html
     assert "Close at market" in html
 
 
 def test_close_at_market_closes_the_group(trader, group, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = trader.post(reverse("trades:position-close", args=[group.pk]), CONFIRMED)
+        response = trader.post(reverse("positions:close", args=[group.pk]), CONFIRMED)
     assert response.status_code == 302
     group.refresh_from_db()
     assert group.status == PositionGroup.Status.CLOSED
     assert group.exit_reason == "close"
-    again = trader.post(reverse("trades:position-close", args=[group.pk]), CONFIRMED, follow=True)
+    again = trader.post(reverse("positions:close", args=[group.pk]), CONFIRMED, follow=True)
     assert "A closed group cannot be closed." in again.content.decode()
 
 
 def test_another_users_group_is_404_everywhere(client, group):
     other = ExchangeAccountFactory().owner
     client.force_login(other)
-    assert client.get(reverse("trades:position", args=[group.pk])).status_code == 404
-    assert client.get(reverse("trades:position", args=[group.pk]), **HTMX).status_code == 404
-    assert client.post(reverse("trades:position-close", args=[group.pk])).status_code == 404
-    assert f"group-{group.pk}" not in client.get(reverse("trades:positions")).content.decode()
-    assert rows(client.get(reverse("trades:positions-csv"), {"status": "all"})) == []
-    assert rows(client.get(reverse("trades:positions-orders-csv"), {"status": "all"})) == []
+    assert client.get(reverse("positions:detail", args=[group.pk])).status_code == 404
+    assert client.get(reverse("positions:detail", args=[group.pk]), **HTMX).status_code == 404
+    assert client.post(reverse("positions:close", args=[group.pk])).status_code == 404
+    assert f"group-{group.pk}" not in client.get(reverse("positions:list")).content.decode()
+    assert rows(client.get(reverse("positions:csv"), {"status": "all"})) == []
+    assert rows(client.get(reverse("positions:orders-csv"), {"status": "all"})) == []
     group.refresh_from_db()
     assert group.status == "open"
 
 
 def test_the_positions_csv_has_every_value_unrounded(trader, group):
-    response = trader.get(reverse("trades:positions-csv"))
+    response = trader.get(reverse("positions:csv"))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="positions.csv"' in response["Content-Disposition"]
     (row,) = rows(response)
@@ -147,7 +147,7 @@ def test_the_positions_csv_has_every_value_unrounded(trader, group):
 
 
 def test_the_orders_csv_lists_the_filtered_groups_orders(trader, group):
-    orders = rows(trader.get(reverse("trades:positions-orders-csv")))
+    orders = rows(trader.get(reverse("positions:orders-csv")))
     assert [o["client_order_id"] for o in orders] == [
         f"tdg{group.pk}p0l0",
         f"tdg{group.pk}p0l1",
@@ -162,20 +162,20 @@ def test_the_orders_csv_lists_the_filtered_groups_orders(trader, group):
     )
     assert (leg_1["amount"], leg_1["price"], leg_1["fee_cost"]) == ("0.0047", "63700", "0.0000047")
     # The filter applies: no closed group, so no orders.
-    assert rows(trader.get(reverse("trades:positions-orders-csv"), {"status": "closed"})) == []
+    assert rows(trader.get(reverse("positions:orders-csv"), {"status": "closed"})) == []
 
 
 def test_the_filter_narrows_the_table_and_its_exports(trader, paper, desk, group):
     strategy = grid_strategy(paper.owner)
     eth = desk.act(paper, strategy, signal(symbol="ETH/USDT")).group_id
-    html = trader.get(reverse("trades:positions"), {"symbol": "eth/usdt"}).content.decode()
+    html = trader.get(reverse("positions:list"), {"symbol": "eth/usdt"}).content.decode()
     assert f'id="group-{eth}"' in html and f'id="group-{group.pk}"' not in html
     assert 'id="position-rows"' not in html  # a filtered view takes no live inserts
     assert 'href="/positions/export.csv?symbol=eth%2Fusdt"' in html
-    exported = rows(trader.get(reverse("trades:positions-csv"), {"symbol": "ETH/USDT"}))
+    exported = rows(trader.get(reverse("positions:csv"), {"symbol": "ETH/USDT"}))
     assert [r["group"] for r in exported] == [str(eth)]
     table = trader.get(
-        reverse("trades:positions"), {"status": "closed"}, HTTP_HX_TARGET="positions-table", **HTMX
+        reverse("positions:list"), {"status": "closed"}, HTTP_HX_TARGET="positions-table", **HTMX
     ).content.decode()
     assert table.lstrip().startswith('<section id="positions-table"')
     assert "No positions match this filter" in table
@@ -183,11 +183,13 @@ def test_the_filter_narrows_the_table_and_its_exports(trader, paper, desk, group
 
 def test_a_change_pushes_the_row_live_and_a_new_group_goes_to_the_top(group):
     html = render_to_string(
-        "trades/positions_live.html", {"groups": groups_for_rows(ids=[group.pk]), "created": False}
+        "positions/positions_live.html",
+        {"groups": groups_for_rows(ids=[group.pk]), "created": False},
     )
     assert f'<tr id="group-{group.pk}" class="group status-open" hx-swap-oob="true">' in html
     created = render_to_string(
-        "trades/positions_live.html", {"groups": groups_for_rows(ids=[group.pk]), "created": True}
+        "positions/positions_live.html",
+        {"groups": groups_for_rows(ids=[group.pk]), "created": True},
     )
     assert created.startswith('<tbody hx-swap-oob="afterbegin:#position-rows">')
     assert f'id="group-{group.pk}-detail"' in created
@@ -218,7 +220,7 @@ def test_services_push_the_row_to_the_owners_pages_after_commit(paper, desk):
 def test_the_positions_csv_neutralises_an_account_label_a_spreadsheet_would_run(trader, group):
     type(group.account).objects.filter(pk=group.account_id).update(label="=HYPERLINK(1)")
 
-    (row,) = rows(trader.get(reverse("trades:positions-csv")))
+    (row,) = rows(trader.get(reverse("positions:csv")))
 
     assert row["account"] == "'=HYPERLINK(1)"
     assert row["unrealised_pnl"].lstrip("-")[0].isdigit()  # numbers are left as numbers

@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.exchanges.paper.services import set_price
-from apps.trades.models import PositionGroup, Trade
-from apps.trades.services import evaluate_rules
+from apps.positions.models import PositionGroup
+from apps.tickets.models import Trade
+from apps.tickets.services import evaluate_rules
 from tests.trades.bulk import delete_running, running_trades
 from tests.trades.conftest import BTC
 

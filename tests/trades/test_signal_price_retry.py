@@ -15,9 +15,9 @@ import pytest
 from django.utils import timezone
 
 from apps.exchanges.models import PaperSettings
-from apps.trades.models import Order, PositionGroup
-from apps.trades.services.groups import act_on_signal
-from apps.trades.services.groups import signals as group_signals
+from apps.positions.models import Order, PositionGroup
+from apps.positions.services import act_on_signal
+from apps.positions.services import signals as group_signals
 from tests.trades.grouping import grid_strategy, signal
 
 pytestmark = pytest.mark.django_db

@@ -13,10 +13,11 @@ from django.utils import timezone
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.paper.services import set_price
+from apps.positions.models import Order, PositionGroup
 from apps.risk import services
 from apps.risk.models import AccountGuard, RiskSettings
-from apps.trades.models import Order, PositionGroup, Trade
-from apps.trades.services import activate_ticket, evaluate_rules
+from apps.tickets.models import Trade
+from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.risk.conftest import START, open_group
 from tests.trades.conftest import BTC, ticket
 from tests.trades.grouping import Desk
@@ -180,7 +181,7 @@ def test_an_open_trades_new_revision_is_not_held_back_by_a_guard(paper, desk):
         "value": "-1",
         "unit": "percent",
     }
-    from apps.trades.services import modify_trade
+    from apps.tickets.services import modify_trade
 
     modify_trade(trade=trade)
     swapped = desk.run(

@@ -11,10 +11,11 @@ from django.urls import reverse
 
 from apps.core.events import record_event
 from apps.core.models import Event
+from apps.positions.models import Order, PositionGroup
 from apps.strategies.domain.catalog import SOURCES, RuleKind
 from apps.strategies.models import Strategy
-from apps.trades.forms import TicketForm
-from apps.trades.models import Order, PositionGroup, Trade
+from apps.tickets.forms import TicketForm
+from apps.tickets.models import Trade
 from tests.trades.factories import StrategyFactory, TradeFactory, ticket_position
 from tests.trades.html import disabled_fields, form_values, select_options
 from tests.trades.posts import (
@@ -38,13 +39,13 @@ def trader_client(client, paper):
 
 def row(client, kind: str, **picked: str) -> str:
     query = {"side": "long", **{f"{kind}-{field}": value for field, value in picked.items()}}
-    response = client.get(reverse("trades:rule-row", args=[kind]), query, HTTP_HX_REQUEST="true")
+    response = client.get(reverse("tickets:rule-row", args=[kind]), query, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     return response.content.decode()
 
 
 def post(client, data: dict, *, htmx: bool = True):
-    return client.post(reverse("trades:ticket"), data, **(HTMX if htmx else {}))
+    return client.post(reverse("tickets:ticket"), data, **(HTMX if htmx else {}))
 
 
 def only_trade() -> Trade:
@@ -129,7 +130,7 @@ def test_a_trailing_stop_fills_in_its_only_condition_and_source(trader_client):
 
 def test_every_row_select_asks_the_row_endpoint_again(trader_client):
     html = row(trader_client, "entry", primary="last", condition="crosses_above")
-    url = reverse("trades:rule-row", args=["entry"])
+    url = reverse("tickets:rule-row", args=["entry"])
     for name in ("entry-primary", "entry-condition", "entry-secondary"):
         start = html.index(f'name="{name}"')
         assert f'hx-get="{url}"' in html[start : html.index(">", start)]
@@ -141,9 +142,9 @@ def test_every_row_select_asks_the_row_endpoint_again(trader_client):
 
 
 def test_an_unknown_rule_kind_is_404_and_the_rows_need_a_login(client, trader_client):
-    assert trader_client.get(reverse("trades:rule-row", args=["exit"])).status_code == 404
+    assert trader_client.get(reverse("tickets:rule-row", args=["exit"])).status_code == 404
     trader_client.logout()
-    response = trader_client.get(reverse("trades:rule-row", args=["entry"]))
+    response = trader_client.get(reverse("tickets:rule-row", args=["entry"]))
     assert response.status_code == 302
 
 
@@ -152,7 +153,7 @@ def test_an_unknown_rule_kind_is_404_and_the_rows_need_a_login(client, trader_cl
 
 def test_the_desk_shows_portfolio_ticket_controls_and_trades(trader_client, paper):
     trade = TradeFactory(owner=paper.owner, account=paper)
-    html = trader_client.get(reverse("trades:desk")).content.decode()
+    html = trader_client.get(reverse("tickets:desk")).content.decode()
     for dom_id in (
         "desk-portfolio",
         f"portfolio-{paper.pk}",
@@ -181,7 +182,7 @@ def test_the_desk_shows_portfolio_ticket_controls_and_trades(trader_client, pape
 
 
 def test_changing_account_reloads_the_symbols_and_the_portfolio(trader_client, paper):
-    response = trader_client.get(reverse("trades:symbols"), {"account": paper.pk})
+    response = trader_client.get(reverse("tickets:symbols"), {"account": paper.pk})
     html = response.content.decode()
     assert html.startswith('<datalist id="symbol-options">')
     assert '<option value="ETH/USDT">' in html
@@ -339,7 +340,7 @@ def test_without_javascript_an_invalid_ticket_shows_the_whole_desk_with_errors(
 
 def test_the_trade_page_belongs_to_the_desk_in_the_navigation(trader_client, paper):
     trade = TradeFactory(owner=paper.owner, account=paper)
-    html = trader_client.get(reverse("trades:detail", args=[trade.pk])).content.decode()
+    html = trader_client.get(reverse("tickets:detail", args=[trade.pk])).content.decode()
     assert '<a href="/" aria-current="page">Desk</a>' in html
 
 
@@ -444,14 +445,14 @@ def test_loading_a_strategy_keeps_the_tickets_account_and_symbol(trader_client, 
 def test_another_users_trade_and_strategy_are_404(trader_client, paper):
     theirs = TradeFactory(status=Trade.Status.PENDING)
     their_strategy = StrategyFactory()
-    assert trader_client.get(reverse("trades:detail", args=[theirs.pk])).status_code == 404
+    assert trader_client.get(reverse("tickets:detail", args=[theirs.pk])).status_code == 404
     assert trader_client.get("/", {"trade": theirs.pk}).status_code == 404
     assert trader_client.get("/", {"strategy": their_strategy.pk}).status_code == 404
     response = post(trader_client, {"action": "cancel", "trade": theirs.pk})
     assert response.status_code == 404
     assert Trade.objects.get(pk=theirs.pk).status == Trade.Status.PENDING
     other_account = theirs.account.pk
-    response = trader_client.get(reverse("trades:symbols"), {"account": other_account})
+    response = trader_client.get(reverse("tickets:symbols"), {"account": other_account})
     assert response.status_code == 404
     html = trader_client.get("/").content.decode()
     assert f'id="trade-{theirs.pk}"' not in html
@@ -464,7 +465,7 @@ def test_another_users_trade_and_strategy_are_404(trader_client, paper):
 def test_the_trade_page_shows_the_facts_and_the_timeline_oldest_first(trader_client, paper):
     post(trader_client, ticket_post(paper, action="activate", trailing_stop=TRAIL_FROM_HIGH))
     trade = only_trade()
-    html = trader_client.get(reverse("trades:detail", args=[trade.pk])).content.decode()
+    html = trader_client.get(reverse("tickets:detail", args=[trade.pk])).content.decode()
     assert "Active / Pending" in html
     assert "Last price | retraces from | Highest since entry | 1.5 %" in html
     assert f'data-timeline="trades.trade:{trade.pk}"' in html
@@ -488,9 +489,9 @@ def test_a_new_event_of_a_trade_is_pushed_to_the_end_of_its_timeline(trader_clie
     # The trade's page shows its position's story too: the position's events land there.
     noted = record_event(kind="group.note", message="Held.", user=paper.owner, subject=position)
     html = render_to_string("core/logs.html#event-row-live", {"event": noted})
-    target = f"trades.positiongroup:{position.pk}"
+    target = f"positions.positiongroup:{position.pk}"
     assert f"hx-swap-oob='beforeend:[data-timeline~=\"{target}\"]'" in html
-    page = trader_client.get(reverse("trades:detail", args=[trade.pk])).content.decode()
+    page = trader_client.get(reverse("tickets:detail", args=[trade.pk])).content.decode()
     assert f'data-timeline="trades.trade:{trade.pk} {target}"' in page
 
 
@@ -505,11 +506,11 @@ def test_the_live_table_and_rows_swap_in_by_their_ids(paper, django_assert_num_q
         rules={"entry": EMA_CROSS_ENTRY, "take_profit": TAKE_PNL},
     )
     ticket_position(trade, quantity="0.01", price="65000", last_price="66300")
-    from apps.trades.selectors import trades_for_table
-    from apps.trades.services.engine import POSITION_FIELDS, TICKET_FIELDS
+    from apps.tickets.selectors import trades_for_table
+    from apps.tickets.services.engine import POSITION_FIELDS, TICKET_FIELDS
 
     table = render_to_string(
-        "trades/trades_table.html",
+        "tickets/trades_table.html",
         {"trades": trades_for_table(owner_id=paper.owner_id), "live": True},
     )
     assert table.strip().startswith('<section id="trades-table" class="card trades" hx-swap-oob')
@@ -531,7 +532,7 @@ def test_the_live_table_and_rows_swap_in_by_their_ids(paper, django_assert_num_q
     positions = list(PositionGroup.objects.only(*POSITION_FIELDS))
     with django_assert_num_queries(0):
         html = render_to_string(
-            "trades/trade_rows_live.html", {"trades": pending, "positions": positions}
+            "tickets/trade_rows_live.html", {"trades": pending, "positions": positions}
         )
     assert html.strip().startswith(f'<td id="trade-{waiting.pk}-last" class="num" hx-swap-oob')
     assert f'<td id="trade-{waiting.pk}-last" class="num" hx-swap-oob="true">66299</td>' in html

@@ -14,8 +14,8 @@ from apps.core.startup import banners
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.paper.services import set_price
 from apps.exchanges.services import refresh_balances, refresh_markets
+from apps.positions.models import PositionGroup
 from apps.strategies.models import Strategy
-from apps.trades.models import PositionGroup
 from apps.webhooks.demo import demo_webhook_banner
 from apps.webhooks.models import Signal, WebhookRoute
 from tests.webhooks.conftest import deliver

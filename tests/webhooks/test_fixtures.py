@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from apps.trades.models import Order, PositionGroup
+from apps.positions.models import Order, PositionGroup
 from apps.webhooks.models import Signal
 from apps.webhooks.services import create_route
 from tests.webhooks.conftest import alerts, post

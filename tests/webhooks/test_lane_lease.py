@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.core.locks import is_held, lease
 from apps.exchanges.models import PaperSettings
-from apps.trades.models import Order
+from apps.positions.models import Order
 from apps.webhooks import tasks
 from apps.webhooks.models import Signal
 from apps.webhooks.services import process_signal, processing

@@ -100,7 +100,7 @@ def test_another_users_route_is_not_a_filter_choice(client, trader, signals, som
 
 
 def test_a_signals_details_show_raw_body_parsed_intent_orders_and_timeline(client, trader, signals):
-    from apps.trades.models import Order
+    from apps.positions.models import Order
 
     executed = signals[0]
     client.force_login(trader)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.core.broadcast import join_live
 from apps.core.models import Event
-from apps.trades.models import Order, PositionGroup
+from apps.positions.models import Order, PositionGroup
 from apps.webhooks import tasks
 from apps.webhooks.models import Signal
 from apps.webhooks.services import process_signal, processing, set_route_active
@@ -394,7 +394,8 @@ def test_simultaneous_deliveries_of_one_alert_record_one_signal_and_one_executio
 def test_a_signals_orders_are_sent_by_its_task_with_no_send_task_enqueued(
     receive_only, django_capture_on_commit_callbacks
 ):
-    from apps.trades import tasks as trade_tasks
+    from apps.core.background import enqueue
+    from apps.positions import tasks as position_tasks
 
     signal = receive_only(ENTRY)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -403,14 +404,16 @@ def test_a_signals_orders_are_sent_by_its_task_with_no_send_task_enqueued(
     signal.refresh_from_db()
     assert signal.status == Signal.Status.EXECUTED
     assert Order.objects.get(signal=signal).status == Order.Status.FILLED
-    enqueued = [c.args for c in callbacks if getattr(c, "func", None) is not None]
-    assert not any(trade_tasks.send_order in args for args in enqueued)
+    # Each callback is `enqueue(task or task name, *args)`.
+    enqueued = [c.args[0] for c in callbacks if getattr(c, "func", None) is enqueue]
+    names = [getattr(task, "name", task) for task in enqueued]
+    assert position_tasks.send_order.name not in names
 
 
 def test_an_order_its_signals_task_failed_to_send_is_sent_by_the_order_sync_loop(
     receive_only, monkeypatch
 ):
-    from apps.trades.services import orders as order_services
+    from apps.positions.services import orders as order_services
 
     def refuse(**kwargs):
         raise RuntimeError("worker lost its network")

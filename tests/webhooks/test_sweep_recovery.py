@@ -17,8 +17,8 @@ from django.utils import timezone
 from apps.core.locks import is_held
 from apps.core.models import Event
 from apps.exchanges.models import PaperOrder, PaperSettings
-from apps.trades.models import Order, PositionGroup, Pyramid
-from apps.trades.services.orders import sync_orders
+from apps.positions.models import Order, PositionGroup, Pyramid
+from apps.positions.services.orders import sync_orders
 from apps.webhooks.models import Signal
 from apps.webhooks.services import processing
 from apps.webhooks.services.processing import lane_lease, lane_name, sweep
@@ -166,8 +166,8 @@ def test_a_holder_whose_claim_was_taken_over_writes_nothing(route):
     handed to the lane's next holder: its intent transaction finds the claim is not its own."""
     from datetime import timedelta
 
-    from apps.trades.services.groups import SignalOrder, act_on_signal
-    from apps.trades.services.groups.signals import TAKEN_OVER
+    from apps.positions.services import SignalOrder, act_on_signal
+    from apps.positions.services.signals import TAKEN_OVER
 
     signal = received(route, ENTRY)
     claimed_at = timezone.now()

@@ -8,7 +8,7 @@ unusable. They are counted from two places: every `exchange.error` event (a refu
 order never found after its re-sends, an entry that ended with nothing filled), through an
 event listener, so no order path needs to know about the breaker; and
 `record_exchange_error`, which the order-sync loop calls when an order is still unknown after
-a minute of lookups (`apps.trades.services.orders.RECOVERY_GRACE`). `record_exchange_success`
+a minute of lookups (`apps.positions.services.orders.RECOVERY_GRACE`). `record_exchange_success`
 (an order placed, or an unknown one found) breaks the streak.
 """
 

@@ -8,10 +8,10 @@ from datetime import datetime
 from django.db import transaction
 
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.models import PositionGroup
+from apps.positions.services.events import group_event
 from apps.risk.models import GroupRisk, RiskSettings
 from apps.risk.services.events import risk_event
-from apps.trades.models import PositionGroup
-from apps.trades.services.groups.events import group_event
 
 
 class ControlError(Exception):

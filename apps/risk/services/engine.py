@@ -22,16 +22,16 @@ from apps.core.models import Event
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.models import Order, PositionGroup
+from apps.positions.services import intents
+from apps.positions.services.events import group_event
+from apps.positions.services.signals import close_group_locked
 from apps.risk import selectors
 from apps.risk.domain import selection
 from apps.risk.domain.selection import OffsetPlan, Selection
 from apps.risk.models import GroupRisk, RiskAction
 from apps.risk.services import live
 from apps.risk.services.events import risk_event
-from apps.trades.models import Order, PositionGroup
-from apps.trades.services.groups import intents
-from apps.trades.services.groups.events import group_event
-from apps.trades.services.groups.signals import close_group_locked
 
 logger = logging.getLogger(__name__)
 

@@ -21,14 +21,15 @@ from apps.core.models import Event
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.models import Order, PositionGroup
+from apps.positions.services.signals import close_group_locked
 from apps.risk.services import live
 from apps.risk.services.breaker import locked_guard
 from apps.risk.services.events import risk_event
+from apps.tickets.models import Trade
+from apps.tickets.services.tickets import TicketError, cancel_trade
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services.queueing import conclude
-from apps.trades.models import Order, PositionGroup, Trade
-from apps.trades.services.groups.signals import close_group_locked
-from apps.trades.services.tickets import TicketError, cancel_trade
 
 logger = logging.getLogger(__name__)
 

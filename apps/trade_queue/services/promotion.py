@@ -20,11 +20,11 @@ from apps.core.loops import each_isolated, run_loop
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
+from apps.positions.services import SignalOrder, act_on_signal
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.selectors import pool_of, ranked_queue, waiting
 from apps.trade_queue.services.live import push_queue
 from apps.trade_queue.services.queueing import conclude, queue_event
-from apps.trades.services.groups import SignalOrder, act_on_signal
 from apps.webhooks.domain.access import staleness
 from apps.webhooks.models import Signal
 from apps.webhooks.services.processing import lane_lease

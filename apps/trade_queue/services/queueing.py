@@ -16,10 +16,10 @@ from apps.core.background import enqueue_on_commit
 from apps.core.events import Facts, record_event
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
+from apps.positions.services.hooks import Entry, QueueBusy, Queued
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.selectors import Pool, ranked_queue, waiting
 from apps.trade_queue.services.live import push_queue
-from apps.trades.services.groups.hooks import Entry, QueueBusy, Queued
 from apps.webhooks.models import Signal
 from apps.webhooks.services.decisions import decide_queued
 

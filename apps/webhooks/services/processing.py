@@ -53,9 +53,9 @@ from apps.core.events import record_event
 from apps.core.locks import Lease, is_held, lease
 from apps.core.loops import run_loop
 from apps.core.models import Event
-from apps.trades.services.groups import SignalOrder, act_on_signal, written_by_signal
-from apps.trades.services.groups.intents import sent_by_caller
-from apps.trades.services.orders import send_order
+from apps.positions.services import SignalOrder, act_on_signal, written_by_signal
+from apps.positions.services.intents import sent_by_caller
+from apps.positions.services.orders import send_order
 from apps.webhooks.domain.access import staleness
 from apps.webhooks.models import Signal
 from apps.webhooks.services.decisions import decide_queued

@@ -1,0 +1,98 @@
+"""Orders: every exchange order belongs to one position."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from apps.core.fields import MoneyField
+from apps.core.numbers import ZERO
+from apps.strategies.domain.catalog import RuleKind
+
+
+class Order(models.Model):
+    """One exchange order. Written (with its client order id) before it is sent."""
+
+    class Purpose(models.TextChoices):
+        ENTRY = RuleKind.ENTRY.value, "Entry"
+        INITIAL_STOP = RuleKind.INITIAL_STOP.value, "Initial stop"
+        TRAILING_STOP = RuleKind.TRAILING_STOP.value, "Trailing stop"
+        TAKE_PROFIT = RuleKind.TAKE_PROFIT.value, "Take profit"
+        CLOSE = "close", "Close at market"
+        # Position groups.
+        DCA_LEG = "dca_leg", "DCA leg"
+        LEG_TAKE_PROFIT = "leg_tp", "Leg take profit"
+        GROUP_TAKE_PROFIT = "group_tp", "Group take profit"
+        EXIT_SIGNAL = "exit_signal", "Exit signal"
+        # The risk engine: a winner's partial close, a loser's close, the kill switch.
+        RISK = "risk", "Risk engine"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        UNKNOWN = "unknown", "Sent, outcome unknown"
+        OPEN = "open", "Open"
+        FILLED = "filled", "Filled"
+        CANCELLED = "cancelled", "Cancelled"
+        REJECTED = "rejected", "Rejected"
+
+    LIVE = (Status.PENDING, Status.UNKNOWN, Status.OPEN)
+
+    # Every order belongs to one position (a ticket's entry opens its position first).
+    group = models.ForeignKey("PositionGroup", on_delete=models.CASCADE, related_name="orders")
+    leg = models.ForeignKey(
+        "DcaLeg", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    # The webhook signal whose action wrote this order (a group's entry, add or exit).
+    signal = models.ForeignKey(
+        "webhooks.Signal", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    account = models.ForeignKey(
+        "exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="orders"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    symbol = models.CharField(max_length=40)
+    side = models.CharField(max_length=4)  # buy / sell
+    type = models.CharField(max_length=8)  # market / limit
+    amount = MoneyField()
+    price = MoneyField(null=True, blank=True)
+    client_order_id = models.CharField(max_length=32, unique=True)
+    exchange_order_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    filled = MoneyField(default=ZERO)
+    average = MoneyField(null=True, blank=True)
+    fee_cost = MoneyField(default=ZERO)
+    fee_currency = models.CharField(max_length=20, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when the desk decided to cancel it; the order-sync loop retries the cancel until the
+    # exchange reports the order done.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "trades_order"  # the table it had in the trades app
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The order-sync loop polls live orders.
+            models.Index(
+                fields=["updated_at"],
+                name="order_sync_loop_idx",
+                condition=Q(status__in=["pending", "unknown", "open"]),
+            ),
+            # The take-profit loop skips groups with a sell in flight, and an exit looks up the
+            # group's resting legs: live orders by group.
+            models.Index(
+                fields=["group", "side"],
+                name="order_group_live_idx",
+                condition=Q(status__in=["pending", "unknown", "open"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_order_id} {self.side} {self.amount} {self.symbol}"
+
+    @property
+    def dom_id(self) -> str:
+        return f"order-{self.pk}"

@@ -1,0 +1,374 @@
+"""Orders of position groups, intent first: each order row (with its client order id) is
+written in the transaction that decided it, and sent after commit by `send_order`.
+
+Every function here runs inside its caller's transaction with the group row locked
+(`select_for_update`), which is what serialises everything that writes a group's orders.
+Locks are always taken group first, then its orders.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Exists, F, OuterRef
+
+from apps.core.background import enqueue_on_commit
+from apps.core.numbers import ZERO
+from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
+from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
+from apps.exchanges.models import Market
+from apps.exchanges.services.markets import rules_of
+from apps.positions.models import DcaLeg, Order, PositionGroup, Pyramid
+from apps.positions.services import hooks
+from apps.positions.services.events import group_event
+from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import Side
+
+_SELL_CODE = {
+    Order.Purpose.INITIAL_STOP: "s",
+    Order.Purpose.TRAILING_STOP: "w",
+    Order.Purpose.TAKE_PROFIT: "p",
+    Order.Purpose.LEG_TAKE_PROFIT: "t",
+    Order.Purpose.GROUP_TAKE_PROFIT: "a",
+    Order.Purpose.EXIT_SIGNAL: "x",
+    Order.Purpose.CLOSE: "c",
+    Order.Purpose.RISK: "r",
+}
+# Why a position closes, in a trader's words.
+CLOSE_REASONS = {
+    Order.Purpose.INITIAL_STOP: "initial stop",
+    Order.Purpose.TRAILING_STOP: "trailing stop",
+    Order.Purpose.TAKE_PROFIT: "take profit",
+    Order.Purpose.LEG_TAKE_PROFIT: "per-leg take profit",
+    Order.Purpose.GROUP_TAKE_PROFIT: "group take profit",
+    Order.Purpose.EXIT_SIGNAL: "exit signal",
+    Order.Purpose.CLOSE: "closed by the trader",
+    Order.Purpose.RISK: "risk engine",
+}
+
+
+_inline = threading.local()
+
+
+@contextmanager
+def sent_by_caller() -> Iterator[None]:
+    """Orders written in this block are sent by the caller right after it (a signal's task
+    sends its own orders): no task is enqueued for them. One the caller fails to send is sent
+    by the order-sync loop once its grace period has passed."""
+    _inline.active = True
+    try:
+        yield
+    finally:
+        _inline.active = False
+
+
+@contextmanager
+def sends_after() -> Iterator[None]:
+    """Orders written in this block are enqueued at its end, after the event that explains
+    them has been recorded: where the send runs at once on commit (the in-process runner, the
+    tests), the timeline still reads why, then what was sold."""
+    held: list[Order] = []
+    outer = getattr(_inline, "deferred", None)
+    _inline.deferred = held
+    try:
+        yield
+    finally:
+        _inline.deferred = outer
+    for order in held:
+        send_on_commit(order)
+
+
+def send_on_commit(order: Order) -> None:
+    if getattr(_inline, "active", False):
+        return
+    deferred = getattr(_inline, "deferred", None)
+    if deferred is not None:
+        deferred.append(order)
+        return
+    enqueue_on_commit("trades.send_order", order.pk)
+
+
+def cancel_on_commit(order: Order) -> None:
+    enqueue_on_commit("trades.cancel_order", order.pk)
+
+
+def market_rules(group: PositionGroup) -> MarketRules:
+    return rules_of(Market.objects.get(account_id=group.account_id, symbol=group.symbol))
+
+
+def base_of(symbol: str) -> str:
+    return symbol.split("/")[0]
+
+
+# --- Laying a pyramid's grid ------------------------------------------------------------------
+
+
+def leg_client_order_id(group: PositionGroup, pyramid: int, leg: int) -> str:
+    """`tdg42p1l3`: group 42, pyramid 1, leg 3. Deterministic, unique, alphanumeric."""
+    return f"tdg{group.pk}p{pyramid}l{leg}"
+
+
+def is_market_leg(plan: dca.PlannedLeg) -> bool:
+    """Leg 0 at a gap of 0 buys at market; every other leg rests as a limit buy."""
+    return plan.index == 0 and plan.spec.gap_pct == 0
+
+
+def lay_pyramid(
+    group: PositionGroup,
+    *,
+    index: int,
+    entry_price: Decimal,
+    capital: Decimal,
+    planned: Sequence[dca.PlannedLeg],
+    signal_id: int | None,
+    now: datetime,
+    first_purpose: str = Order.Purpose.DCA_LEG,
+) -> tuple[Pyramid, list[Order]]:
+    """Write pyramid `index`, its legs and the orders of the legs that pass the market rules.
+
+    Leg 0 at a gap of 0 buys at market; every other leg rests as a limit buy at its price.
+    A leg below the minimums is written as skipped, with the reason, and reported. A ticket's
+    position writes its leg 0 as the ticket's entry (`first_purpose`).
+    """
+    pyramid = Pyramid.objects.create(
+        group=group,
+        index=index,
+        entry_price=entry_price,
+        capital=capital,
+        signal_id=signal_id,
+        created_at=now,
+    )
+    orders: list[Order] = []
+    base = base_of(group.symbol)
+    for plan in planned:
+        leg = DcaLeg.objects.create(
+            group=group,
+            pyramid=pyramid,
+            index=plan.index,
+            gap_pct=plan.spec.gap_pct,
+            weight_pct=plan.spec.weight_pct,
+            tp_pct=plan.spec.tp_pct,
+            price=plan.price,
+            amount=plan.amount,
+            status=DcaLeg.Status.WORKING if plan.ok else DcaLeg.Status.SKIPPED,
+            problem=plan.problem,
+        )
+        if not plan.ok:
+            group_event(
+                group,
+                "group.leg_below_minimum",
+                f"Pyramid {index + 1}, leg {plan.index} ({fmt(plan.spec.weight_pct)} % at "
+                f"-{fmt(plan.spec.gap_pct)} %) is not placed: {plan.problem}",
+                level="warning",
+                data={
+                    "pyramid": index + 1,
+                    "leg": plan.index,
+                    "quantity": str(plan.amount),
+                    "price": str(plan.price),
+                    "reason": plan.problem,
+                },
+            )
+            continue
+        at_market = is_market_leg(plan)
+        order = Order.objects.create(
+            group=group,
+            leg=leg,
+            signal_id=signal_id,
+            account_id=group.account_id,
+            purpose=first_purpose if plan.index == 0 else Order.Purpose.DCA_LEG,
+            symbol=group.symbol,
+            side=OrderSide.BUY,
+            type=OrderType.MARKET if at_market else OrderType.LIMIT,
+            amount=plan.amount,
+            price=None if at_market else plan.price,
+            client_order_id=leg_client_order_id(group, index, plan.index),
+        )
+        send_on_commit(order)
+        orders.append(order)
+    laid = [plan for plan in planned if plan.ok]
+    group_event(
+        group,
+        "group.grid_laid",
+        f"Pyramid {index + 1} grid laid from {fmt(entry_price)} with {fmt(capital.normalize())} "
+        f"{group.account.quote_currency}: "
+        + "; ".join(
+            f"leg {plan.index} {'market' if is_market_leg(plan) else 'limit'}"
+            f" {fmt(plan.amount)} {base} at {fmt(plan.price)}"
+            for plan in laid
+        )
+        + ".",
+        data={
+            "pyramid": index + 1,
+            "quantity": str(sum((plan.amount for plan in laid), ZERO)),
+            "price": str(entry_price),
+            "capital": str(capital),
+            "legs": [
+                {"leg": plan.index, "amount": str(plan.amount), "price": str(plan.price)}
+                for plan in laid
+            ],
+        },
+    )
+    return pyramid, orders
+
+
+# --- Selling ----------------------------------------------------------------------------------
+
+
+def sell_client_order_id(group: PositionGroup, purpose: str) -> str:
+    """`tdg42x1`: group 42's first exit-signal sell (t: leg TP, a: group TP, c: trader)."""
+    sequence = group.orders.filter(purpose=purpose).count() + 1
+    return f"tdg{group.pk}{_SELL_CODE[purpose]}{sequence}"
+
+
+def prepare_sell(
+    group: PositionGroup, amount: Decimal, price: Decimal | None
+) -> tuple[Decimal | None, str]:
+    """(the amount rounded to the step, "") when it can be sold, else (None, why not)."""
+    if amount <= 0:
+        return None, "nothing to sell"
+    if price is None or price <= 0:
+        return None, "no price to check the minimums against"
+    try:
+        return prepare_order(market_rules(group), amount=amount, price=price).amount, ""
+    except OrderRuleViolation as violation:
+        return None, str(violation)
+
+
+def write_sell(
+    group: PositionGroup,
+    *,
+    purpose: str,
+    amount: Decimal,
+    leg: DcaLeg | None = None,
+    signal_id: int | None = None,
+) -> Order:
+    """A market sell of `amount` (already rounded), sent after commit."""
+    order = Order.objects.create(
+        group=group,
+        leg=leg,
+        signal_id=signal_id,
+        account_id=group.account_id,
+        purpose=purpose,
+        symbol=group.symbol,
+        side=OrderSide.SELL,
+        type=OrderType.MARKET,
+        amount=amount,
+        client_order_id=sell_client_order_id(group, purpose),
+    )
+    send_on_commit(order)
+    return order
+
+
+def live_orders(group: PositionGroup):
+    return group.orders.filter(status__in=Order.LIVE)
+
+
+def sell_in_flight():
+    """For a queryset of positions: one of its sells is live. The loops that sell (take
+    profit, rules) leave such a position alone until the sell settles, so two ticks never
+    sell the same coins."""
+    return Exists(
+        Order.objects.filter(group=OuterRef("pk"), side=OrderSide.SELL, status__in=Order.LIVE)
+    )
+
+
+# --- Closing the whole group ------------------------------------------------------------------
+
+
+def begin_close(
+    group: PositionGroup,
+    *,
+    purpose: str,
+    price: Decimal | None,
+    signal_id: int | None,
+    now: datetime,
+) -> tuple[Order | None, list[Order]]:
+    """Close the whole group: cancel its resting legs and sell what it holds at market.
+
+    1. The group becomes Closing (the take-profit loop leaves it alone; a new entry for its
+       key opens a new group).
+    2. Each live buy is cancelled: at once if it was never sent, else on the exchange after
+       commit (`cancel_order`); a leg that fills meanwhile is sold when the group settles.
+    3. The held quantity, less what sells in flight will sell, is sold at market if it passes
+       the minimums; what is left is settled when every live order is done.
+
+    Returns (the sell order or None, the buys being cancelled).
+    """
+    freed = group.status in PositionGroup.POOL
+    group.status = PositionGroup.Status.CLOSING
+    group.exit_reason = purpose
+    live = list(live_orders(group).select_for_update().order_by("pk"))
+    cancelling = []
+    for order in live:
+        if order.side == OrderSide.BUY:
+            request_cancel(group, order, now=now)
+            cancelling.append(order)
+    reserved = sum((o.amount - o.filled for o in live if o.side == OrderSide.SELL), ZERO)
+    amount, _ = prepare_sell(group, group.quantity - reserved, price)
+    sell = None
+    if amount is not None:
+        sell = write_sell(group, purpose=purpose, amount=amount, signal_id=signal_id)
+    group.save()
+    if freed:
+        # A closing group leaves the pool: its slot goes to the queue's first entry.
+        hooks.pool_changed(account_id=group.account_id, freed=True)
+    return sell, cancelling
+
+
+def request_cancel(group: PositionGroup, order: Order, *, now: datetime) -> None:
+    """Intent to cancel one live order of the locked group.
+
+    An order no sender has claimed yet (still Pending, never attempted) is cancelled here and
+    never sent: `send_order` claims with a compare-and-swap on status and attempts, which this
+    update wins or loses atomically. Any other is marked and cancelled on the exchange after
+    commit; the order-sync loop retries until the exchange reports it done.
+    """
+    unsent = Order.objects.filter(pk=order.pk, status=Order.Status.PENDING, attempts=0).update(
+        status=Order.Status.CANCELLED, cancel_requested_at=now, updated_at=now
+    )
+    if unsent:
+        order.status = Order.Status.CANCELLED
+        if order.leg_id is not None:
+            DcaLeg.objects.filter(pk=order.leg_id, status=DcaLeg.Status.WORKING).update(
+                status=DcaLeg.Status.CANCELLED
+            )
+        return
+    Order.objects.filter(pk=order.pk, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=now, updated_at=now
+    )
+    cancel_on_commit(order)
+
+
+def held_legs(group: PositionGroup) -> list[DcaLeg]:
+    """Filled legs with quantity not yet sold on their own, oldest first."""
+    return list(
+        group.legs.filter(quantity__gt=F("closed_quantity"), fill_price__isnull=False)
+        .exclude(status=DcaLeg.Status.CLOSED)
+        .select_related("pyramid")
+        .order_by("pyramid__index", "index")
+    )
+
+
+def as_held(legs: Sequence[DcaLeg]) -> list[dca.HeldLeg]:
+    return [
+        dca.HeldLeg(
+            key=leg.pk, quantity=leg.open_quantity, fill_price=leg.fill_price, tp_pct=leg.tp_pct
+        )
+        for leg in legs
+    ]
+
+
+def refresh_average(group: PositionGroup) -> None:
+    """The average entry of the legs still held (a leg sold on its own leaves the others)."""
+    average = dca.average_entry([(leg.open_quantity, leg.fill_price) for leg in held_legs(group)])
+    if average is not None:
+        # At the field's 18 places, so the value in memory (events) is the one stored.
+        group.average_entry = average.quantize(Decimal("1E-18"), rounding=ROUND_HALF_UP)
+
+
+def side_of(group: PositionGroup) -> Side:
+    return Side(group.side)

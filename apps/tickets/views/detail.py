@@ -1,0 +1,40 @@
+"""A trade's page: the ticket and the position it opened as one story: facts, orders and the
+timeline that says why it did what it did."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from apps.positions.models import Order
+from apps.strategies.domain.catalog import RuleKind
+from apps.tickets import selectors
+from apps.tickets.views.desk import owned_trade
+
+
+@login_required
+@require_GET
+def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    trade = owned_trade(request, str(pk))
+    position = trade.position_or_none
+    reason = position.exit_reason if position else ""
+    context = {
+        "trade": trade,
+        "position": position,
+        "timeline": selectors.timeline(trade),
+        "exit_reason": Order.Purpose(reason).label if reason in Order.Purpose.values else "",
+        "problems": [(_PROBLEM_LABELS.get(key, key), text) for key, text in trade.errors.items()],
+    }
+    return render(request, "tickets/trade_detail.html", context)
+
+
+# What a failed activation check concerns, in the ticket's words.
+_PROBLEM_LABELS = {
+    "account": "Account",
+    "symbol": "Symbol",
+    "sizing": "Size",
+    "portfolio": "Portfolio filters",
+    **{kind.value: kind.label for kind in RuleKind},
+}
