@@ -45,7 +45,7 @@ from apps.exchanges.services import market_data, refresh_balances, refresh_marke
 from apps.positions.models import PositionGroup  # noqa: E402
 from apps.tickets.models import Trade  # noqa: E402
 from apps.tickets.services import engine, evaluate_rules  # noqa: E402
-from tests.trades.bulk import delete_running, running_trades  # noqa: E402
+from tests.tickets.bulk import delete_running, running_trades  # noqa: E402
 
 USERNAME, PASSWORD = "bench-rules", "bench-password-not-secret"
 SYMBOLS = {"BTC/USDT": Decimal("65000.00"), "ETH/USDT": Decimal("3400.00")}

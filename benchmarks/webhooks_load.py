@@ -63,8 +63,8 @@ from apps.accounts.services import ensure_user  # noqa: E402
 from apps.exchanges.models import ExchangeAccount, Market, PaperOrder  # noqa: E402
 from apps.exchanges.paper.services import open_paper_account  # noqa: E402
 from apps.exchanges.services import refresh_balances, refresh_markets  # noqa: E402
+from apps.positions.models import Order  # noqa: E402
 from apps.strategies.models import Strategy  # noqa: E402
-from apps.tickets.models import Order  # noqa: E402
 from apps.webhooks.models import Signal, WebhookRoute  # noqa: E402
 from apps.webhooks.services.routes import create_route  # noqa: E402
 from tests.servers import PYTHON, free_port, serve  # noqa: E402

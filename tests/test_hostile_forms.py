@@ -30,9 +30,9 @@ from apps.tickets.models import Trade, TradeRevision
 from apps.trade_queue.models import PoolSettings
 from apps.webhooks.models import Signal, WebhookRoute
 from apps.webhooks.services import create_route
-from tests.trades.conftest import paper  # noqa: F401  (the paper account fixture)
-from tests.trades.factories import StrategyFactory
-from tests.trades.posts import (
+from tests.tickets.conftest import paper  # noqa: F401  (the paper account fixture)
+from tests.tickets.factories import StrategyFactory
+from tests.tickets.posts import (
     EMA_CROSS_ENTRY,
     STOP_BELOW_ENTRY,
     TAKE_PNL,

@@ -97,7 +97,7 @@ def _close_question(group: PositionGroup) -> str:
     """What Close at market sells, as the order will carry it: rounded to the market's step, in
     the base asset, and the dust below the step that stays."""
     preview = close_preview(group=group)
-    question = f"Close {group.symbol} {group.timeframe} group #{group.pk} at market now? "
+    question = f"Close {group.symbol} {group.timeframe} position #{group.pk} at market now? "
     question += "Its resting legs are cancelled and "
     if preview.sells is None:
         return question + f"nothing is sold ({preview.why_not})."

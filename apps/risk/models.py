@@ -182,7 +182,7 @@ class GroupRisk(models.Model):
     timer_reset_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"Risk controls of group #{self.group_id}"
+        return f"Risk controls of position #{self.group_id}"
 
 
 class RiskAction(models.Model):

@@ -18,7 +18,7 @@ from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import as_worker, log_in, wait_for_live_socket
 from tests.exchanges.factories import ExchangeAccountFactory
-from tests.trades.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, ticket
+from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

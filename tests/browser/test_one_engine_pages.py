@@ -22,8 +22,8 @@ def open_both(account) -> tuple[Trade, PositionGroup]:
     """A ticket whose immediate entry opened its position, and an entry signal's position."""
     from apps.positions.services import act_on_signal
     from apps.tickets.services import activate_ticket, evaluate_rules
-    from tests.trades.conftest import STOP_2_PCT, ticket
-    from tests.trades.grouping import grid_strategy, signal
+    from tests.positions.grouping import grid_strategy, signal
+    from tests.tickets.conftest import STOP_2_PCT, ticket
 
     activation = activate_ticket(
         user=account.owner,

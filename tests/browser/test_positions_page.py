@@ -30,7 +30,7 @@ def paper_account():
 
 def entry(account):
     from apps.positions.services import act_on_signal
-    from tests.trades.grouping import grid_strategy, signal
+    from tests.positions.grouping import grid_strategy, signal
 
     return act_on_signal(
         account=account,

@@ -23,7 +23,7 @@ def full_pool_with_a_queue():
     from apps.exchanges.services import refresh_balances, refresh_markets
     from apps.positions.services import act_on_signal
     from tests.exchanges.factories import ExchangeAccountFactory
-    from tests.trades.grouping import grid_strategy, signal
+    from tests.positions.grouping import grid_strategy, signal
 
     account = ExchangeAccountFactory(kind="paper", label="Paper", max_open_groups=1)
     open_paper_account(account=account, initial_balance=Decimal("10000"))
@@ -50,7 +50,7 @@ def full_pool_with_a_queue():
 
 def exit_btc(account, strategy):
     from apps.positions.services import act_on_signal
-    from tests.trades.grouping import signal
+    from tests.positions.grouping import signal
 
     return act_on_signal(
         account=account,

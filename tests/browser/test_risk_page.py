@@ -23,7 +23,7 @@ def book():
     from apps.positions.services import act_on_signal, take_profit
     from apps.risk.models import RiskSettings
     from tests.exchanges.factories import ExchangeAccountFactory
-    from tests.trades.grouping import grid_strategy, signal
+    from tests.positions.grouping import grid_strategy, signal
 
     account = ExchangeAccountFactory(kind="paper", label="Paper")
     open_paper_account(account=account, initial_balance=Decimal("10000"))

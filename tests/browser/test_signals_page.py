@@ -35,7 +35,7 @@ def paper_route():
     from apps.exchanges.services import refresh_balances, refresh_markets
     from apps.webhooks.services import create_route
     from tests.exchanges.factories import ExchangeAccountFactory
-    from tests.trades.factories import StrategyFactory
+    from tests.tickets.factories import StrategyFactory
 
     account = ExchangeAccountFactory(kind="paper", label="Paper")
     open_paper_account(account=account, initial_balance=Decimal("10000"))

@@ -29,7 +29,7 @@ from apps.webhooks.services.decisions import decide_queued
 from apps.webhooks.services.events import signal_event
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
-from tests.trades.factories import StrategyFactory, TradeFactory, ticket_position
+from tests.tickets.factories import StrategyFactory, TradeFactory, ticket_position
 
 pytestmark = pytest.mark.django_db
 

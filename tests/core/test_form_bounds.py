@@ -14,8 +14,8 @@ from apps.risk.forms import RiskSettingsForm
 from apps.risk.models import MAX_GROUP_AGE_MINUTES, RiskSettings
 from apps.strategies.forms import LegFormSet
 from tests.accounts.factories import OperatorFactory
-from tests.trades.conftest import paper  # noqa: F401  (the paper account fixture)
-from tests.trades.factories import StrategyFactory
+from tests.tickets.conftest import paper  # noqa: F401  (the paper account fixture)
+from tests.tickets.factories import StrategyFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -32,7 +32,7 @@ from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.notifications.discord_server import DiscordServer, Reply
 from tests.servers import free_port
-from tests.trades.factories import TradeFactory, ticket_position
+from tests.tickets.factories import TradeFactory, ticket_position
 from tradedesk.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,7 @@ from apps.tickets.services.events import trade_event
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.servers import free_port
-from tests.trades.factories import TradeFactory
+from tests.tickets.factories import TradeFactory
 
 pytestmark = pytest.mark.django_db
 

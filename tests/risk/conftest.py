@@ -9,8 +9,8 @@ import pytest
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import PositionGroup
 from apps.risk.models import RiskSettings
-from tests.trades.conftest import paper  # noqa: F401  (the fixture)
-from tests.trades.grouping import Desk, grid_strategy, signal
+from tests.positions.grouping import Desk, grid_strategy, signal
+from tests.tickets.conftest import paper  # noqa: F401  (the fixture)
 
 START = {
     "BTC/USDT": "65000.00",

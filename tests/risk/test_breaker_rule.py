@@ -15,7 +15,7 @@ from apps.positions.models import Order
 from apps.positions.services.orders import RECOVERY_GRACE, send_order, sync_orders
 from apps.risk.models import AccountGuard
 from apps.tickets.models import Trade
-from tests.trades.factories import TradeFactory, ticket_entry
+from tests.tickets.factories import TradeFactory, ticket_entry
 
 pytestmark = pytest.mark.django_db
 

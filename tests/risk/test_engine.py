@@ -16,8 +16,8 @@ from apps.positions.models import Order, PositionGroup, Pyramid
 from apps.positions.services import close_group
 from apps.risk import services
 from apps.risk.models import GroupRisk, RiskAction
+from tests.positions.grouping import signal
 from tests.risk.conftest import engine_on, open_group
-from tests.trades.grouping import signal
 
 pytestmark = pytest.mark.django_db
 

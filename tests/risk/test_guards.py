@@ -20,9 +20,9 @@ from apps.risk import services
 from apps.risk.models import AccountGuard, RiskSettings
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
+from tests.positions.grouping import GRID, signal
 from tests.risk.conftest import open_group
-from tests.trades.conftest import ticket
-from tests.trades.grouping import GRID, signal
+from tests.tickets.conftest import ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ def test_the_circuit_breaker_pauses_entries_after_consecutive_errors_for_the_coo
 def test_refused_orders_count_against_the_breaker_through_their_events(paper, desk):
     limits(paper, breaker_errors=2)
     from apps.positions.services import act_on_signal
-    from tests.trades.grouping import grid_strategy
+    from tests.positions.grouping import grid_strategy
 
     strategy = grid_strategy(paper.owner, legs=[])
     for timeframe in ("15", "60"):  # 1 BTC is far more than the 10000 USDT held: refused

@@ -16,8 +16,8 @@ from apps.risk import services
 from apps.risk.models import AccountGuard, RiskSettings
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services import promote_account
+from tests.positions.grouping import grid_strategy, signal
 from tests.risk.conftest import open_group
-from tests.trades.grouping import grid_strategy, signal
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,7 @@ def test_the_kill_switch_and_resume_name_a_queued_entry_by_its_signal_not_its_qu
     from apps.risk.selectors import kill_switch_plan
     from apps.webhooks.models import Signal
     from apps.webhooks.services import create_route
-    from tests.trades.factories import StrategyFactory
+    from tests.tickets.factories import StrategyFactory
 
     ExchangeAccount.objects.filter(pk=paper.pk).update(max_open_groups=1)
     paper.refresh_from_db()

@@ -36,7 +36,7 @@ from apps.strategies.domain.catalog import (
     secondaries_for,
     units_for,
 )
-from tests.trades.conftest import IMMEDIATELY, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT
+from tests.tickets.conftest import IMMEDIATELY, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT
 
 LONG, SHORT = Side.LONG, Side.SHORT
 ENTRY = RuleKind.ENTRY

@@ -26,7 +26,7 @@ from apps.strategies.domain.evaluation import (
     threshold_of,
     unrealised_pnl_pct,
 )
-from tests.trades.conftest import STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT
+from tests.tickets.conftest import STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT
 
 LONG, SHORT = Side.LONG, Side.SHORT
 ENTRY = RuleKind.ENTRY

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.strategies.test_strategy_grid import edit, grid_post
-from tests.trades.factories import StrategyFactory
+from tests.tickets.factories import StrategyFactory
 
 pytestmark = pytest.mark.django_db
 

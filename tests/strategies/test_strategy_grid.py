@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from apps.core.models import Event
 from apps.strategies.services import update_strategy_grid
-from tests.trades.factories import StrategyFactory
+from tests.tickets.factories import StrategyFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ import pytest
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import PositionGroup
 from apps.trade_queue.models import PoolSettings, QueuedSignal
-from tests.trades.conftest import paper  # noqa: F401  (the paper account fixture)
-from tests.trades.grouping import Desk, grid_strategy
+from tests.positions.grouping import Desk, grid_strategy
+from tests.tickets.conftest import paper  # noqa: F401  (the paper account fixture)
 
 PRICES = {
     "BTC/USDT": "65000.00",

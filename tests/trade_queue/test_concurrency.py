@@ -19,9 +19,9 @@ from apps.positions.services import act_on_signal
 from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.selectors import ranked_queue
 from tests.exchanges.factories import ExchangeAccountFactory
+from tests.positions.grouping import grid_strategy, signal
 from tests.threads import run_together
 from tests.trade_queue.conftest import PRICES, set_prices
-from tests.trades.grouping import grid_strategy, signal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

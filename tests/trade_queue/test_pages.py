@@ -14,8 +14,8 @@ from apps.core.models import Event
 from apps.positions.models import PositionGroup
 from apps.trade_queue.models import PoolSettings
 from tests.accounts.factories import OperatorFactory, UserFactory
+from tests.positions.grouping import signal
 from tests.trade_queue.conftest import open_symbols, row
-from tests.trades.grouping import signal
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services import promote_account
 from apps.webhooks.services.processing import lane_lease, lane_name
 from tests.exchanges.factories import ExchangeAccountFactory
+from tests.positions.grouping import grid_strategy, signal
 from tests.trade_queue.conftest import open_symbols, row
-from tests.trades.grouping import grid_strategy, signal
 from tests.webhooks.crash import _start, kill, output
 
 pytestmark = pytest.mark.django_db

@@ -22,8 +22,8 @@ from apps.trade_queue.services import (
     request_promotion,
     update_pool_settings,
 )
+from tests.positions.grouping import signal
 from tests.trade_queue.conftest import open_symbols, pool_settings, row, waiting_keys
-from tests.trades.grouping import signal
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +153,7 @@ def test_when_a_group_closes_the_highest_priority_entry_is_promoted_at_once(pool
     group = PositionGroup.objects.get(symbol="SOL/USDT")
     assert (promoted.status, promoted.group_id) == ("promoted", group.pk)
     assert promoted.reason.startswith("Promoted from the queue (waited ")
-    assert f"Opened SOL/USDT 15 long group #{group.pk}" in promoted.reason
+    assert f"Opened SOL/USDT 15 long position #{group.pk}" in promoted.reason
     assert group.pyramids.get().entry_price == D("153")  # the signal's own price
     assert group.orders.get().status == "filled"  # its order was sent and filled
     assert waiting_keys(pool) == ["XRP/USDT 15", "ETH/USDT 15"]
@@ -204,7 +204,7 @@ def test_a_promoted_entry_is_revalidated_as_new_and_rejected_with_the_reason(poo
 
 def test_a_promoted_entry_is_sized_from_the_buying_power_it_finds_when_promoted(pool, desk):
     from apps.exchanges.models import BalanceSnapshot
-    from tests.trades.grouping import grid_strategy
+    from tests.positions.grouping import grid_strategy
 
     by_balance = grid_strategy(
         pool.owner, legs=[], sizing_kind="buying_power_pct", sizing_value="10"
@@ -223,7 +223,7 @@ def test_a_promoted_entry_is_sized_from_the_buying_power_it_finds_when_promoted(
 
 def test_a_promoted_entry_without_the_buying_power_is_rejected_with_the_reason(pool, desk):
     from apps.exchanges.models import BalanceSnapshot
-    from tests.trades.grouping import grid_strategy
+    from tests.positions.grouping import grid_strategy
 
     by_balance = grid_strategy(
         pool.owner, legs=[], sizing_kind="buying_power_pct", sizing_value="10"

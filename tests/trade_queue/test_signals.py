@@ -17,8 +17,8 @@ from apps.trade_queue.models import QueuedSignal
 from apps.trade_queue.services import promote_account
 from apps.webhooks.models import Signal
 from apps.webhooks.services import create_route
+from tests.tickets.factories import StrategyFactory
 from tests.trade_queue.conftest import row
-from tests.trades.factories import StrategyFactory
 from tests.webhooks.conftest import post
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from apps.exchanges.services import refresh_balances, refresh_markets
 from apps.webhooks.models import WebhookRoute
 from apps.webhooks.services import create_route
 from tests.exchanges.factories import ExchangeAccountFactory
-from tests.trades.factories import StrategyFactory
+from tests.tickets.factories import StrategyFactory
 
 ALERTS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tradingview" / "alerts.json"
 TV_IP = "52.89.214.238"

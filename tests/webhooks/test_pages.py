@@ -13,7 +13,7 @@ from apps.webhooks.models import Signal, WebhookRoute
 from apps.webhooks.services import create_route
 from tests.accounts.factories import OperatorFactory, UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
-from tests.trades.factories import StrategyFactory
+from tests.tickets.factories import StrategyFactory
 from tests.webhooks.conftest import deliver, post, url_of
 
 pytestmark = pytest.mark.django_db

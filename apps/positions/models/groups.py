@@ -118,7 +118,7 @@ class PositionGroup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.symbol} {self.timeframe} {self.side} group #{self.pk}"
+        return f"{self.symbol} {self.timeframe} {self.side} position #{self.pk}"
 
     @property
     def dom_id(self) -> str:

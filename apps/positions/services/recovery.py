@@ -48,11 +48,11 @@ def _from_orders(signal_id: int, action: str, orders: list[Order]) -> Written:
     ids = ", ".join(order.client_order_id for order in orders)
     pyramid = Pyramid.objects.filter(signal_id=signal_id).first()
     if action == "exit":
-        what = f"closing group #{group_id} with order {ids}"
+        what = f"closing position #{group_id} with order {ids}"
     elif pyramid is not None:
-        what = f"pyramid {pyramid.index + 1} of group #{group_id} with orders {ids}"
+        what = f"pyramid {pyramid.index + 1} of position #{group_id} with orders {ids}"
     else:
-        what = f"orders {ids} of group #{group_id}"
+        what = f"orders {ids} of position #{group_id}"
     outcome = SignalOutcome(
         EXECUTED,
         f"Finished after its processing was interrupted, from what it had written: {what}.",

@@ -190,7 +190,8 @@ def _entry(
             hooks.position_added_to(position=group, now=now)
         if group is not None and group.pyramids.count() >= group.pyramid_limit:
             return _rejected(
-                f"{_key(order)}: pyramid limit {group.pyramid_limit} reached (group #{group.pk}).",
+                f"{_key(order)}: pyramid limit {group.pyramid_limit} reached "
+                f"(position #{group.pk}).",
                 group.pk,
             )
         if group is None or pool.pyramids_count:
@@ -457,7 +458,7 @@ def _open_group(
     live.push_group(group, created=True)
     return SignalOutcome(
         EXECUTED,
-        f"Opened {_key(order)} group #{group.pk}: pyramid 1 of {group.pyramid_limit}, "
+        f"Opened {_key(order)} position #{group.pk}: pyramid 1 of {group.pyramid_limit}, "
         f"{_legs_text(orders, skipped)} with {fmt(capital.normalize())} "
         f"{account.quote_currency} from {fmt(reference)}.",
         group.pk,
@@ -511,7 +512,7 @@ def _add_pyramid(
     live.push_group(group)
     return SignalOutcome(
         EXECUTED,
-        f"Pyramid {count + 1} of {group.pyramid_limit} added to {key} group #{group.pk}: "
+        f"Pyramid {count + 1} of {group.pyramid_limit} added to {key} position #{group.pk}: "
         f"{_legs_text(orders, skipped)} with {fmt(capital.normalize())} "
         f"{group.account.quote_currency} from {fmt(reference)}.",
         group.pk,
@@ -590,7 +591,7 @@ def _exit(
                 trade__isnull=True,
             ).first()
             if closing is not None:
-                return _rejected(f"{_key(order)} group #{closing.pk} is already closing.")
+                return _rejected(f"{_key(order)} position #{closing.pk} is already closing.")
             return _rejected(f"No open {_key(order)} group to exit on {account.label}.")
         outcome = close_group_locked(
             group, purpose=Order.Purpose.EXIT_SIGNAL, price=None, signal_id=signal_id, now=now
@@ -655,7 +656,7 @@ def close_group_locked(
     live.push_group(group)
     return SignalOutcome(
         EXECUTED,
-        f"Closing {group.symbol} {group.timeframe} {group.side} group #{group.pk}: {action}.",
+        f"Closing {group.symbol} {group.timeframe} {group.side} position #{group.pk}: {action}.",
         group.pk,
         (sell.pk,) if sell else (),
     )

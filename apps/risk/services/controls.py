@@ -54,7 +54,7 @@ def _locked_open(group: PositionGroup) -> PositionGroup:
         .get(pk=group.pk)
     )
     if group.status not in (PositionGroup.Status.OPEN, PositionGroup.Status.ERROR):
-        raise ControlError(f"Group #{group.pk} is {group.get_status_display().lower()}.")
+        raise ControlError(f"Position #{group.pk} is {group.get_status_display().lower()}.")
     return group
 
 
@@ -66,7 +66,7 @@ def set_blocked(*, group: PositionGroup, blocked: bool) -> GroupRisk:
         control.blocked = blocked
         control.save(update_fields=["blocked"])
         word = "blocked from" if blocked else "unblocked for"
-        group_event(group, "risk.group_blocked", f"Group #{group.pk} {word} the risk engine.")
+        group_event(group, "risk.group_blocked", f"Position #{group.pk} {word} the risk engine.")
     return control
 
 
@@ -79,7 +79,7 @@ def set_skip_once(*, group: PositionGroup, skip: bool = True) -> GroupRisk:
         control.skip_once = skip
         control.save(update_fields=["skip_once"])
         text = "will be skipped once by" if skip else "is no longer skipped by"
-        group_event(group, "risk.group_skip_once", f"Group #{group.pk} {text} the risk engine.")
+        group_event(group, "risk.group_skip_once", f"Position #{group.pk} {text} the risk engine.")
     return control
 
 

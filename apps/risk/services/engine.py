@@ -217,7 +217,7 @@ def _consume_skips(groups, ids, *, now: datetime, as_loser: bool) -> None:
         group_event(
             group,
             "risk.skipped_once",
-            f"The risk engine skipped group #{pk} once as a {role}.",
+            f"The risk engine skipped position #{pk} once as a {role}.",
             data={"role": "loser" if as_loser else "winner"},
         )
 

@@ -14,9 +14,9 @@ from apps.risk.models import AccountGuard
 from apps.strategies.models import Strategy
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
-from tests.trades.conftest import BTC, STOP_2_PCT, ticket
-from tests.trades.factories import StrategyFactory, stored_rules
-from tests.trades.grouping import Desk, signal
+from tests.positions.grouping import Desk, signal
+from tests.tickets.conftest import BTC, STOP_2_PCT, ticket
+from tests.tickets.factories import StrategyFactory, stored_rules
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.tickets.models import Trade
-from tests.trades.posts import STOP_BELOW_ENTRY, TAKE_PNL, ticket_post
+from tests.tickets.posts import STOP_BELOW_ENTRY, TAKE_PNL, ticket_post
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from apps.positions.models import PositionGroup
 from apps.positions.services import act_on_signal
 from apps.trade_queue.models import QueuedSignal
+from tests.positions.grouping import grid_strategy, signal
 from tests.threads import run_together
-from tests.trades.grouping import grid_strategy, signal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

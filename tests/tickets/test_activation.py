@@ -20,7 +20,7 @@ from apps.tickets.services import (
     modify_trade,
     save_ticket,
 )
-from tests.trades.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, ticket
+from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, ticket
 
 pytestmark = pytest.mark.django_db
 

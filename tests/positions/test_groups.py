@@ -14,8 +14,8 @@ from apps.core.models import Event
 from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
 from apps.positions.models import DcaLeg, Order, PositionGroup
 from apps.positions.services import act_on_signal
-from tests.trades.conftest import BTC
-from tests.trades.grouping import Desk, grid_strategy, signal
+from tests.positions.grouping import Desk, grid_strategy, signal
+from tests.tickets.conftest import BTC
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +229,9 @@ def test_later_entries_add_pyramids_up_to_the_limit_then_are_rejected(paper, des
     assert first.group_id == second.group_id == third.group_id
     assert "Pyramid 2 of 3 added" in second.reason
     assert fourth.decision == "rejected"
-    assert fourth.reason == f"BTC/USDT 15 long: pyramid limit 3 reached (group #{first.group_id})."
+    assert (
+        fourth.reason == f"BTC/USDT 15 long: pyramid limit 3 reached (position #{first.group_id})."
+    )
     assert fourth.group_id == first.group_id
     group = PositionGroup.objects.get()
     assert list(group.pyramids.values_list("index", "entry_price")) == [

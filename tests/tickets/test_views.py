@@ -16,9 +16,9 @@ from apps.strategies.domain.catalog import SOURCES, RuleKind
 from apps.strategies.models import Strategy
 from apps.tickets.forms import TicketForm
 from apps.tickets.models import Trade
-from tests.trades.factories import StrategyFactory, TradeFactory, ticket_position
-from tests.trades.html import disabled_fields, form_values, select_options
-from tests.trades.posts import (
+from tests.tickets.factories import StrategyFactory, TradeFactory, ticket_position
+from tests.tickets.html import disabled_fields, form_values, select_options
+from tests.tickets.posts import (
     EMA_CROSS_ENTRY,
     STOP_BELOW_ENTRY,
     TAKE_PNL,

@@ -16,7 +16,7 @@ from apps.tickets.forms import TicketForm
 from apps.tickets.models import Trade, TradeRevision
 from tests.accounts.factories import UserFactory
 from tests.exchanges.factories import ExchangeAccountFactory
-from tests.trades.posts import (
+from tests.tickets.posts import (
     EMA_CROSS_ENTRY,
     STOP_BELOW_ENTRY,
     TAKE_PNL,

@@ -11,8 +11,8 @@ from apps.exchanges.paper.services import set_price
 from apps.positions.services import SignalOrder, act_on_signal, take_profit
 from apps.positions.services.orders import sync_orders
 from apps.strategies.models import Strategy
-from tests.trades.conftest import BTC
-from tests.trades.factories import StrategyFactory
+from tests.tickets.conftest import BTC
+from tests.tickets.factories import StrategyFactory
 
 # 40 % at market, 30 % 2 % lower, 30 % 4 % lower; each leg with its own take profit.
 GRID = [

@@ -20,7 +20,7 @@ from apps.core.broadcast import join_live
 from apps.positions.models import PositionGroup
 from apps.positions.selectors import groups_for_rows
 from tests.exchanges.factories import ExchangeAccountFactory
-from tests.trades.grouping import Desk, grid_strategy, signal
+from tests.positions.grouping import Desk, grid_strategy, signal
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apps.exchanges.models import ExchangeAccount
 from apps.strategies.domain.catalog import RuleKind
-from tests.trades.conftest import BTC, IMMEDIATELY
+from tests.tickets.conftest import BTC, IMMEDIATELY
 
 # The four examples, as a trader picks them in the dropdowns.
 EMA_CROSS_ENTRY = {

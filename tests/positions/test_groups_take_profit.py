@@ -10,7 +10,7 @@ import pytest
 from apps.core.models import Event
 from apps.exchanges.models import PaperOrder
 from apps.positions.models import DcaLeg, Order, PositionGroup
-from tests.trades.grouping import Desk, grid_strategy, signal
+from tests.positions.grouping import Desk, grid_strategy, signal
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from apps.positions.models import Order
 from apps.tickets.models import CandleValue, Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
 from apps.tickets.services.candles import refresh_due
-from tests.trades.conftest import BTC, ticket
+from tests.tickets.conftest import BTC, ticket
 
 pytestmark = pytest.mark.django_db
 

@@ -18,10 +18,10 @@ from apps.risk import services
 from apps.risk.models import AccountGuard, RiskSettings
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
+from tests.positions.grouping import Desk
 from tests.risk.conftest import START, open_group
-from tests.trades.conftest import BTC, ticket
-from tests.trades.grouping import Desk
-from tests.trades.posts import ticket_post
+from tests.tickets.conftest import BTC, ticket
+from tests.tickets.posts import ticket_post
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from apps.tickets.services import (
     evaluate_rules,
     save_ticket,
 )
-from tests.trades.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, ticket
+from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, ticket
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from apps.exchanges.models import PaperSettings
 from apps.positions.models import Order, PositionGroup
 from apps.positions.services import act_on_signal
 from apps.positions.services import signals as group_signals
-from tests.trades.grouping import grid_strategy, signal
+from tests.positions.grouping import grid_strategy, signal
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from apps.exchanges.models import ExchangeAccount
 from apps.positions.models import PositionGroup
 from apps.positions.services import fills
-from tests.trades.grouping import Desk, grid_strategy, signal
+from tests.positions.grouping import Desk, grid_strategy, signal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

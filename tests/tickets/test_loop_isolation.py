@@ -18,10 +18,10 @@ from apps.tickets.models import CandleValue, Trade, TradeRevision
 from apps.tickets.services import activate_ticket
 from apps.tickets.services.loops import market_data_loop, rules_loop
 from tests.exchanges.factories import ExchangeAccountFactory
-from tests.trades.bulk import running_trades
-from tests.trades.conftest import BTC, ticket
-from tests.trades.grouping import Desk, grid_strategy, signal
-from tests.trades.test_indicator_cache import EMA_CROSS
+from tests.positions.grouping import Desk, grid_strategy, signal
+from tests.tickets.bulk import running_trades
+from tests.tickets.conftest import BTC, ticket
+from tests.tickets.test_indicator_cache import EMA_CROSS
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.positions.services.opening import EXIT_RULES_OF_TICKET, exit_rules
 from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
 from apps.tickets.models import Trade, TradeRevision
-from tests.trades.factories import SINGLE_LEG, filled_entry_leg
+from tests.tickets.factories import SINGLE_LEG, filled_entry_leg
 
 # Rules that are evaluated every tick but do not fire at the prices the tests use.
 WAITING_ENTRY = {

@@ -15,8 +15,8 @@ from apps.exchanges.domain.precision import fmt
 from apps.positions.models import Order, PositionGroup
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
-from tests.trades.conftest import ticket
-from tests.trades.grouping import Desk, grid_strategy, signal
+from tests.positions.grouping import Desk, grid_strategy, signal
+from tests.tickets.conftest import ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_a_groups_close_without_the_answer_asks_and_sells_nothing(client, paper,
     assert response.status_code == 200
     html = response.content.decode()
     box = html.split('id="close-confirm"')[1].split("</form>")[0]
-    assert f"Close BTC/USDT 15 group #{group.pk} at market now?" in box
+    assert f"Close BTC/USDT 15 position #{group.pk} at market now?" in box
     assert said_why(box, data)
     assert 'name="confirm" value="yes"' in box and "Keep it open" in box
     assert PositionGroup.objects.get(pk=group.pk).status == PositionGroup.Status.OPEN

@@ -13,8 +13,8 @@ from apps.exchanges.paper.services import set_price
 from apps.positions.models import PositionGroup
 from apps.tickets.models import Trade
 from apps.tickets.services import evaluate_rules
-from tests.trades.bulk import delete_running, running_trades
-from tests.trades.conftest import BTC
+from tests.tickets.bulk import delete_running, running_trades
+from tests.tickets.conftest import BTC
 
 pytestmark = pytest.mark.django_db
 
