@@ -57,6 +57,16 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
         {"account": "Binance main", "symbol": "BTC/USDT", "side": "buy", "quantity": "0.010"},
         "[TradeDesk] Entry filled · BTC/USDT",
     ),
+    "trade.entry_waiting": (
+        "Entry rule met, but Binance main's pool is full (3 of 3 slots used).",
+        {"account": "Binance main", "symbol": "BTC/USDT", "reason": "pool full"},
+        "[TradeDesk] Entry waiting for a pool slot · BTC/USDT",
+    ),
+    "trade.entry_failed": (
+        "The entry of position #7 ended with nothing filled; the trade needs attention.",
+        {"account": "Binance main", "symbol": "BTC/USDT", "reason": "nothing filled"},
+        "[TradeDesk] Entry failed (nothing filled) · BTC/USDT",
+    ),
     "trade.take_profit_hit": (
         "Take profit 1 of trade #12 filled at 63000.00.",
         {"symbol": "BTC/USDT", "side": "sell", "price": "63000.00", "pnl": "17.49"},
