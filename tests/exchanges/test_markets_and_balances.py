@@ -134,3 +134,20 @@ def test_a_paper_fill_pushes_the_new_balances_without_waiting_for_the_balance_lo
 
     btc_balance = BalanceSnapshot.objects.get(account=account, asset="BTC")
     assert btc_balance.total == Decimal("0.01") - Decimal("0.01") * Decimal("0.001")  # maker fee
+
+
+def test_a_paused_accounts_balances_keep_refreshing(account, settings):
+    """The kill switch pauses the account and sells at market: the Desk must show the sale."""
+    from apps.exchanges.services.balances import refresh_due_balances
+
+    now = timezone.now()
+    long_ago = now - timedelta(seconds=settings.BALANCES_REFRESH_SECONDS + 60)
+    ExchangeAccount.objects.filter(pk=account.pk).update(
+        is_active=False, balances_refreshed_at=long_ago
+    )
+
+    refresh_due_balances(now=now)
+
+    account.refresh_from_db()
+    assert account.balances_refreshed_at == now
+    assert BalanceSnapshot.objects.filter(account=account, asset="USDT").exists()

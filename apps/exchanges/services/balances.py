@@ -31,9 +31,9 @@ def refresh_balances(*, account: ExchangeAccount, now: datetime) -> list[Balance
 def refresh_due_balances(*, now: datetime, batch: int = 50) -> None:
     """One tick of the balance loop."""
     due_before = now - timedelta(seconds=settings.BALANCES_REFRESH_SECONDS)
-    due = ExchangeAccount.objects.filter(is_active=True).filter(
-        due_filter("balances_refreshed_at", due_before)
-    )
+    # A paused account (by the trader or the kill switch) still holds what it holds: its
+    # balances keep refreshing, so the Desk shows the closes that filled after the pause.
+    due = ExchangeAccount.objects.filter(due_filter("balances_refreshed_at", due_before))
 
     def refresh(account: ExchangeAccount) -> None:
         try:

@@ -33,7 +33,7 @@ def move_paper_prices(*, now: datetime) -> None:
     # A fill changed its balances: push them now rather than at the next balance tick.
     each_isolated(
         "exchanges.paper_prices",
-        ExchangeAccount.objects.filter(pk__in=filled, is_active=True).select_related("owner"),
+        ExchangeAccount.objects.filter(pk__in=filled).select_related("owner"),  # paused too
         lambda account: refresh_balances(account=account, now=now),
         account_of=lambda account: account,
     )
