@@ -88,7 +88,7 @@ def test_the_desk_and_positions_list_both_and_the_kill_switch_closes_both(page, 
 
     for position in (from_ticket, from_signal):
         position.refresh_from_db()
-        assert (position.status, position.exit_reason) == ("closed", Order.Purpose.RISK)
+        assert (position.status, position.exit_reason) == ("closed", Order.Purpose.KILL_SWITCH)
         assert position.quantity < Decimal("0.00001")  # sold, but the dust below the step
     trade.refresh_from_db()
     assert trade.status == Trade.Status.CLOSED

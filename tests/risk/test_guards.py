@@ -197,7 +197,7 @@ def test_the_kill_switch_leaves_no_open_order_and_no_open_position(paper, desk):
         "closed"
     }
     assert Trade.objects.get(pk=trade.pk).status == "closed"
-    assert PositionGroup.objects.get(trade=trade).exit_reason == Order.Purpose.RISK
+    assert PositionGroup.objects.get(trade=trade).exit_reason == Order.Purpose.KILL_SWITCH
     assert Trade.objects.get(pk=waiting.pk).status == "cancelled"
     assert not Order.objects.filter(group__trade=waiting).exists()
     # What is left of each coin is dust below the step: nothing that could be sold.

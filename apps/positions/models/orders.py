@@ -24,8 +24,9 @@ class Order(models.Model):
         LEG_TAKE_PROFIT = "leg_tp", "Leg take profit"
         GROUP_TAKE_PROFIT = "group_tp", "Group take profit"
         EXIT_SIGNAL = "exit_signal", "Exit signal"
-        # The risk engine: a winner's partial close, a loser's close, the kill switch.
+        # The risk engine: a winner's partial close, a loser's close.
         RISK = "risk", "Risk engine"
+        KILL_SWITCH = "kill_switch", "Kill switch"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Not sent yet"

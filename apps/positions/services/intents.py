@@ -37,6 +37,7 @@ _SELL_CODE = {
     Order.Purpose.EXIT_SIGNAL: "x",
     Order.Purpose.CLOSE: "c",
     Order.Purpose.RISK: "r",
+    Order.Purpose.KILL_SWITCH: "k",
 }
 # Why a position closes, in a trader's words.
 CLOSE_REASONS = {
@@ -48,6 +49,7 @@ CLOSE_REASONS = {
     Order.Purpose.EXIT_SIGNAL: "exit signal",
     Order.Purpose.CLOSE: "closed by the trader",
     Order.Purpose.RISK: "risk engine",
+    Order.Purpose.KILL_SWITCH: "kill switch",
 }
 
 

@@ -172,7 +172,7 @@ def _close_group(group_id: int, done: Sweep, *, now: datetime) -> None:
             return
         resting = group.orders.filter(side="buy", status__in=Order.LIVE).count()
         close_group_locked(
-            group, purpose=Order.Purpose.RISK, price=None, signal_id=None, now=now, why=WHY
+            group, purpose=Order.Purpose.KILL_SWITCH, price=None, signal_id=None, now=now, why=WHY
         )
     done.groups_closed.append(group_id)
     done.legs_cancelled += resting
