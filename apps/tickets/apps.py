@@ -10,7 +10,10 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.positions.services import hooks
+        from apps.tickets.services import live
         from apps.tickets.services.tickets import follow_position
 
         # A ticket's trade is Closed (or in Error) when the position its entry opened is.
         hooks.position_settled.connect(follow_position)
+        # Its Desk row shows the position's size and entry: a fill pushes the table again.
+        hooks.position_changed.connect(live.push_table_of)

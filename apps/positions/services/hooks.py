@@ -5,6 +5,8 @@ do I/O.
 
 - `position_settled(position)`: the position is Closed or in Error (status set, not saved):
   the ticket that opened it follows.
+- `position_changed(position)`: a fill or an order's end changed the position (saved; its
+  row is pushed after commit): the pages of the ticket that opened it follow.
 - `entry_check(account, symbol, now) -> str | None`: asked before any new position opens
   (`opening.refusal`); the first reason refuses it. The account guards answer.
 - `position_added_to(position, now)`: an entry signal arrived for an open position (a
@@ -35,6 +37,7 @@ from decimal import Decimal
 from apps.core.hooks import Hook
 
 position_settled = Hook("positions.settled")
+position_changed = Hook("positions.changed")
 entry_check = Hook("positions.entry_check")
 position_added_to = Hook("positions.added_to")
 exchange_answered = Hook("positions.exchange_answered")

@@ -12,12 +12,18 @@ from collections.abc import Iterable
 
 from apps.core.broadcast import broadcast_fragment
 from apps.positions.models import PositionGroup
+from apps.positions.services import hooks
 
 POSITIONS_LIVE = "positions/positions_live.html"
 
 
 def push_group(group: PositionGroup, *, created: bool = False) -> None:
+    """The position's row on every page that shows it, after commit; a ticket's position also
+    tells its ticket (`hooks.position_changed`), whose Desk row shows its size and entry."""
     from apps.positions.selectors import groups_for_rows
+
+    if group.trade_id and not created:
+        hooks.position_changed(position=group)
 
     broadcast_fragment(
         user_ids=[group.owner_id],

@@ -25,6 +25,12 @@ def push_table(*, owner_id: int) -> None:
     )
 
 
+def push_table_of(position: PositionGroup) -> None:
+    """The owner's trades table, after a fill changed the position a ticket opened (its row
+    shows the position's size and entry)."""
+    push_table(owner_id=position.owner_id)
+
+
 def push_rows(trades: Iterable[Trade], positions: Iterable[PositionGroup] = ()) -> None:
     """The last price and PnL cells of the tickets whose price moved: waiting tickets
     (`trades`) and the positions tickets opened (`positions`; a signal's are skipped), one
