@@ -94,3 +94,23 @@ def test_the_admin_and_password_change_work_under_the_strict_csp(page, live_serv
         page.goto(f"{live_server_url}{path}")
         expect(page.locator("h1").first).to_contain_text(heading)
     assert page.csp_violations == []
+
+
+def test_a_push_for_an_element_the_page_does_not_show_is_dropped_without_an_error(
+    page, live_server_url
+):
+    # The Desk has no Logs table: a new event's row has nowhere to land. htmx would log
+    # `htmx:oobErrorNoTarget` for it; the page drops it instead and keeps what lands.
+    trader = UserFactory()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    log_in(page, live_server_url, trader.username, PASSWORD)
+    wait_for_live_socket(page)
+
+    as_worker(record_event, kind="signal.queued", message="Queued at rank 2.", user=trader)
+    as_worker(heartbeat)  # sent after the event on the same socket: once it lands, both arrived
+
+    expect(page.locator("#loop-core-heartbeat")).to_contain_text("running")
+    assert page.locator("#event-rows").count() == 0
+    assert errors == [], errors
+    assert page.csp_violations == []
