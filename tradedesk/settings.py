@@ -237,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
 # /readyz reports a loop as stale when its last tick is older than this.
 LOOP_STALE_SECONDS = env.int("LOOP_STALE_SECONDS", default=60)
 
+# --- Display --------------------------------------------------------------------------------
+# Places shown for quote values (equity, PnL, cost): 2 reads as money; prices and amounts
+# follow their market's tick and step instead.
+QUOTE_PLACES = env.int("QUOTE_PLACES", default=2)
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

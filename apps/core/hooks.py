@@ -33,6 +33,11 @@ class Hook:
         for listener in self._listeners:
             listener(**kwargs)
 
+    def collect(self, **kwargs: Any) -> list[Any]:
+        """Every listener's answer that is not None, in the order they connected."""
+        answers = (listener(**kwargs) for listener in self._listeners)
+        return [answer for answer in answers if answer is not None]
+
     def ask(self, **kwargs: Any) -> Any:
         """The first listener's answer that is not None (None when no one answers)."""
         for listener in self._listeners:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -33,6 +34,16 @@ def section(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     title, summary = SECTIONS[slug]
     return render(request, "core/section.html", {"title": title, "summary": summary, "slug": slug})
+
+
+@login_required
+def status(request: HttpRequest) -> HttpResponse:
+    """For operators: every loop's last tick, how long it took and whether it is stale."""
+    context = {
+        "status": selectors.desk_status(now=timezone.now()),
+        "stale_seconds": settings.LOOP_STALE_SECONDS,
+    }
+    return render(request, "core/status.html", context)
 
 
 @login_required

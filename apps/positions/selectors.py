@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from apps.core.models import Event
+from apps.core.numbers import ZERO
 from apps.core.scoping import owned
 from apps.positions.models import DcaLeg, Order, PositionGroup, Pyramid
 
@@ -103,4 +105,111 @@ def group_detail(group: PositionGroup, *, with_history: bool = True) -> GroupDet
         pyramids,
         list(group.orders.select_related("leg", "leg__pyramid").order_by("created_at", "pk")),
         list(events.order_by("created_at", "id")),
+    )
+
+
+# --- The Desk's open positions ---------------------------------------------------------------
+
+# How the Desk's list can be sorted: the key a column header links to -> what it sorts by.
+DESK_SORTS = ("opened", "symbol", "value", "pnl")
+DESK_SORT_DEFAULT = "-opened"
+
+
+def desk_sort(value: str | None) -> str | None:
+    """`value` if it names a sort of the Desk's list (`pnl`, `-pnl`, …), else None."""
+    if not value:
+        return None
+    return value if value.removeprefix("-") in DESK_SORTS else None
+
+
+@dataclass(frozen=True)
+class DeskTotals:
+    quote: str
+    count: int
+    value: Decimal
+    unrealised: Decimal
+    realised: Decimal
+
+
+# The Desk list's columns: (sort key or "", header, numeric).
+DESK_COLUMNS = [
+    ("", "Position", False),
+    ("symbol", "Symbol", False),
+    ("", "Opened by", False),
+    ("opened", "Held for", False),
+    ("", "Status", False),
+    ("", "Quantity", True),
+    ("", "Avg entry", True),
+    ("", "Last", True),
+    ("value", "Value", True),
+    ("pnl", "Unrealised PnL", True),
+    ("", "Realised", True),
+    ("", "", False),
+]
+
+
+@dataclass(frozen=True)
+class DeskColumn:
+    key: str
+    label: str
+    numeric: bool
+    state: str  # "asc", "desc" or "": how the list is sorted by this column now
+    next_sort: str  # what a click asks for: the other direction of the current sort
+
+
+@dataclass(frozen=True)
+class DeskPositions:
+    rows: list[PositionGroup]
+    totals: list[DeskTotals]  # one per quote currency: sums never mix currencies
+    sort: str
+
+    @property
+    def columns(self) -> list[DeskColumn]:
+        current, descending = self.sort.removeprefix("-"), self.sort.startswith("-")
+        columns = []
+        for key, label, numeric in DESK_COLUMNS:
+            state = ("desc" if descending else "asc") if key and key == current else ""
+            # A first click on a figure sorts the biggest first; on a name, A to Z.
+            first = key if key == "symbol" else f"-{key}"
+            next_sort = (key if descending else f"-{key}") if state else first
+            columns.append(DeskColumn(key, label, numeric, state, next_sort))
+        return columns
+
+
+def _value(group: PositionGroup) -> Decimal:
+    price = group.last_price or group.average_entry
+    return group.quantity * price if price is not None else ZERO
+
+
+_SORT_KEYS = {
+    "opened": lambda g: (g.opened_at, g.pk),
+    "symbol": lambda g: (g.symbol, g.pk),
+    "value": lambda g: (_value(g), g.pk),
+    "pnl": lambda g: (g.unrealised_pnl or ZERO, g.pk),
+}
+
+
+def desk_positions(*, owner_id: int, sort: str = DESK_SORT_DEFAULT) -> DeskPositions:
+    """Every position the owner still holds (open, closing or needing attention), from tickets
+    and signals alike, sorted as asked, with a totals row per quote currency. Few rows (the
+    pool bounds them), so they are sorted here, where the PnL is computed."""
+    groups = list(_with_counts(PositionGroup.objects.filter(owner_id=owner_id, status__in=ACTIVE)))
+    for group in groups:
+        group.value_now = _value(group)  # what the row shows under Value
+    key = sort.removeprefix("-")
+    groups.sort(key=_SORT_KEYS[key], reverse=sort.startswith("-"))
+    totals: dict[str, list] = {}
+    for group in groups:
+        quote = group.account.quote_currency
+        count, value, unrealised, realised = totals.get(quote, (0, ZERO, ZERO, ZERO))
+        totals[quote] = (
+            count + 1,
+            value + _value(group),
+            unrealised + (group.unrealised_pnl or ZERO),
+            realised + group.realised_pnl,
+        )
+    return DeskPositions(
+        rows=groups,
+        totals=[DeskTotals(quote, *sums) for quote, sums in sorted(totals.items())],
+        sort=sort,
     )

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -20,6 +21,7 @@ from apps.positions import selectors
 from apps.positions.forms import PositionFilterForm
 from apps.positions.models import Order, PositionGroup
 from apps.positions.services import GroupError, close_group
+from apps.positions.services.live import desk_sort_of
 from apps.positions.services.trader import close_preview
 
 POSITIONS = "positions/positions.html"
@@ -75,6 +77,8 @@ def position_close(request: HttpRequest, pk: int) -> HttpResponse:
     only asks (200, the page with the confirmation; nothing is sold); the confirmation's post
     closes."""
     group = _owned_group(request, pk)
+    if request.htmx and request.POST.get("from") == "desk":
+        return _close_from_desk(request, group)
     if not confirmed(request):
         context = {
             "group": group,
@@ -91,6 +95,26 @@ def position_close(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, outcome.reason)
     return redirect("positions:detail", pk=group.pk)
+
+
+def _close_from_desk(request: HttpRequest, group: PositionGroup) -> HttpResponse:
+    """The Desk's Close…: the question in the position's row, then what happened there (the
+    list itself follows live)."""
+    context = {"group": group, "group_pk": str(group.pk), "cell": f"#desk-close-{group.pk}"}
+    if not confirmed(request):
+        context |= {
+            "confirm_question": _close_question(group),
+            "confirm_why": refusal(request, nothing="Nothing was sold"),
+            "keep_url": f"{reverse('tickets:desk')}?sort={desk_sort_of(request.user.pk)}",
+        }
+    else:
+        try:
+            outcome = close_group(group=group, now=timezone.now())
+        except GroupError as error:
+            context["outcome"] = {"level": "error", "text": str(error)}
+        else:
+            context["outcome"] = {"level": "success", "text": outcome.reason}
+    return render(request, "positions/desk_close.html", context)
 
 
 def _close_question(group: PositionGroup) -> str:

@@ -6,10 +6,12 @@ class RiskConfig(AppConfig):
     verbose_name = "Risk"
 
     def ready(self) -> None:
+        from apps.core.dashboard import desk_figures
         from apps.core.events import subscribe
         from apps.positions.services import hooks
         from apps.risk.services import breaker
         from apps.risk.services.controls import reset_timer
+        from apps.risk.services.dashboard import desk_figures as risk_figures
         from apps.risk.services.guards import entry_block
 
         # Every `exchange.error` event counts against the account's circuit breaker, and so
@@ -21,3 +23,5 @@ class RiskConfig(AppConfig):
         hooks.entry_check.connect(entry_block)
         # A new entry signal for an open position restarts its risk timer.
         hooks.position_added_to.connect(reset_timer)
+        # Equity, today's PnL and the guards in the Desk's header.
+        desk_figures.connect(risk_figures)

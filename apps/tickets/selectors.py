@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from apps.core.models import Event
 from apps.positions.models import Order
@@ -16,7 +16,8 @@ TRADE_SUBJECT = "trades.trade"  # Event.subject_type of a trade's events
 
 
 def trades_for_table(*, owner_id: int) -> QuerySet[Trade]:
-    """The owner's newest trades, with what each row shows (the rules come from the revision).
+    """The owner's tickets, those still to act on first, then the finished ones, newest first,
+    with what each row shows (the rules come from the revision).
 
     Lazy on purpose: `live.push_table` is called inside a service's transaction and renders
     after commit, so the table pushed is the committed one. A list taken before commit could
@@ -25,10 +26,16 @@ def trades_for_table(*, owner_id: int) -> QuerySet[Trade]:
     The rows must not reach for anything else: the rules loop pushes rows of trades it loaded
     with their revisions only, and a row that read the account would cost a query per trade.
     """
+    # Tickets still to act on (waiting, editable, running) first; finished ones after them.
+    finished = Case(
+        When(status__in=Trade.FINISHED, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
     return (
         Trade.objects.filter(owner_id=owner_id)
         .select_related("account", "revision", "position")
-        .order_by("-created_at", "-pk")[:TABLE_LIMIT]
+        .order_by(finished, "-created_at", "-pk")[:TABLE_LIMIT]
     )
 
 

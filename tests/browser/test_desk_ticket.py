@@ -184,8 +184,9 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     assert trade.position.average_entry == entry
     expect(row.locator("td").nth(4)).to_have_text(f"{entry:f}")
     # The same position is in the Desk's one list of open positions, opened by the ticket.
-    position_row = page.locator(f"#group-{trade.position.pk}")
+    position_row = page.locator(f"#desk-group-{trade.position.pk}")
     expect(position_row).to_contain_text(f"ticket #{trade.pk}")
+    expect(page.locator("#figure-positions .figure-value")).to_have_text("1")  # the header, live
 
     halfway = entry * Decimal("1.015")  # +1.5 %: take profit not met; exact on a multiple of 10
     tick_at(halfway)

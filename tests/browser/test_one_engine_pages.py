@@ -59,14 +59,21 @@ def test_the_desk_and_positions_list_both_and_the_kill_switch_closes_both(page, 
     assert from_ticket.status == from_signal.status == PositionGroup.Status.OPEN
     log_in(page, live_server_url, trader.username, PASSWORD)
 
-    # The Desk: one list of open positions, whoever opened them.
-    rows = page.locator("#positions-table tr.group")
+    # The Desk: one list of open positions, whoever opened them, and the header counts both.
+    desk = page
+    rows = desk.locator("#desk-positions tbody tr.group")
     expect(rows).to_have_count(2)
-    expect(page.locator(f"#group-{from_ticket.pk}")).to_contain_text(f"ticket #{trade.pk}")
-    expect(page.locator(f"#group-{from_signal.pk}")).to_contain_text("signal 60")
-    expect(page.locator(f"#trade-{trade.pk}")).to_contain_text(f"position #{from_ticket.pk}")
+    expect(desk.locator(f"#desk-group-{from_ticket.pk}")).to_contain_text(f"ticket #{trade.pk}")
+    expect(desk.locator(f"#desk-group-{from_signal.pk}")).to_contain_text("signal · 60")
+    expect(desk.locator(f"#trade-{trade.pk}")).to_contain_text(f"position #{from_ticket.pk}")
+    expect(desk.locator("#figure-positions .figure-value")).to_have_text("2")
+    expect(desk.locator("#desk-positions tfoot")).to_contain_text("Total · 2 positions in USDT")
+    wait_for_live_socket(desk)
+    desk.evaluate("window.notReloaded = true")
 
-    # Positions: the same two, in the same table.
+    # Positions, in a second tab: the same two, in the same table.
+    page = desk.context.new_page()
+    page.csp_violations = []
     page.goto(f"{live_server_url}/positions/")
     expect(page.locator("#positions-table tr.group")).to_have_count(2)
     expect(page.locator(f"#group-{from_ticket.pk}")).to_contain_text("Open")
@@ -96,4 +103,9 @@ def test_the_desk_and_positions_list_both_and_the_kill_switch_closes_both(page, 
     expect(page.locator(f"#group-{from_ticket.pk}")).to_contain_text("Closed")
     expect(page.locator(f"#group-{from_signal.pk}")).to_contain_text("Closed")
     assert page.evaluate("window.notReloaded") is True
-    assert page.csp_violations == []
+    # The Desk saw both leave its list and its header, live.
+    expect(desk.locator("#desk-positions tbody tr.group")).to_have_count(0)
+    expect(desk.locator("#figure-positions .figure-value")).to_have_text("0")
+    expect(desk.locator("#figure-guards .figure-value")).to_have_text("Kill switch on")
+    assert desk.evaluate("window.notReloaded") is True
+    assert desk.csp_violations == []

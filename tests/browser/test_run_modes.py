@@ -57,6 +57,8 @@ def test_make_run_embedded_desk_works_with_the_printed_demo_login(page, tmp_path
     with serve([PYTHON, "manage.py", "rundesk", "--port", str(port)], port=port, env=env) as desk:
         desk.wait_until(lambda: ready_with_a_loop_tick(desk.base_url), 30, "a loop tick")
         log_in(page, desk.base_url, "demo", password)
+        expect(page.locator("#figure-health")).to_contain_text("All loops running")
+        page.goto(f"{desk.base_url}/status/")
         expect(page.locator("#desk-status")).to_contain_text("embedded (sqlite, in-memory")
         expect_live_ticks(page)
         assert page.csp_violations == []
@@ -96,6 +98,8 @@ def test_make_stack_runs_web_worker_and_beat_and_pushes_ticks_live(page, tmp_pat
         assert "Task core.heartbeat" in output  # run by the worker, not by the web process
 
         log_in(page, stack.base_url, trader.username, PASSWORD)
+        expect(page.locator("#figure-health")).to_contain_text("loops")
+        page.goto(f"{stack.base_url}/status/")
         expect(page.locator("#desk-status")).to_contain_text("stack (postgresql, redis")
         expect_live_ticks(page)
 

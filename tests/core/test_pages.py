@@ -29,16 +29,26 @@ def test_an_unknown_section_is_404(client):
     assert client.get("/nonsense/").status_code == 404
 
 
-def test_the_desk_shows_the_status_and_opens_the_live_socket(client):
+def test_the_desk_shows_its_health_in_one_line_and_opens_the_live_socket(client):
     client.force_login(UserFactory())
     html = client.get("/").content.decode()
-    assert 'id="desk-status"' in html
+    # No loop has ticked in this test: the one line says so and links to the Status page.
+    health = html[html.index('id="figure-health"') :].split("</div>")[0]
+    assert "loops need attention" in health
+    assert 'href="/status/"' in health
     assert 'ws-connect="/ws/desk/"' in html
-    assert "core.heartbeat" in html
     # htmx 2 and its ws extension come from django-htmx's vendored copies, not a CDN.
     assert "/static/django_htmx/htmx-2.min.js" in html
     assert "/static/django_htmx/ext/hx-ws-2.min.js" in html
     assert "http://" not in html.split("<body")[0] and "https://" not in html.split("<body")[0]
+
+
+def test_the_status_page_lists_every_loop_for_operators(client):
+    client.force_login(UserFactory())
+    html = client.get("/status/").content.decode()
+    assert 'id="desk-status"' in html
+    assert "core.heartbeat" in html and "trades.rules" in html
+    assert "never" in html  # no loop has ticked in this test
 
 
 def test_htmx_requests_carry_the_csrf_token_from_the_body(client):

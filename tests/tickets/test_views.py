@@ -151,7 +151,9 @@ def test_an_unknown_rule_kind_is_404_and_the_rows_need_a_login(client, trader_cl
 # --- The Desk ------------------------------------------------------------------------------
 
 
-def test_the_desk_shows_portfolio_ticket_controls_and_trades(trader_client, paper):
+def test_the_desk_shows_its_header_ticket_controls_tickets_portfolio_and_positions(
+    trader_client, paper
+):
     trade = TradeFactory(owner=paper.owner, account=paper)
     html = trader_client.get(reverse("tickets:desk")).content.decode()
     for dom_id in (
@@ -167,10 +169,18 @@ def test_the_desk_shows_portfolio_ticket_controls_and_trades(trader_client, pape
         "rule-take_profit",
         "trades-table",
         f"trade-{trade.pk}",
-        "desk-status",
+        "desk-header",
+        "figure-equity",
+        "figure-today-pnl",
+        "figure-positions",
+        "figure-queued",
+        "figure-guards",
+        "figure-health",
+        "desk-positions",
         "symbol-options",
     ):
         assert f'id="{dom_id}"' in html, dom_id
+    assert 'id="desk-status"' not in html  # the loops' telemetry is the Status page's
     values = form_values(html)
     # A new ticket buys at once, at market.
     assert (values["entry-primary"], values["entry-condition"]) == ("immediately", "at_market")

@@ -10,11 +10,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.core.cache import cache
+from django.utils.functional import SimpleLazyObject
+
 from apps.core.broadcast import broadcast_fragment
+from apps.core.dashboard import push_header
 from apps.positions.models import PositionGroup
 from apps.positions.services import hooks
 
 POSITIONS_LIVE = "positions/positions_live.html"
+DESK_POSITIONS = "positions/desk_positions.html"
+# The Desk list's sort, remembered per trader so a pushed list keeps the order they chose.
+_DESK_SORT_KEY = "desk-sort:{}"
+_DESK_SORT_SECONDS = 30 * 24 * 3600
 
 
 def push_group(group: PositionGroup, *, created: bool = False) -> None:
@@ -31,6 +39,7 @@ def push_group(group: PositionGroup, *, created: bool = False) -> None:
         context={"groups": groups_for_rows(ids=[group.pk]), "created": created},
         key=f"group-{group.pk}-{created}",
     )
+    push_desk(group.owner_id)
 
 
 def push_rows(groups: Iterable[PositionGroup]) -> None:
@@ -46,3 +55,32 @@ def push_rows(groups: Iterable[PositionGroup]) -> None:
             template=POSITIONS_LIVE,
             context={"groups": groups_for_rows(ids=ids), "created": False},
         )
+        push_desk(owner_id)
+
+
+def desk_sort_of(owner_id: int) -> str:
+    """The sort the trader last chose for the Desk's list (newest first until they do)."""
+    from apps.positions.selectors import DESK_SORT_DEFAULT, desk_sort
+
+    return desk_sort(cache.get(_DESK_SORT_KEY.format(owner_id))) or DESK_SORT_DEFAULT
+
+
+def remember_desk_sort(owner_id: int, sort: str) -> None:
+    cache.set(_DESK_SORT_KEY.format(owner_id), sort, _DESK_SORT_SECONDS)
+
+
+def push_desk(owner_id: int) -> None:
+    """After commit, the owner's Desk: the list of open positions with its totals (a handful
+    of rows: the pool bounds them), in the order they chose, and the header's figures."""
+    from apps.positions.selectors import desk_positions
+
+    desk = SimpleLazyObject(  # computed when rendered: after commit, and only if watched
+        lambda: desk_positions(owner_id=owner_id, sort=desk_sort_of(owner_id))
+    )
+    broadcast_fragment(
+        user_ids=[owner_id],
+        template=DESK_POSITIONS,
+        context={"desk": desk, "oob": True},
+        key=f"desk-positions-{owner_id}",
+    )
+    push_header(owner_id)

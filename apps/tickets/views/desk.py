@@ -1,4 +1,5 @@
-"""The Desk: portfolio, ticket, controls and the trades table.
+"""The Desk: the header's figures, the ticket and its controls, the tickets beside it, the
+portfolio, and the one list of open positions.
 
 One view serves the whole Desk and, for htmx, the ticket alone; the ticket posts to `ticket`,
 which calls one service per action. A form error or a refused action answers 200 with the
@@ -21,14 +22,15 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from apps.core.confirm import confirmed, refusal
+from apps.core.dashboard import figures_for
 from apps.core.forms import object_id
 from apps.core.scoping import get_owned_or_404
-from apps.core.selectors import desk_status
 from apps.core.templatetags.money import plain
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of, portfolio
 from apps.exchanges.services.market_data import taker_fee_rate
-from apps.positions.selectors import POSITIONS_LIMIT, PositionFilter, positions
+from apps.positions.selectors import desk_positions, desk_sort
+from apps.positions.services.live import desk_sort_of, remember_desk_sort
 from apps.positions.services.trader import close_preview
 from apps.strategies.domain.catalog import RuleKind, Side
 from apps.strategies.models import Strategy
@@ -184,10 +186,9 @@ def _render_ticket(
         return response
     context |= {
         "trades": selectors.trades_for_table(owner_id=request.user.pk),
-        # Every open position, from tickets and signals alike, as the Positions page lists it.
-        "groups": positions(request.user, PositionFilter())[:POSITIONS_LIMIT],
-        "live_inserts": True,
-        "status": desk_status(now=timezone.now()),
+        "figures": figures_for(user_id=request.user.pk, now=timezone.now()),
+        # Every open position, from tickets and signals alike, in the order the trader chose.
+        "desk": desk_positions(owner_id=request.user.pk, sort=desk_sort_of(request.user.pk)),
     }
     return render(request, DESK, context)
 
@@ -223,6 +224,11 @@ _LEVELS = {
 @require_GET
 def desk(request: HttpRequest) -> HttpResponse:
     """The Desk; `?trade=<pk>` loads a trade into the ticket, `?strategy=<pk>` a strategy."""
+    if sort := desk_sort(request.GET.get("sort")):
+        remember_desk_sort(request.user.pk, sort)
+        if request.htmx and request.htmx.target == "desk-positions":
+            desk = desk_positions(owner_id=request.user.pk, sort=sort)
+            return render(request, "positions/desk_positions.html", {"desk": desk})
     trade = owned_trade(request, request.GET.get("trade"))
     strategy = _strategy(request, request.GET.get("strategy"))
     state = TicketState.of(trade)

@@ -1,0 +1,114 @@
+"""The Desk's header: the figures a trader checks first (equity, today's PnL, exposure, the
+pool, the queue, the guards, the desk's health), live.
+
+Each figure belongs to the app that knows it; core cannot import those apps (they sit above
+it), so it offers a hook, `desk_figures`, that each app answers at start-up (in its
+`AppConfig.ready`) with its figures for a user. The header is pushed to the user's open pages
+after a fill (the engine calls `push_header`) and by the heartbeat, which also carries the
+loops' health.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.core.broadcast import broadcast_fragment
+from apps.core.hooks import Hook
+from apps.core.selectors import loop_statuses
+
+HEADER = "core/desk_header.html"
+
+# Listeners take (user_id, now) and return a list of `Figure`s (or None).
+desk_figures = Hook("core.desk_figures")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the header: `key` is its stable DOM id (`figure-<key>`), `order` its
+    place (lower first), `tone` how it reads ("gain", "loss", "warning", "error" or "")."""
+
+    key: str
+    label: str
+    value: str
+    order: int
+    detail: str = ""
+    tone: str = ""
+    url: str = ""
+    title: str = ""
+
+
+def figures_for(*, user_id: int, now: datetime) -> list[Figure]:
+    figures = [f for answer in desk_figures.collect(user_id=user_id, now=now) for f in answer]
+    return sorted(figures, key=lambda figure: (figure.order, figure.key))
+
+
+def quote_amount(value: Decimal, currency: str) -> str:
+    """`10,001.45 USDT`: a quote value to QUOTE_PLACES, with thousands separators and its
+    unit."""
+    places = Decimal(1).scaleb(-settings.QUOTE_PLACES)
+    return f"{value.quantize(places, rounding=ROUND_HALF_UP):,} {currency}"
+
+
+def signed(value: Decimal, currency: str = "") -> str:
+    """`+12.40 USDT` / `−3.10 USDT` (a true minus sign); zero unsigned."""
+    text = quote_amount(abs(value), currency).rstrip() if currency else _places(abs(value))
+    if value > 0:
+        return f"+{text}"
+    if value < 0:
+        return f"\u2212{text}"
+    return text
+
+
+def _places(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+
+def tone_of(value: Decimal | None) -> str:
+    if value is None or value == 0:
+        return ""
+    return "gain" if value > 0 else "loss"
+
+
+def push_header(user_id: int) -> None:
+    """After commit, the user's Desk header, from what was committed."""
+
+    class Figures:
+        def __iter__(self):
+            return iter(figures_for(user_id=user_id, now=timezone.now()))
+
+    broadcast_fragment(
+        user_ids=[user_id],
+        template=HEADER,
+        context={"figures": Figures(), "oob": True},
+        key=f"desk-header-{user_id}",
+    )
+
+
+def health_figures(*, user_id: int, now: datetime) -> list[Figure]:
+    """The desk's own health in one line: whether every loop ticks (the Status page has the
+    details)."""
+    loops = loop_statuses(now=now)
+    failing = [loop.name for loop in loops if loop.error]
+    stale = [loop.name for loop in loops if loop.stale and not loop.error]
+    if failing or stale:
+        value = f"{len(failing) + len(stale)} of {len(loops)} loops need attention"
+        detail = ", ".join(failing + stale)
+    else:
+        value, detail = "All loops running", f"{len(loops)} loops ticking"
+    return [
+        Figure(
+            key="health",
+            label="Desk health",
+            value=value,
+            detail=detail,
+            tone=("error" if failing else "warning") if failing or stale else "",
+            order=90,
+            url=reverse("core:status"),
+        )
+    ]
