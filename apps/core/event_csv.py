@@ -25,7 +25,7 @@ CSV_HEADER = [
 ]
 # Rows fetched per round trip; on PostgreSQL `iterator` reads them through a server-side
 # cursor, so a million-event download holds one chunk in memory at a time.
-CHUNK_SIZE = 2000
+CHUNK_SIZE = 1000
 
 
 def csv_rows(events: QuerySet[Event]) -> Iterator[list]:

@@ -70,12 +70,12 @@ def describe(subject_type: str, subject_id: str, *, user) -> Subject | None:
         model = apps.get_model(subject_type)
     except (LookupError, ValueError):
         return fallback
-    owner = user.pk if kind.owner_field == "pk" else user
-    found = (
-        model._default_manager.filter(pk=subject_id, **{kind.owner_field: owner}).first()
-        if subject_id.isascii() and subject_id.isdigit() and len(subject_id) < 19
-        else None
-    )
+    if not (subject_id.isascii() and subject_id.isdigit() and len(subject_id) < 19):
+        return fallback
+    if kind.owner_field == "pk":  # a login: only the user's own
+        found = user if subject_id == str(user.pk) else None
+    else:
+        found = model._default_manager.filter(pk=subject_id, **{kind.owner_field: user}).first()
     if found is None:
         return fallback
     name = found.get_username() if subject_type == "accounts.user" else str(found)

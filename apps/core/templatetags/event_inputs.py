@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from apps.core.events import FACT_KEYS
 from apps.core.events import category_label as _category_label
 
 register = template.Library()
@@ -31,6 +32,15 @@ LABELS = {
     "client_order_id": "Client order id",
     "pct": "%",
 }
+# Words inside a key: `close_qty` reads "Close quantity", `stop_loss_pct` "Stop loss %".
+WORDS = {
+    "qty": "quantity",
+    "pnl": "PnL",
+    "pct": "%",
+    "avg": "average",
+    "id": "id",
+    "tf": "timeframe",
+}
 # Keys whose value is the id of an object with a page of its own.
 LINKED = {
     "group": "positions:detail",
@@ -43,7 +53,7 @@ def label(key: str) -> str:
     if key in LABELS:
         return LABELS[key]
     words = str(key).replace("_", " ").replace("-", " ").strip()
-    words = " ".join(LABELS.get(word, word) for word in words.split(" "))
+    words = " ".join(WORDS.get(word, word) for word in words.split(" "))
     return words[:1].upper() + words[1:] if words else "(no name)"
 
 
@@ -85,9 +95,16 @@ def _value(key: str, value, depth: int) -> SafeString:
     return format_html("{}", text)
 
 
+def _reading_order(key: str) -> tuple:
+    # PostgreSQL's jsonb keeps keys shortest first; a trader reads the facts first (account,
+    # symbol, side, quantity, price, PnL, reason), then the rest by name.
+    return (FACT_KEYS.index(key), "") if key in FACT_KEYS else (len(FACT_KEYS), key)
+
+
 def _definitions(data: dict, depth: int = 0) -> SafeString:
     if depth > 6:  # recorded inputs are shallow; a deeper one is shown as written
         return format_html("<code>{}</code>", data)
+    data = {key: data[key] for key in sorted(data, key=lambda key: _reading_order(str(key)))}
     return format_html(
         '<dl class="facts inputs">{}</dl>',
         format_html_join(
