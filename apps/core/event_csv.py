@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
 
 from apps.core.events import category_label
 from apps.core.models import Event
@@ -23,13 +22,13 @@ CSV_HEADER = [
     "message",
     "data",
 ]
-# Rows fetched per round trip; on PostgreSQL `iterator` reads them through a server-side
-# cursor, so a million-event download holds one chunk in memory at a time.
+# Rows fetched per query (by keyset, see selectors.iter_filtered_events): a million-event
+# download holds one chunk in memory at a time.
 CHUNK_SIZE = 1000
 
 
-def csv_rows(events: QuerySet[Event]) -> Iterator[list]:
-    for event in events.iterator(chunk_size=CHUNK_SIZE):
+def csv_rows(events: Iterable[Event]) -> Iterator[list]:
+    for event in events:
         yield [
             event.created_at,
             event.level,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,6 +88,33 @@ def filtered_events(user, filters: LogFilters | None = None) -> QuerySet[Event]:
     return events.order_by("-created_at", "-id")
 
 
+def _older_than(at: datetime, pk: int) -> Q:
+    # The redundant `created_at <=` bound lets PostgreSQL start the index walk at the cursor;
+    # the OR alone would be a filter applied to every newer row on the way there.
+    return (Q(created_at__lt=at) | Q(created_at=at, id__lt=pk)) & Q(created_at__lte=at)
+
+
+def _newer_than(at: datetime, pk: int) -> Q:
+    return (Q(created_at__gt=at) | Q(created_at=at, id__gt=pk)) & Q(created_at__gte=at)
+
+
+def iter_filtered_events(
+    user, filters: LogFilters | None = None, *, chunk: int = 1000
+) -> Iterator[Event]:
+    """Every event of `filtered_events`, newest first, read `chunk` rows at a time by keyset
+    (the CSV): each chunk is one short index walk, so the first rows leave at once whatever
+    the view holds, and only one chunk is in memory. (A server-side cursor would let
+    PostgreSQL plan for the whole result: a sort of every matching row before the first.)"""
+    events = filtered_events(user, filters)
+    rows = list(events[:chunk])
+    while rows:
+        yield from rows
+        if len(rows) < chunk:
+            return
+        last = rows[-1]
+        rows = list(events.filter(_older_than(last.created_at, last.pk))[:chunk])
+
+
 @dataclass(frozen=True)
 class EventPage:
     events: list[Event]
@@ -106,29 +134,23 @@ def events_for(
     older than it, "after": newer), by keyset, never OFFSET: a page deep in a million events
     costs what the first one does. Two queries at most: the page (one row more, to know whether
     there is another page that way) and, after a cursor, whether there is one the other way.
-
-    The redundant `created_at <=` bound lets PostgreSQL start the index walk at the cursor;
-    the OR alone would be a filter applied to every newer row on the way there.
     """
     events = filtered_events(user, filters)
     if cursor is None:
         rows = list(events[: size + 1])
         return EventPage(rows[:size], Cursor.of(rows[size - 1]) if len(rows) > size else "", "")
     at, pk = cursor.created_at, cursor.pk
-    older_than = Q(created_at__lt=at) | Q(created_at=at, id__lt=pk)
-    newer_than = Q(created_at__gt=at) | Q(created_at=at, id__gt=pk)
+    older_than, newer_than = _older_than(at, pk), _newer_than(at, pk)
     if direction == "after":
-        rows = list(
-            events.filter(newer_than, created_at__gte=at).order_by("created_at", "id")[: size + 1]
-        )
+        rows = list(events.filter(newer_than).order_by("created_at", "id")[: size + 1])
         more_newer = len(rows) > size
         rows = rows[:size][::-1]
-        more_older = events.filter(older_than, created_at__lte=at).exists()
+        more_older = events.filter(older_than).exists()
     else:
-        rows = list(events.filter(older_than, created_at__lte=at)[: size + 1])
+        rows = list(events.filter(older_than)[: size + 1])
         more_older = len(rows) > size
         rows = rows[:size]
-        more_newer = events.filter(newer_than, created_at__gte=at).exists()
+        more_newer = events.filter(newer_than).exists()
     if not rows:  # a cursor past either end: the cursor itself leads back
         here = Cursor.of_values(at, pk)
         return EventPage([], here if more_older else "", here if more_newer else "")

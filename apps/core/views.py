@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from apps.core import selectors
 from apps.core.csv_export import csv_response
+from apps.core.event_csv import CHUNK_SIZE as CSV_CHUNK_SIZE
 from apps.core.event_csv import CSV_HEADER, csv_rows
 from apps.core.health import readiness
 from apps.core.log_filters import read_query
@@ -80,7 +81,7 @@ def logs_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Every event of the filtered view (whatever page it was on), streamed: the rows are read
     from the database in chunks as the download goes, never all at once."""
     query = read_query(request.GET, user=request.user)
-    events = selectors.filtered_events(request.user, query.filters)
+    events = selectors.iter_filtered_events(request.user, query.filters, chunk=CSV_CHUNK_SIZE)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return csv_response(f"tradedesk-logs-{stamp}.csv", CSV_HEADER, csv_rows(events))
 

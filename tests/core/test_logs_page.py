@@ -14,6 +14,7 @@ from django.apps import apps as django_apps
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
+from apps.core import selectors
 from apps.core.events import Facts, record_event
 from apps.core.models import Event
 from tests.accounts.factories import UserFactory
@@ -313,3 +314,16 @@ def test_the_migration_fills_category_and_symbol_of_older_events():
     bare.refresh_from_db()
     assert (old.category, old.symbol) == ("position", "BTC/USDT")
     assert (bare.category, bare.symbol) == ("markets", "")
+
+
+def test_the_csv_reads_every_event_once_across_its_keyset_chunks():
+    trader = UserFactory()
+    for n in range(23):  # equal timestamps in threes: chunk edges fall inside them
+        event_at(T0 + timedelta(seconds=n // 3), message=f"Event {n}.", user=trader)
+    everything = list(
+        Event.objects.filter(user=trader)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    chunked = [event.pk for event in selectors.iter_filtered_events(trader, chunk=4)]
+    assert chunked == everything
