@@ -27,6 +27,39 @@ def subscribe(listener: Callable[[Event], None]) -> None:
         _listeners.append(listener)
 
 
+# What the Logs page filters by: the first part of an event's kind, with the words a trader
+# uses. These are the prefixes the features record today (grep record_event); a new prefix
+# still gets its own category, labelled by its name, until it is added here. The engine's
+# `group.*` events are about positions, so they share the `position` category.
+CATEGORIES = {
+    "trade": "Trades (tickets)",
+    "position": "Positions",
+    "signal": "Signals",
+    "queue": "Queue",
+    "pool": "Execution pool",
+    "risk": "Risk engine",
+    "guard": "Account guards",
+    "account": "Accounts and logins",
+    "exchange": "Exchange errors",
+    "markets": "Markets",
+    "webhook": "Webhooks",
+    "strategy": "Strategies",
+    "notification": "Notifications",
+    "loop": "Background loops",
+}
+CATEGORY_ALIASES = {"group": "position"}
+
+
+def category_of(kind: str) -> str:
+    """`group.opened` -> `position`, `trade.activated` -> `trade`."""
+    prefix = kind.split(".", 1)[0]
+    return CATEGORY_ALIASES.get(prefix, prefix)[:32]
+
+
+def category_label(category: str) -> str:
+    return CATEGORIES.get(category, category.replace("_", " ").capitalize())
+
+
 # The keys a trader reads first (the notification's fields, in this order). An event carries
 # only those it knows: an empty one is left out, never written as "".
 FACT_KEYS = ("account", "symbol", "side", "quantity", "price", "pnl", "reason")
@@ -86,6 +119,7 @@ def record_event(
     level: str = Event.Level.INFO,
     facts: Facts | None = None,
     data: Mapping[str, Any] | None = None,
+    symbol: str = "",
 ) -> Event:
     """Append one event, tell the subscribers (notifications), and after commit push it to the
     owner's open Logs page.
@@ -95,17 +129,21 @@ def record_event(
     reason) and the link to the thing it is about, and `data` the inputs of the decision
     (Decimals are stored as strings; a key of `data` wins over the same fact). Call it inside
     the service's transaction so the event commits, or rolls back, with what it describes.
-    Secrets never go into `message` or `data`.
+    Secrets never go into `message` or `data`. `symbol` (the Logs page's symbol filter) is
+    taken from `data["symbol"]` or the facts' symbol when not given.
     """
+    stored = _stored((facts.as_data() if facts else {}) | dict(data or {}))
     event = Event.objects.create(
         kind=kind,
+        category=category_of(kind),
+        symbol=str(symbol or stored.get("symbol") or "")[:64],
         message=message,
         user=user,
         account=account,
         level=level,
         subject_type=subject._meta.label_lower if subject is not None else "",
         subject_id=str(subject.pk) if subject is not None else "",
-        data=_stored((facts.as_data() if facts else {}) | dict(data or {})),
+        data=stored,
     )
     if event.user_id is not None:
         broadcast_fragment(

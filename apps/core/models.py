@@ -51,6 +51,18 @@ class Event(models.Model):
     kind = models.CharField(
         max_length=64, db_index=True, help_text="Dotted name, e.g. trade.activated."
     )
+    # Derived once, when the event is recorded (never updated): what the Logs page filters on.
+    # Stored rather than computed in the query so that each filter has an index to walk in
+    # (user, value, newest first) order, on PostgreSQL and SQLite alike.
+    category = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="What the event is about, from its kind: trade, position, signal, risk...",
+    )
+    symbol = models.CharField(
+        max_length=64, blank=True, default="", help_text="The market concerned, if any."
+    )
     level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
     subject_type = models.CharField(
         max_length=64, blank=True, help_text="Model label of the subject, e.g. trades.trade."
@@ -63,13 +75,37 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The Logs page reads one user's events newest first by (created_at, id), 50 at a time
+        # after a keyset cursor. Each filter has an index that walks exactly that order, so a
+        # page costs ~50 index entries whatever the table holds (benchmarks/logs_filter.py).
+        # The text search's trigram index is PostgreSQL-only: migration 0005 adds it.
         indexes = [
-            # A subject's timeline (trade page, signal page).
+            # A subject's timeline (trade page, signal page) and the Logs "object" filter.
             models.Index(
                 fields=["subject_type", "subject_id", "created_at"], name="event_subject_idx"
             ),
-            # The Logs page: one user's newest events.
-            models.Index(fields=["user", "-created_at"], name="event_user_recent_idx"),
+            # The Logs page unfiltered, the date range (created_at bounds), and the text
+            # search when its term is common (the planner walks this and filters).
+            models.Index(fields=["user", "-created_at", "-id"], name="event_user_recent_idx"),
+            # Logs filtered by level.
+            models.Index(
+                fields=["user", "level", "-created_at", "-id"], name="event_user_level_idx"
+            ),
+            # Logs filtered by account.
+            models.Index(
+                fields=["user", "account", "-created_at", "-id"], name="event_user_account_idx"
+            ),
+            # Logs filtered by category.
+            models.Index(
+                fields=["user", "category", "-created_at", "-id"], name="event_user_category_idx"
+            ),
+            # Logs filtered by symbol; events without one (most account and loop events) are
+            # left out of the index.
+            models.Index(
+                fields=["user", "symbol", "-created_at", "-id"],
+                name="event_user_symbol_idx",
+                condition=~models.Q(symbol=""),
+            ),
         ]
 
     def __str__(self) -> str:

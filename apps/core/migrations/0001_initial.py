@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,35 +15,87 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='LoopTick',
+            name="LoopTick",
             fields=[
-                ('name', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('last_started_at', models.DateTimeField()),
-                ('last_finished_at', models.DateTimeField(blank=True, null=True)),
-                ('last_duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('runs', models.PositiveBigIntegerField(default=0)),
+                ("name", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("last_started_at", models.DateTimeField()),
+                ("last_finished_at", models.DateTimeField(blank=True, null=True)),
+                ("last_duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("runs", models.PositiveBigIntegerField(default=0)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('kind', models.CharField(db_index=True, help_text='Dotted name, e.g. trade.activated.', max_length=64)),
-                ('level', models.CharField(choices=[('info', 'Info'), ('success', 'Success'), ('warning', 'Warning'), ('error', 'Error')], default='info', max_length=8)),
-                ('subject_type', models.CharField(blank=True, help_text='Model label of the subject, e.g. trades.trade.', max_length=64)),
-                ('subject_id', models.CharField(blank=True, max_length=64)),
-                ('message', models.TextField()),
-                ('data', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('user', models.ForeignKey(blank=True, help_text='Whose object this is about; empty for system-wide events.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        db_index=True, help_text="Dotted name, e.g. trade.activated.", max_length=64
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("info", "Info"),
+                            ("success", "Success"),
+                            ("warning", "Warning"),
+                            ("error", "Error"),
+                        ],
+                        default="info",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "subject_type",
+                    models.CharField(
+                        blank=True,
+                        help_text="Model label of the subject, e.g. trades.trade.",
+                        max_length=64,
+                    ),
+                ),
+                ("subject_id", models.CharField(blank=True, max_length=64)),
+                ("message", models.TextField()),
+                (
+                    "data",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Whose object this is about; empty for system-wide events.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['subject_type', 'subject_id', 'created_at'], name='event_subject_idx'), models.Index(fields=['user', '-created_at'], name='event_user_recent_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["subject_type", "subject_id", "created_at"],
+                        name="event_subject_idx",
+                    ),
+                    models.Index(fields=["user", "-created_at"], name="event_user_recent_idx"),
+                ],
             },
         ),
     ]

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
-        ('exchanges', '0001_initial'),
+        ("core", "0001_initial"),
+        ("exchanges", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='event',
-            name='account',
-            field=models.ForeignKey(blank=True, help_text='The exchange account concerned, if any.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='exchanges.exchangeaccount'),
+            model_name="event",
+            name="account",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The exchange account concerned, if any.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="events",
+                to="exchanges.exchangeaccount",
+            ),
         ),
     ]
