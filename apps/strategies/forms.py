@@ -36,6 +36,12 @@ class StrategyGridForm(forms.Form):
         label="Check against account", queryset=None, required=False, empty_label="(no check)"
     )
     preview_symbol = forms.CharField(label="and symbol", max_length=40, required=False)
+    preview_price = PlainDecimalField(
+        label="at price",
+        required=False,
+        min_value=0,
+        help_text="Empty: the market's current ask.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,6 +49,12 @@ class StrategyGridForm(forms.Form):
 
     def clean_preview_symbol(self) -> str:
         return self.cleaned_data["preview_symbol"].strip().upper()
+
+    def clean_preview_price(self):
+        price = self.cleaned_data["preview_price"]
+        if price is not None and price <= 0:
+            raise forms.ValidationError("A price above 0, or empty for the market's price.")
+        return price
 
 
 class LegForm(forms.Form):

@@ -138,6 +138,18 @@ class GridPreview:
     price: Decimal | None = None
     capital: Decimal | None = None
     note: str = ""  # why there is no preview
+    # Each leg's take-profit price (its rounded price + its TP %, on the tick), in leg order.
+    tp_prices: tuple[Decimal, ...] = ()
+    typed_price: bool = False  # the trader's price, not the market's
+
+    @property
+    def rows(self) -> list[tuple[dca.PlannedLeg, Decimal]]:
+        return list(zip(self.legs, self.tp_prices, strict=True))
+
+    @property
+    def total_cost(self) -> Decimal:
+        """Quote spent if every placeable leg fills (a leg below the minimums is not sent)."""
+        return sum((leg.notional for leg in self.legs if leg.ok), Decimal(0))
 
     def leg(self, index: int) -> dca.PlannedLeg | None:
         return self.legs[index] if index < len(self.legs) else None
@@ -154,26 +166,34 @@ def preview_grid(
     legs: Sequence[dca.LegSpec],
     sizing: Sizing,
     group_tp_pct: Decimal,
+    price: Decimal | None = None,
 ) -> GridPreview:
-    """Lay the grid for a first pyramid at the current ask, sized as a signal would size it."""
+    """Lay the grid for a first pyramid at `price` (the trader's) or else the current ask,
+    sized as a signal would size it. Reads only: nothing is saved or sent."""
     market = Market.objects.filter(account=account, symbol=symbol).first()
     if market is None:
         return GridPreview(note=f"{account.label} has no market {symbol}.")
-    try:
-        ticker = market_data.tickers(account=account, symbols=[symbol])[symbol]
-    except (ExchangeError, KeyError) as exc:
-        return GridPreview(note=f"No price for {symbol}: {exc}")
-    price = ticker.ask or ticker.last
+    typed = price is not None
+    if price is None:
+        try:
+            ticker = market_data.tickers(account=account, symbols=[symbol])[symbol]
+        except (ExchangeError, KeyError) as exc:
+            return GridPreview(note=f"No price for {symbol}: {exc}")
+        price = ticker.ask or ticker.last
     try:
         capital = pyramid_capital(account=account, sizing=sizing, price=price)
     except SizingError as error:
         return GridPreview(price=price, note=f"No preview for this sizing: {error}")
     if capital <= 0:
         return GridPreview(price=price, note="The sizing gives no capital to lay a grid with.")
+    rules = rules_of(market)
     planned = dca.lay_grid(
         dca.legs_or_single(legs, group_tp_pct=group_tp_pct),
         entry_price=price,
         capital=capital,
-        rules=rules_of(market),
+        rules=rules,
     )
-    return GridPreview(legs=planned, price=price, capital=capital)
+    tp_prices = tuple(dca.leg_tp_price(leg, tick_size=rules.tick_size) for leg in planned)
+    return GridPreview(
+        legs=planned, price=price, capital=capital, tp_prices=tp_prices, typed_price=typed
+    )

@@ -54,56 +54,30 @@ def _preview_target(request: HttpRequest, data=None) -> tuple[str, str]:
 
 @login_required
 def strategy_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET shows the saved grid (with its warnings); POST "preview" checks the posted grid
-    without saving; POST "save" validates and saves, then shows the saved grid."""
+    """GET shows the saved grid (with its warnings); an htmx POST (any edit) answers only the
+    preview of the posted grid, and a plain POST "preview" the whole page, neither saving; a
+    plain POST "save" validates and saves, then shows the saved grid."""
     strategy = get_owned_or_404(Strategy, request.user, owner_field="owner", pk=pk)
     if request.method == "POST":
         form = StrategyGridForm(request.POST, user=request.user)
         legs = LegFormSet(request.POST, prefix="legs")
     else:
-        account, symbol = _preview_target(request)
-        form = StrategyGridForm(
-            user=request.user,
-            initial={
-                "tp_mode": strategy.tp_mode,
-                "group_tp_pct": strategy.group_tp_pct.normalize(),
-                "pyramid_limit": strategy.pyramid_limit,
-                "preview_account": account,
-                "preview_symbol": symbol,
-            },
-        )
-        legs = LegFormSet(prefix="legs", initial=strategy.dca_legs)
-        # A bound copy of the saved values: the same path as a post checks them.
-        data = {**_bound(form), **_bound_formset(legs)}
-        form = StrategyGridForm(data, user=request.user)
-        legs = LegFormSet(data, prefix="legs")
-
+        form, legs = _saved_grid(request, strategy)
+    saving = (
+        request.method == "POST" and request.POST.get("action") == "save" and not request.htmx
+    )
     preview = GridPreview()
     rows: list = []
     if form.is_valid() and legs.is_valid():
         raw, rows = grid_rows(legs)
-        problems = _put_problems(form, rows, raw)
-        if not problems:
-            if request.method == "POST" and request.POST.get("action") == "save":
-                try:
-                    update_strategy_grid(
-                        user=request.user,
-                        strategy=strategy,
-                        dca_legs=raw,
-                        tp_mode=form.cleaned_data["tp_mode"],
-                        group_tp_pct=form.cleaned_data["group_tp_pct"],
-                        pyramid_limit=form.cleaned_data["pyramid_limit"],
-                    )
-                except ValidationError as error:
-                    form.add_error(None, error)
-                else:
-                    messages.success(request, f"Strategy {strategy.name} saved.")
-                    query = {
-                        "preview_account": request.POST.get("preview_account", ""),
-                        "preview_symbol": form.cleaned_data["preview_symbol"],
-                    }
-                    url = reverse("strategies:edit", args=[strategy.pk])
-                    return redirect(f"{url}?{urlencode(query)}")
+        if not _put_problems(form, rows, raw):
+            if saving and _save(request, form, strategy, raw):
+                query = {
+                    "preview_account": request.POST.get("preview_account", ""),
+                    "preview_symbol": form.cleaned_data["preview_symbol"],
+                }
+                url = reverse("strategies:edit", args=[strategy.pk])
+                return redirect(f"{url}?{urlencode(query)}")
             preview = _preview(form, strategy, raw)
     warnings = {
         id(leg_form): plan
@@ -116,9 +90,79 @@ def strategy_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "legs": legs,
         "leg_rows": [(leg_form, warnings.get(id(leg_form))) for leg_form in legs.forms],
         "preview": preview,
+        "preview_rows": _numbered(preview, rows, legs.forms),
+        "grid_errors": _grid_errors(form, legs),
         "single_leg_warning": preview.legs[0] if not rows and preview.warnings else None,
     }
-    return render(request, FORM, context)
+    return render(request, f"{FORM}#grid-preview" if request.htmx else FORM, context)
+
+
+def _saved_grid(request: HttpRequest, strategy: Strategy):
+    """The saved values as a bound form and formset, so they are checked as a post is."""
+    account, symbol = _preview_target(request)
+    form = StrategyGridForm(
+        user=request.user,
+        initial={
+            "tp_mode": strategy.tp_mode,
+            "group_tp_pct": strategy.group_tp_pct.normalize(),
+            "pyramid_limit": strategy.pyramid_limit,
+            "preview_account": account,
+            "preview_symbol": symbol,
+        },
+    )
+    legs = LegFormSet(prefix="legs", initial=strategy.dca_legs)
+    data = {**_bound(form), **_bound_formset(legs)}
+    return StrategyGridForm(data, user=request.user), LegFormSet(data, prefix="legs")
+
+
+def _save(request: HttpRequest, form: StrategyGridForm, strategy: Strategy, raw) -> bool:
+    """Save the checked grid; False (with the error on the form) if the service refuses it."""
+    try:
+        update_strategy_grid(
+            user=request.user,
+            strategy=strategy,
+            dca_legs=raw,
+            tp_mode=form.cleaned_data["tp_mode"],
+            group_tp_pct=form.cleaned_data["group_tp_pct"],
+            pyramid_limit=form.cleaned_data["pyramid_limit"],
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return False
+    messages.success(request, f"Strategy {strategy.name} saved.")
+    return True
+
+
+def _numbered(preview: GridPreview, rows: list, forms: list) -> list[tuple]:
+    """Each previewed leg with the number of its row in the grid (blank rows are skipped, so a
+    leg's place among the filled legs may differ), and its take-profit price."""
+    numbers = {id(form): number for number, form in enumerate(forms)}
+    return [
+        (numbers[id(rows[leg.index])] if leg.index < len(rows) else leg.index, leg, tp_price)
+        for leg, tp_price in preview.rows
+    ]
+
+
+def _grid_errors(form: StrategyGridForm, legs) -> list[str]:
+    """Every problem of the posted grid as one list, for the preview (which stands in for
+    the legs until they are fixed): the settings', the grid's and each leg's, by leg number."""
+    errors = [str(error) for error in form.non_field_errors()]
+    errors += [
+        f"{form.fields[name].label}: {error}"
+        for name, field_errors in form.errors.items()
+        if name != "__all__"
+        for error in field_errors
+    ]
+    errors += [str(error) for error in legs.non_form_errors()]
+    for index, leg_form in enumerate(legs.forms):
+        errors += [f"Leg {index}: {error}" for error in leg_form.non_field_errors()]
+        errors += [
+            f"Leg {index} {leg_form.fields[name].label}: {error}"
+            for name, field_errors in leg_form.errors.items()
+            if name != "__all__"
+            for error in field_errors
+        ]
+    return errors
 
 
 def _bound(form: StrategyGridForm) -> dict:
@@ -168,4 +212,5 @@ def _preview(form: StrategyGridForm, strategy: Strategy, raw: list[dict]) -> Gri
         legs=dca.parse_grid(raw),
         sizing=Sizing(SizingKind(strategy.sizing_kind), strategy.sizing_value.normalize()),
         group_tp_pct=form.cleaned_data["group_tp_pct"],
+        price=form.cleaned_data.get("preview_price"),
     )

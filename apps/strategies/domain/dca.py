@@ -251,6 +251,12 @@ def lay_grid(
     return tuple(planned)
 
 
+def leg_tp_price(leg: PlannedLeg, *, tick_size: Decimal, side: Side = Side.LONG) -> Decimal:
+    """Where a filled leg's own take profit sells: its price moved by its TP %, on the tick
+    (what per-leg and hybrid modes arm when the leg fills at its price)."""
+    return round_price(target_price(leg.price, leg.spec.tp_pct, side), tick_size)
+
+
 def _truncated(amount: Decimal, rules: MarketRules) -> Decimal:
     return round_amount(amount, rules.step_size) if amount > 0 else ZERO
 
