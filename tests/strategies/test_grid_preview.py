@@ -1,0 +1,162 @@
+"""The strategy page's live preview: an htmx post of the grid being edited answers only the
+#grid-preview partial with the legs a first pyramid would place, and never saves anything."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from html import unescape
+
+import pytest
+
+from apps.core.models import Event
+from apps.strategies.models import Strategy
+from tests.strategies.test_strategy_grid import edit, grid_post
+from tests.tickets.factories import StrategyFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+TICK, STEP = Decimal("0.01"), Decimal("0.00001")  # binance BTC/USDT in the paper markets
+
+
+@pytest.fixture
+def trader(client, paper):
+    client.force_login(paper.owner)
+    return client
+
+
+@pytest.fixture
+def strategy(paper):
+    return StrategyFactory(owner=paper.owner, name="Dip buyer", sizing_value=Decimal("100"))
+
+
+def saved_state(strategy) -> tuple:
+    row = Strategy.objects.get(pk=strategy.pk)
+    events = Event.objects.filter(subject_id=str(strategy.pk)).count()
+    return row.dca_legs, row.tp_mode, row.group_tp_pct, row.pyramid_limit, row.updated_at, events
+
+
+def cells(html: str, row_id: str) -> list[str]:
+    row = html.split(f'id="{row_id}"')[1].split("</tr>")[0]
+    return [
+        unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
+    ]
+
+
+def expected_leg(price: Decimal, gap: str, weight: str, tp: str) -> list[str]:
+    """The leg computed here by hand: price half-up to the tick, amount down to the step."""
+    leg_price = (price * (1 - Decimal(gap) / 100)).quantize(TICK, ROUND_HALF_UP)
+    amount = (Decimal(100) * Decimal(weight) / 100 / leg_price).quantize(STEP, ROUND_DOWN)
+    cost = (amount * leg_price).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    tp_price = (leg_price * (1 + Decimal(tp) / 100)).quantize(TICK, ROUND_HALF_UP)
+    return [f"{value:f}" for value in (leg_price.normalize(), amount.normalize(), cost)] + [
+        f"{tp_price.normalize():f}"
+    ]
+
+
+def test_the_preview_partial_lays_the_posted_legs_on_the_markets_precision(trader, paper, strategy):
+    rows = [("0", "40", "1.5"), ("2.5", "57", "2"), ("10", "3", "1")]
+    before = saved_state(strategy)
+    response = trader.post(edit(strategy), grid_post(paper, rows, action=""), **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="grid-preview"')  # the partial, not the page
+    assert 'id="grid-legs"' not in html
+    assert "At the ask of 65000 USDT with 100.00 USDT per pyramid" in html
+    for index, (gap, weight, tp) in enumerate(rows):
+        assert cells(html, f"preview-leg-{index}")[1:5] == expected_leg(
+            Decimal(65000), gap, weight, tp
+        )
+    assert cells(html, "preview-leg-0")[1:5] == ["65000", "0.00061", "39.65", "65975"]
+    # 3 USDT at 58500 is 0.00005 BTC, 2.93 USDT: below the 5 USDT minimum notional.
+    assert "not placed" in cells(html, "preview-leg-2")[5]
+    assert "is below the 5 USDT minimum" in cells(html, "preview-leg-2")[5]
+    assert cells(html, "preview-leg-1")[5] == "placed"
+    assert "1 leg would fall below the market minimum" in html
+    assert saved_state(strategy) == before
+
+
+def test_a_typed_price_lays_the_grid_there(trader, paper, strategy):
+    rows = [("0", "40", "1.5"), ("2.5", "60", "2")]
+    data = grid_post(paper, rows, action="") | {"preview_price": "60000.004"}
+    html = trader.post(edit(strategy), data, **HTMX).content.decode()
+    assert "At your price of 60000.004 USDT" in html
+    assert cells(html, "preview-leg-0")[1:5] == ["60000", "0.00066", "39.60", "60900"]
+    assert cells(html, "preview-leg-1")[1:5] == expected_leg(Decimal("60000.004"), "2.5", "60", "2")
+    assert re.search(r'id="preview-total">\s*99\.27<', html)  # 39.60 + 0.00102 × 58500
+
+
+def test_a_leg_after_a_blank_row_keeps_its_row_number(trader, paper, strategy):
+    data = grid_post(paper, [("0", "50", "1"), ("", "", ""), ("3", "50", "1")], action="")
+    html = trader.post(edit(strategy), data, **HTMX).content.decode()
+    assert cells(html, "preview-leg-2")[1] == "63050"
+    assert 'id="preview-leg-1"' not in html
+
+
+def test_weights_that_do_not_add_up_show_the_message_in_the_preview(trader, paper, strategy):
+    before = saved_state(strategy)
+    data = grid_post(paper, [("0", "50", "1"), ("2", "30", "0")], action="")
+    response = trader.post(edit(strategy), data, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    errors = html.split('id="preview-errors"')[1].split("</div>")[0]
+    assert "The weights add up to 80 %; they must add up to exactly 100 %." in errors
+    assert "Leg 1: The take profit must be above 0 %." in errors
+    assert 'id="preview-legs"' not in html
+    assert saved_state(strategy) == before
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("preview_price", "abc", "at price:"),
+        ("preview_price", "0", "A price above 0"),
+        ("legs-0-gap_pct", "1e3", "Leg 0"),
+        ("legs-TOTAL_FORMS", "-1", "The grid's row count is not valid"),
+        ("group_tp_pct", "", "Group take profit %: This field is required."),
+    ],
+)
+def test_bad_input_gives_a_message_and_changes_nothing(
+    trader, paper, strategy, field, value, message
+):
+    before = saved_state(strategy)
+    data = grid_post(paper, [("0", "100", "1")], action="") | {field: value}
+    response = trader.post(edit(strategy), data, **HTMX)
+    assert response.status_code == 200
+    assert message in unescape(response.content.decode().split('id="preview-errors"')[1])
+    assert saved_state(strategy) == before
+
+
+def test_an_htmx_post_never_saves_even_when_it_says_save(trader, paper, strategy):
+    before = saved_state(strategy)
+    response = trader.post(edit(strategy), grid_post(paper, [("0", "100", "1")]), **HTMX)
+    assert response.status_code == 200
+    assert 'id="preview-leg-0"' in response.content.decode()
+    assert saved_state(strategy) == before
+
+
+def test_an_unknown_symbol_says_so_in_the_preview(trader, paper, strategy):
+    data = grid_post(paper, [("0", "100", "1")], action="") | {"preview_symbol": "NOPE/USDT"}
+    html = trader.post(edit(strategy), data, **HTMX).content.decode()
+    assert "has no market NOPE/USDT" in html.split('id="preview-note"')[1]
+
+
+def test_another_users_strategy_is_404_for_the_preview(client, paper, strategy):
+    before = saved_state(strategy)
+    client.force_login(StrategyFactory().owner)
+    data = grid_post(paper, [("0", "100", "1")], action="")
+    assert client.post(edit(strategy), data, **HTMX).status_code == 404
+    assert client.post(edit(strategy), data | {"action": "save"}).status_code == 404
+    assert saved_state(strategy) == before
+
+
+def test_the_full_page_carries_the_editor_and_its_preview(trader, paper, strategy):
+    strategy.dca_legs = [{"gap_pct": "0", "weight_pct": "100", "tp_pct": "1"}]
+    strategy.save()
+    html = trader.get(edit(strategy)).content.decode()
+    assert 'id="grid-editor" hx-post="' in html and 'id="grid-preview"' in html
+    assert cells(html, "preview-leg-0")[1:5] == expected_leg(Decimal(65000), "0", "100", "1")
+    assert '<template id="leg-row-template">' in html and "legs-__prefix__-gap_pct" in html
+    assert "js/grid-editor.js" in html and " style=" not in html
