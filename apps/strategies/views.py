@@ -63,9 +63,7 @@ def strategy_edit(request: HttpRequest, pk: int) -> HttpResponse:
         legs = LegFormSet(request.POST, prefix="legs")
     else:
         form, legs = _saved_grid(request, strategy)
-    saving = (
-        request.method == "POST" and request.POST.get("action") == "save" and not request.htmx
-    )
+    saving = request.method == "POST" and request.POST.get("action") == "save" and not request.htmx
     preview = GridPreview()
     rows: list = []
     if form.is_valid() and legs.is_valid():
