@@ -2,7 +2,8 @@
 // The rows stay a plain Django formset: a removed row leaves the DOM and the rows after it are
 // renumbered, so legs-0 … legs-(N-1) and TOTAL_FORMS always match what is shown and the server's
 // formset remains the one judge of the grid. Each change fires `grid-changed`, which the page's
-// htmx preview listens for. Without JavaScript the spare rows the server renders serve instead.
+// htmx preview listens for. Without JavaScript the spare rows the server renders serve instead
+// (with it, the trailing blank ones are dropped: Add leg replaces them).
 (function () {
   "use strict";
   var table = document.getElementById("grid-legs");
@@ -60,6 +61,15 @@
     }
   });
 
+  // With Add leg at hand the server's spare blank rows at the end are only clutter.
+  function blank(row) {
+    return Array.prototype.every.call(row.querySelectorAll("input"), function (input) {
+      return !input.value.trim();
+    });
+  }
+  while (body.rows.length && blank(body.rows[body.rows.length - 1])) {
+    body.rows[body.rows.length - 1].remove();
+  }
   document.querySelectorAll("[data-grid-add], [data-grid-remove]").forEach(function (button) {
     button.hidden = false;
   });
