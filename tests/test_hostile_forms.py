@@ -242,6 +242,7 @@ FORMS = [
             "legs-0-tp_pct",
             "legs-TOTAL_FORMS",
             "preview_account",
+            "preview_price",
         ),
         (Strategy,),
         lambda w, name: (

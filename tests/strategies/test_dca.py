@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from apps.exchanges.domain.types import MarketRules
 from apps.strategies.domain import dca
+from apps.strategies.domain.catalog import Side
 from apps.strategies.domain.dca import HeldLeg, LegSpec, TakeProfit, TpMode, TpScope
 
 D = Decimal
@@ -115,6 +116,20 @@ def test_legs_are_laid_below_the_entry_rounded_to_the_tick_and_truncated_to_the_
         (D("63700"), D("0.0047"), True),  # 300 / 63700 = 0.0047095...
         (D("62833.55"), D("0.00477"), True),  # 65000 × 0.96667 = 62833.55; 300 / it = 0.004774
     ]
+
+
+@pytest.mark.parametrize(
+    "price, tp_pct, side, target",
+    [
+        ("62833.55", "2.5", Side.LONG, "64404.39"),  # 64404.38875 rounds half up
+        ("0.5123", "2", Side.LONG, "0.52"),  # 0.522546 on a 0.01 tick
+        ("65000", "1.5", Side.SHORT, "64025"),  # a short's target is below its fill
+    ],
+)
+def test_a_legs_take_profit_price_is_its_price_plus_its_tp_on_the_tick(price, tp_pct, side, target):
+    spec = LegSpec(gap_pct=D(0), weight_pct=D(100), tp_pct=D(tp_pct))
+    leg = dca.PlannedLeg(0, spec, D(price), D("0.001"))
+    assert dca.leg_tp_price(leg, tick_size=D("0.01"), side=side) == D(target)
 
 
 def test_the_market_leg_is_sized_at_the_market_price_the_others_from_the_entry():
