@@ -109,3 +109,29 @@ def test_adding_and_removing_legs_updates_the_preview_and_saves_what_it_shows(
     expect(rows).to_have_count(2)
     assert errors == [], "\n".join(errors)
     assert page.csp_violations == []
+
+
+def test_without_javascript_the_spare_rows_check_and_save_the_grid(browser, live_server_url):
+    trader = UserFactory()
+    funded_paper_account(trader)
+    strategy = StrategyFactory(owner=trader, name="Dip buyer", sizing_value=Decimal("100"))
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in(page, live_server_url, trader.username, PASSWORD)
+        page.goto(f"{live_server_url}/settings/strategies/{strategy.pk}/")
+        expect(page.locator("#grid-legs tbody tr")).to_have_count(3)  # the spare rows
+        expect(page.locator("[data-grid-add]")).to_be_hidden()
+        fill_leg(page, 0, "0", "50", "1")
+        fill_leg(page, 1, "2", "50", "1.5")
+        page.click("button[name=action][value=preview]")
+        expect(page.locator("#preview-leg-1 td:nth-child(2)")).to_have_text("63700")
+        assert Strategy.objects.get(pk=strategy.pk).dca_legs == []
+        page.click("button[name=action][value=save]")
+        expect(page.locator(".messages")).to_contain_text("Strategy Dip buyer saved.")
+        assert Strategy.objects.get(pk=strategy.pk).dca_legs == [
+            {"gap_pct": "0", "weight_pct": "50", "tp_pct": "1"},
+            {"gap_pct": "2", "weight_pct": "50", "tp_pct": "1.5"},
+        ]
+    finally:
+        context.close()
