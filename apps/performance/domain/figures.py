@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
