@@ -13,8 +13,10 @@ from apps.performance.domain.figures import (
     ClosedPosition,
     EquityPoint,
     daily_returns,
+    drawdown_series,
     figures,
     max_drawdown,
+    risk_at_stop,
 )
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -105,3 +107,30 @@ def test_a_curve_that_only_rises_has_no_drawdown_nor_sortino():
     result = figures([], rising)
     assert result.sortino is None and result.calmar is None and result.sharpe is not None
     assert len(daily_returns(rising)) == 4
+
+
+def test_drawdown_series_is_the_fall_below_the_running_peak():
+    series = drawdown_series(CURVE)
+    assert series[:2] == [D(0), D(0)]
+    assert series[2] == (D(1005) - D(1020)) / D(1020) * 100
+    assert series[3] == D(-5) and series[4] == D(0)
+
+
+def test_risk_at_stop_only_for_a_pnl_stop():
+    pnl_stop = {
+        "primary": {"source": "pnl_pct"},
+        "condition": "at_or_below",
+        "secondary": {"source": "fixed"},
+        "value": "-5",
+        "unit": "number",
+    }
+    assert risk_at_stop(pnl_stop, D("100.10")) == D("5.005")
+    price_stop = {
+        "primary": {"source": "last"},
+        "condition": "crosses_below",
+        "secondary": {"source": "fixed"},
+        "value": "60000",
+    }
+    assert risk_at_stop(price_stop, D(100)) is None
+    assert risk_at_stop(None, D(100)) is None
+    assert risk_at_stop({**pnl_stop, "value": "junk"}, D(100)) is None

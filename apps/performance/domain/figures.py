@@ -107,11 +107,7 @@ def max_drawdown(points: Sequence[EquityPoint]) -> Drawdown | None:
 
 
 def daily_returns(points: Sequence[EquityPoint]) -> list[Decimal]:
-    return [
-        now.equity / before.equity - 1
-        for before, now in pairwise(points)
-        if before.equity > 0
-    ]
+    return [now.equity / before.equity - 1 for before, now in pairwise(points) if before.equity > 0]
 
 
 def sharpe(returns: Sequence[Decimal]) -> Decimal | None:
@@ -175,3 +171,28 @@ def figures(positions: Sequence[ClosedPosition], curve: Sequence[EquityPoint]) -
         calmar=calmar(returns, drawdown),
         starting_equity=start,
     )
+
+
+def drawdown_series(points: Sequence[EquityPoint]) -> list[Decimal]:
+    """Per point, its fall below the running peak in % (0 at a new high, negative below)."""
+    series, peak = [], None
+    for point in points:
+        peak = point.equity if peak is None else max(peak, point.equity)
+        series.append((point.equity - peak) / peak * HUNDRED if peak > 0 else ZERO)
+    return series
+
+
+def risk_at_stop(stop: dict | None, cost: Decimal) -> Decimal | None:
+    """What the initial stop put at risk, in quote, for R multiples.
+
+    Known after the fact only for a stop on the position's own PnL % (`PnL % | at or below |
+    -5`): cost × 5 %. A stop on a price or an indicator depended on the market at entry, which
+    a closed position no longer records, so it gives no R (nor does a position without stop).
+    """
+    if not stop or (stop.get("primary") or {}).get("source") != "pnl_pct":
+        return None
+    try:
+        level = Decimal(str(stop.get("value")))
+    except ArithmeticError:
+        return None
+    return cost * abs(level) / HUNDRED if level.is_finite() and level and cost > 0 else None
