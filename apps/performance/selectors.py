@@ -161,6 +161,8 @@ def _label(name: str, key: str) -> str:
         return EXIT_REASONS.get(key, key) if key else "not recorded"
     if name == "strategy":
         return key or "none (a ticket's own rules)"
+    if name == "timeframe" and not key:
+        return "none (a ticket)"
     if name == "origin":
         return "Ticket" if key == "ticket" else "Signal"
     return key or "–"
