@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.risk",
     "apps.webhooks",
     "apps.notifications",
+    "apps.performance",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,8 @@ CELERY_TASK_TIME_LIMIT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=5.0)
+# Performance: an equity snapshot per account this often (and one at each UTC day's start).
+EQUITY_SNAPSHOT_SECONDS = env.int("EQUITY_SNAPSHOT_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     # Desk status: proves the loops run and pushes the status fragment to open pages.
     "heartbeat": {"task": "core.heartbeat", "schedule": HEARTBEAT_SECONDS},
@@ -233,6 +236,9 @@ CELERY_BEAT_SCHEDULE = {
     # The queue: promote into free pool slots what the on-commit promotion missed, expire
     # queued signals, and keep their market prices (and so their loss % and rank) current.
     "queue-promotion": {"task": "trade_queue.promotion", "schedule": 5.0},
+    # Equity snapshots for Performance: each tick snapshots the accounts that are due (every
+    # EQUITY_SNAPSHOT_SECONDS, or a new UTC day), so a day's open is taken within a minute.
+    "equity": {"task": "performance.equity", "schedule": 60.0},
 }
 # /readyz reports a loop as stale when its last tick is older than this.
 LOOP_STALE_SECONDS = env.int("LOOP_STALE_SECONDS", default=60)

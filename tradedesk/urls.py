@@ -25,5 +25,7 @@ urlpatterns = [
     path("positions/", include("apps.positions.urls")),
     # The Risk page; before core, whose /<section>/ placeholder would match /risk/.
     path("risk/", include("apps.risk.urls")),
+    # The Performance page; before core, whose /<section>/ placeholder would match it.
+    path("performance/", include("apps.performance.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -10,7 +10,7 @@ NAV = [
     ("signals", "Signals", ("webhooks:signals", ())),
     ("queue", "Queue", ("trade_queue:queue", ())),
     ("risk", "Risk", ("core:section", ("risk",))),
-    ("performance", "Performance", ("core:section", ("performance",))),
+    ("performance", "Performance", ("performance:performance", ())),
     ("logs", "Logs", ("core:logs", ())),
     ("settings", "Settings", ("core:settings", ())),
 ]

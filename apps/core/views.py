@@ -26,10 +26,6 @@ SECTIONS = {
         "The risk engine (offsetting a losing group with winners), account guards such as the "
         "daily loss limit and maximum drawdown, and the kill switch.",
     ),
-    "performance": (
-        "Performance",
-        "Realised and unrealised profit and loss by account, strategy and symbol.",
-    ),
 }
 
 

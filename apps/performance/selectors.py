@@ -1,0 +1,265 @@
+"""What the Performance page reads: the closed positions behind a view, their figures and
+breakdowns, and the daily equity curve. A constant number of queries whatever the ledger holds:
+one for the ledger, one per breakdown (GROUP BY in the database), one for the daily PnL, one
+for the curve, one for the open positions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate
+
+from apps.core.numbers import ZERO, plain
+from apps.exchanges.models import ExchangeAccount
+from apps.performance.domain.figures import (
+    ClosedPosition,
+    EquityPoint,
+    Figures,
+    drawdown_series,
+    figures,
+    risk_at_stop,
+)
+from apps.performance.domain.period import Period
+from apps.performance.models import EquitySnapshot
+from apps.positions.models import Order, PositionGroup
+
+EXIT_REASONS = dict(Order.Purpose.choices)
+# Breakdown name -> (heading, the expression grouped by).
+BREAKDOWNS = {
+    "symbol": ("Symbol", F("symbol")),
+    "timeframe": ("Timeframe", F("timeframe")),
+    "strategy": ("Strategy", Coalesce(F("strategy__name"), Value(""), output_field=CharField())),
+    "origin": (
+        "Origin",
+        Case(When(trade__isnull=True, then=Value("signal")), default=Value("ticket")),
+    ),
+    "exit_reason": ("Exit reason", F("exit_reason")),
+}
+# Every field of a closed position, for the CSV (in this order).
+CSV_FIELDS = [
+    "id", "account_id", "account__label", "account__quote_currency", "symbol", "timeframe",
+    "side", "status", "strategy_id", "strategy__name", "trade_id", "tp_mode", "group_tp_pct",
+    "pyramid_limit", "quantity", "average_entry", "entry_cost", "open_cost", "exit_quantity",
+    "exit_proceeds", "realised_pnl", "last_price", "highest", "lowest", "exit_reason",
+    "opened_at", "closed_at", "updated_at",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose positions and snapshots a view reads: the trader's accounts of one quote currency
+    (figures never add USDT to EUR), over a period."""
+
+    user_id: int
+    accounts: tuple[int, ...]
+    quote: str
+    period: Period
+    left_out: tuple[str, ...] = ()  # labels of accounts in another quote currency
+
+    @property
+    def since(self) -> datetime | None:
+        return _start_of(self.period.since)
+
+    @property
+    def until(self) -> datetime | None:  # exclusive: the day after the last day
+        return _start_of(self.period.until + timedelta(days=1)) if self.period.until else None
+
+
+def _start_of(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+
+
+def scope_for(*, user, account: ExchangeAccount | None, period: Period) -> Scope:
+    """The accounts a view covers: the one chosen, or every account of the trader's in the
+    quote currency of their first account (the others are named, to be chosen one by one)."""
+    mine = list(
+        ExchangeAccount.objects.filter(owner=user)
+        .order_by("pk")
+        .values_list("pk", "label", "quote_currency")
+    )
+    if account is not None:
+        mine = [row for row in mine if row[0] == account.pk]
+    quote = mine[0][2] if mine else ""
+    return Scope(
+        user_id=user.pk,
+        accounts=tuple(pk for pk, _, q in mine if q == quote),
+        quote=quote,
+        period=period,
+        left_out=tuple(label for _, label, q in mine if q != quote),
+    )
+
+
+def closed_positions(scope: Scope) -> QuerySet[PositionGroup]:
+    """The closed positions behind the view (closed within the period), the trader's only."""
+    rows = PositionGroup.objects.filter(
+        owner_id=scope.user_id, account_id__in=scope.accounts, status=PositionGroup.Status.CLOSED
+    )
+    if scope.since:
+        rows = rows.filter(closed_at__gte=scope.since)
+    if scope.until:
+        rows = rows.filter(closed_at__lt=scope.until)
+    return rows
+
+
+def ledger(scope: Scope) -> list[ClosedPosition]:
+    fields = (
+        "id",
+        "realised_pnl",
+        "entry_cost",
+        "opened_at",
+        "closed_at",
+        "exit_rules__initial_stop",
+    )
+    return [
+        ClosedPosition(pk, pnl, cost, opened, closed or opened, risk_at_stop(stop, cost))
+        for pk, pnl, cost, opened, closed, stop in closed_positions(scope).values_list(*fields)
+    ]
+
+
+def equity_curve(scope: Scope) -> list[EquityPoint]:
+    """Each UTC day's opening equity, summed over the view's accounts, oldest first."""
+    opens = EquitySnapshot.objects.filter(account_id__in=scope.accounts, day_open=True)
+    if scope.period.since:
+        opens = opens.filter(day__gte=scope.period.since)
+    if scope.period.until:
+        opens = opens.filter(day__lte=scope.period.until)
+    rows = opens.values("day").annotate(total=Sum("equity")).order_by("day")
+    return [EquityPoint(row["day"], row["total"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    key: str
+    label: str
+    count: int
+    wins: int
+    pnl: Decimal
+    gross_profit: Decimal
+    gross_loss: Decimal
+    cost: Decimal
+
+    @property
+    def win_rate(self) -> Decimal:
+        return Decimal(self.wins) / self.count * 100
+
+    @property
+    def profit_factor(self) -> Decimal | None:
+        return self.gross_profit / -self.gross_loss if self.gross_loss else None
+
+    @property
+    def pnl_pct(self) -> Decimal | None:
+        """PnL as a % of what was spent entering these positions."""
+        return self.pnl / self.cost * 100 if self.cost else None
+
+
+def _label(name: str, key: str) -> str:
+    if name == "exit_reason":
+        return EXIT_REASONS.get(key, key) if key else "not recorded"
+    if name == "strategy":
+        return key or "none (a ticket's own rules)"
+    if name == "timeframe" and not key:
+        return "none (a ticket)"
+    if name == "origin":
+        return "Ticket" if key == "ticket" else "Signal"
+    return key or "–"
+
+
+def breakdown(scope: Scope, name: str) -> list[BreakdownRow]:
+    """One GROUP BY over the view's closed positions, best PnL first."""
+    won, lost = Q(realised_pnl__gt=0), Q(realised_pnl__lt=0)
+    rows = (
+        closed_positions(scope)
+        .values(key=BREAKDOWNS[name][1])
+        .annotate(
+            count=Count("id"),
+            wins=Count("id", filter=won),
+            pnl=Sum("realised_pnl"),
+            gross_profit=Coalesce(Sum("realised_pnl", filter=won), ZERO),
+            gross_loss=Coalesce(Sum("realised_pnl", filter=lost), ZERO),
+            cost=Sum("entry_cost"),
+        )
+        .order_by("-pnl", "key")
+    )
+    return [BreakdownRow(label=_label(name, row["key"]), **row) for row in rows]
+
+
+def daily_pnl(scope: Scope) -> list[tuple[date, Decimal]]:
+    """Realised PnL per UTC day of closing."""
+    rows = (
+        closed_positions(scope)
+        .annotate(day=TruncDate("closed_at", tzinfo=UTC))
+        .values("day")
+        .annotate(pnl=Sum("realised_pnl"))
+        .order_by("day")
+    )
+    return [(row["day"], row["pnl"]) for row in rows]
+
+
+def open_pnl(scope: Scope) -> Decimal:
+    """Unrealised PnL of the view's open positions now, at their last seen prices."""
+    held = PositionGroup.objects.filter(
+        owner_id=scope.user_id,
+        account_id__in=scope.accounts,
+        status__in=[*PositionGroup.POOL, PositionGroup.Status.CLOSING],
+    ).only("status", "side", "quantity", "average_entry", "last_price")
+    return sum((group.unrealised_pnl or ZERO for group in held), ZERO)
+
+
+@dataclass(frozen=True)
+class Performance:
+    scope: Scope
+    figures: Figures
+    open_pnl: Decimal
+    curve: list[EquityPoint]
+    drawdowns: list[Decimal]
+    daily: list[tuple[date, Decimal]]
+    breakdowns: list[tuple[str, str, list[BreakdownRow]]] = field(default_factory=list)
+
+    @property
+    def open_pnl_pct(self) -> Decimal | None:
+        start = self.figures.starting_equity
+        return self.open_pnl / start * 100 if start else None
+
+    @property
+    def empty(self) -> bool:
+        return self.figures.count == 0
+
+
+def performance(scope: Scope) -> Performance:
+    """Everything the page shows for `scope`."""
+    curve = equity_curve(scope)
+    return Performance(
+        scope=scope,
+        figures=figures(ledger(scope), curve),
+        open_pnl=open_pnl(scope),
+        curve=curve,
+        drawdowns=drawdown_series(curve),
+        daily=daily_pnl(scope),
+        breakdowns=[
+            (name, heading, breakdown(scope, name)) for name, (heading, _) in BREAKDOWNS.items()
+        ],
+    )
+
+
+def csv_rows(scope: Scope) -> Iterable[tuple]:
+    """Every field of every closed position behind the view, oldest close first, streamed
+    from a server-side cursor so the download starts at once."""
+    rows = closed_positions(scope).order_by("closed_at", "pk").values_list(*CSV_FIELDS)
+    return rows.iterator(chunk_size=2000)
+
+
+def chart_series(view: Performance) -> dict[str, list[dict[str, str]]]:
+    """The charts' data for the page's data- attributes. Values travel as exact decimal strings;
+    static/js/performance.js turns them into numbers only to draw them."""
+    return {
+        "equity": [{"time": p.day.isoformat(), "value": plain(p.equity)} for p in view.curve],
+        "drawdown": [
+            {"time": p.day.isoformat(), "value": plain(dd.quantize(Decimal("0.0001")))}
+            for p, dd in zip(view.curve, view.drawdowns, strict=True)
+        ],
+        "daily": [{"time": day.isoformat(), "value": plain(pnl)} for day, pnl in view.daily],
+    }
