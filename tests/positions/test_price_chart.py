@@ -240,3 +240,15 @@ def test_a_stored_timeframe_becomes_the_charts(stored, timeframe):
 )
 def test_prices_are_drawn_to_the_ticks_places(tick, places):
     assert price_places(None if tick is None else D(tick)) == places
+
+
+def test_a_hybrid_position_draws_each_filled_legs_take_profit_and_the_groups(paper, desk, client):
+    strategy = grid_strategy(paper.owner, tp_mode="hybrid")
+    group = PositionGroup.objects.get(pk=desk.act(paper, strategy, signal()).group_id)
+    leg_0 = DcaLeg.objects.get(group=group, index=0)
+
+    drawn = levels(chart(client, group))
+
+    assert drawn["Leg 1.0 take profit"] == leg_0.fill_price * D("1.015")
+    assert drawn["Group take profit"] == group.average_entry * D("1.02")
+    assert "Leg 1.1 take profit" not in drawn  # a resting leg holds nothing to take profit on

@@ -40,6 +40,10 @@ _EXIT_LEVELS = (
     (RuleKind.TRAILING_STOP, "trailing", "Trailing stop"),
     (RuleKind.TAKE_PROFIT, "take-profit", "Take profit"),
 )
+# The take-profit modes that arm the group's target, and each filled leg's (a ticket's position
+# without a grid, mode "rules", has only its take-profit rule).
+_GROUP_TP = (dca.TpMode.AGGREGATE, dca.TpMode.HYBRID)
+_LEG_TP = (dca.TpMode.PER_LEG, dca.TpMode.HYBRID)
 # A position still managed: its rules and resting legs are drawn; a closed one shows its fills.
 _MANAGED = (PositionGroup.Status.OPEN, PositionGroup.Status.CLOSING, PositionGroup.Status.ERROR)
 
@@ -144,7 +148,7 @@ def position_levels(group: PositionGroup, legs: Iterable[DcaLeg]) -> list[Level]
         levels.extend(_leg_levels(group, leg, managed=managed))
     if not managed:
         return levels
-    if group.tp_mode != dca.TpMode.PER_LEG and group.average_entry and group.quantity > 0:
+    if group.tp_mode in _GROUP_TP and group.average_entry and group.quantity > 0:
         target = dca.target_price(group.average_entry, group.group_tp_pct, side)
         levels.append(Level("take-profit", "Group take profit", target))
     levels.extend(rule_levels(group.parsed_exit_rules(), _inputs_of(group), side))
@@ -155,8 +159,7 @@ def _leg_levels(group: PositionGroup, leg: DcaLeg, *, managed: bool) -> list[Lev
     name = f"Leg {leg.pyramid.number}.{leg.index}"
     if leg.filled > 0 and leg.fill_price is not None:
         levels = [Level("leg", f"{name} filled", leg.fill_price)]
-        per_leg = group.tp_mode != dca.TpMode.AGGREGATE
-        if managed and per_leg and leg.open_quantity > 0:
+        if managed and group.tp_mode in _LEG_TP and leg.open_quantity > 0:
             target = dca.target_price(leg.fill_price, leg.tp_pct, Side(group.side))
             levels.append(Level("take-profit", f"{name} take profit", target))
         return levels
