@@ -182,6 +182,9 @@ MARKETS_REFRESH_MINUTES = env.int("MARKETS_REFRESH_MINUTES", default=60)
 # An account whose markets are older than this refuses new orders (precision may have changed).
 MARKETS_MAX_AGE_MINUTES = env.int("MARKETS_MAX_AGE_MINUTES", default=180)
 BALANCES_REFRESH_SECONDS = env.int("BALANCES_REFRESH_SECONDS", default=30)
+# How long a price chart's candles are kept per account, symbol and timeframe: every open
+# position page asks for them, and the exchange is asked once per this many seconds.
+CHART_CANDLES_SECONDS = env.int("CHART_CANDLES_SECONDS", default=10)
 # What a new paper account is credited with, in its quote currency.
 PAPER_INITIAL_BALANCE = Decimal(env.str("PAPER_INITIAL_BALANCE", default="10000"))
 PAPER_PRICE_SECONDS = env.float("PAPER_PRICE_SECONDS", default=2.0)

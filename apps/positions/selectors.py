@@ -39,6 +39,20 @@ def groups_of(user) -> QuerySet[PositionGroup]:
     )
 
 
+def groups_for_page(user) -> QuerySet[PositionGroup]:
+    """The user's groups as a position's page shows them (its facts count its pyramids)."""
+    return groups_of(user).annotate(pyramid_count=Count("pyramids"))
+
+
+def groups_for_page_push(*, ids: list[int]) -> QuerySet[PositionGroup]:
+    """The same, for a live push of a position's page. Lazy: it renders after commit."""
+    return (
+        PositionGroup.objects.filter(pk__in=ids)
+        .select_related("account", "strategy", "trade")
+        .annotate(pyramid_count=Count("pyramids"))
+    )
+
+
 @dataclass(frozen=True)
 class PositionFilter:
     status: str = "active"  # active (open, closing, error), closed, all

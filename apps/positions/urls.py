@@ -9,5 +9,6 @@ urlpatterns = [
     path("export.csv", views.positions_csv, name="csv"),
     path("orders.csv", views.orders_csv, name="orders-csv"),
     path("<int:pk>/", views.position_detail, name="detail"),
+    path("<int:pk>/chart.json", views.position_chart, name="chart"),
     path("<int:pk>/close/", views.position_close, name="close"),
 ]

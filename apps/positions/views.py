@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from apps.positions import selectors
 from apps.positions.forms import PositionFilterForm
 from apps.positions.models import Order, PositionGroup
 from apps.positions.services import GroupError, close_group
+from apps.positions.services.chart import chart_live_id, chart_of_position, position_timeframe
 from apps.positions.services.live import desk_sort_of
 from apps.positions.services.trader import close_preview
 
@@ -56,18 +57,38 @@ def _owned_group(request: HttpRequest, pk: int) -> PositionGroup:
     return get_object_or_404(selectors.groups_of(request.user), pk=pk)
 
 
+def _owned_page(request: HttpRequest, pk: int) -> PositionGroup:
+    return get_object_or_404(selectors.groups_for_page(request.user), pk=pk)
+
+
 @login_required
 @require_GET
 def position_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A group's page; for htmx, its pyramids and legs as the row's expansion (or collapsed)."""
-    group = _owned_group(request, pk)
     if request.htmx:
+        group = _owned_group(request, pk)
         if request.GET.get("collapse"):
             return render(request, f"{POSITIONS}#group-detail-collapsed", {"group": group})
         detail = selectors.group_detail(group, with_history=False)
         return render(request, f"{POSITIONS}#group-detail", {"group": group, "detail": detail})
+    group = _owned_page(request, pk)
     detail = selectors.group_detail(group)
-    return render(request, DETAIL, {"group": group, "detail": detail})
+    return render(request, DETAIL, {"group": group, "detail": detail, **_chart(group)})
+
+
+def _chart(group: PositionGroup) -> dict[str, str]:
+    return {
+        "chart_url": reverse("positions:chart", args=[group.pk]),
+        "live_id": chart_live_id(group),
+        "chart_timeframe": position_timeframe(group),
+    }
+
+
+@login_required
+@require_GET
+def position_chart(request: HttpRequest, pk: int) -> JsonResponse:
+    """The position page's chart: candles, the market's tick, levels and fills."""
+    return JsonResponse(chart_of_position(group=_owned_group(request, pk)))
 
 
 @login_required
@@ -80,10 +101,12 @@ def position_close(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and request.POST.get("from") == "desk":
         return _close_from_desk(request, group)
     if not confirmed(request):
+        group = _owned_page(request, pk)
         context = {
             "group": group,
             "detail": selectors.group_detail(group),
             "confirm_close": True,
+            **_chart(group),
             "confirm_question": _close_question(group),
             "confirm_why": refusal(request, nothing="Nothing was sold"),
         }

@@ -45,6 +45,18 @@ def closed_candles(
     return closed[-count:]
 
 
+def recent_candles(
+    *, account: ExchangeAccount, symbol: str, timeframe: str, count: int
+) -> list[Candle]:
+    """The last `count` candles (oldest first), the one still forming included: a chart shows
+    the price now, where an indicator must not (`closed_candles`)."""
+    adapter = get_adapter(account)
+    try:
+        return adapter.fetch_candles(symbol, timeframe, limit=count)[-count:]
+    finally:
+        adapter.close()
+
+
 def last_closed_candle_at(*, timeframe: str, now: datetime) -> datetime:
     """Open time of the newest candle that has closed by `now`."""
     seconds = timeframe_seconds(timeframe)

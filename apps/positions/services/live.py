@@ -7,6 +7,7 @@ lazy queryset after the transaction commits, so what arrives is the committed st
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -17,8 +18,10 @@ from apps.core.broadcast import broadcast_fragment
 from apps.core.dashboard import push_header
 from apps.positions.models import PositionGroup
 from apps.positions.services import hooks
+from apps.positions.services.chart import chart_state, position_timeframe
 
 POSITIONS_LIVE = "positions/positions_live.html"
+POSITION_PAGE_LIVE = "positions/position_live.html"
 DESK_POSITIONS = "positions/desk_positions.html"
 # The Desk list's sort, remembered per trader so a pushed list keeps the order they chose.
 _DESK_SORT_KEY = "desk-sort:{}"
@@ -39,6 +42,7 @@ def push_group(group: PositionGroup, *, created: bool = False) -> None:
         context={"groups": groups_for_rows(ids=[group.pk]), "created": created},
         key=f"group-{group.pk}-{created}",
     )
+    push_pages(group.owner_id, [group.pk])
     push_desk(group.owner_id)
 
 
@@ -55,7 +59,27 @@ def push_rows(groups: Iterable[PositionGroup]) -> None:
             template=POSITIONS_LIVE,
             context={"groups": groups_for_rows(ids=ids), "created": False},
         )
+        push_pages(owner_id, ids)
         push_desk(owner_id)
+
+
+def push_pages(owner_id: int, ids: list[int]) -> None:
+    """After commit, each position's page: its facts and its chart's state (last price,
+    levels, fills). Computed only when rendered, that is when the owner has a page open."""
+    from apps.positions.selectors import groups_for_page_push
+
+    def pages() -> list[tuple[PositionGroup, str]]:
+        return [
+            (group, json.dumps(chart_state(group, timeframe=position_timeframe(group))))
+            for group in groups_for_page_push(ids=ids)
+        ]
+
+    broadcast_fragment(
+        user_ids=[owner_id],
+        template=POSITION_PAGE_LIVE,
+        context={"pages": SimpleLazyObject(pages)},
+        key=f"position-pages-{owner_id}-{sorted(ids)}",
+    )
 
 
 def desk_sort_of(owner_id: int) -> str:

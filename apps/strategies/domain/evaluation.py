@@ -287,6 +287,31 @@ def stop_price(stop: Rule | None, inputs: Inputs, side: Side, entry: Decimal) ->
     return level
 
 
+def rule_price_level(rule: Rule | None, inputs: Inputs, side: Side) -> Decimal | None:
+    """The price at which `rule` acts, when it has one (a chart draws it as a line).
+
+    A price rule's level is its threshold (a stop at the entry − 2 %, a trailing stop under the
+    highest price since entry, a take profit at a fixed price or above an EMA); a PnL % rule's
+    is the price at which the position reaches that PnL, from its entry. An immediate entry, an
+    RSI rule or a rule whose inputs are not known yet has none (None).
+    """
+    if rule is None or rule.condition == Condition.AT_MARKET or rule.secondary is None:
+        return None
+    dimension = rule.primary.definition.dimension
+    if dimension not in (Dimension.PRICE, Dimension.PERCENT):
+        return None
+    level = threshold_of(rule, inputs, side)
+    if level is None:
+        return None
+    if dimension == Dimension.PRICE:
+        return level
+    entry = inputs.entry_price
+    if entry is None or entry <= 0:
+        return None
+    move = entry * level / HUNDRED
+    return entry + move if side == Side.LONG else entry - move
+
+
 def fired_state(state: Mapping, evaluation: Evaluation, now: datetime) -> dict:
     """A rule state (kind -> {"outcome", "memory"}) after `evaluation` fired at `now`: kept for
     the timeline, and for a ticket's next revision."""

@@ -4,13 +4,15 @@ timeline that says why it did what it did."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from apps.positions.models import Order
 from apps.strategies.domain.catalog import RuleKind
 from apps.tickets import selectors
+from apps.tickets.services.chart import chart_of_trade, trade_live_id, trade_timeframe
 from apps.tickets.views.desk import owned_trade
 
 
@@ -26,8 +28,18 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": selectors.timeline(trade),
         "exit_reason": Order.Purpose(reason).label if reason in Order.Purpose.values else "",
         "problems": [(_PROBLEM_LABELS.get(key, key), text) for key, text in trade.errors.items()],
+        "chart_url": reverse("tickets:chart", args=[trade.pk]),
+        "live_id": trade_live_id(trade),
+        "chart_timeframe": trade_timeframe(trade),
     }
     return render(request, "tickets/trade_detail.html", context)
+
+
+@login_required
+@require_GET
+def trade_chart(request: HttpRequest, pk: int) -> JsonResponse:
+    """The trade page's chart: candles, the market's tick, levels and fills."""
+    return JsonResponse(chart_of_trade(trade=owned_trade(request, str(pk))))
 
 
 # What a failed activation check concerns, in the ticket's words.

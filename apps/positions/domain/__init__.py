@@ -1,0 +1,1 @@
+"""Pure helpers of the positions app (no Django, no I/O)."""
