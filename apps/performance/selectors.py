@@ -31,7 +31,7 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce, NullIf, TruncDate
 
-from apps.core.numbers import ZERO, plain
+from apps.core.numbers import BIGINT_MAX, ZERO, plain
 from apps.exchanges.models import ExchangeAccount
 from apps.performance.domain.figures import (
     EquityPoint,
@@ -152,19 +152,23 @@ def r_multiple():
 
 def totals(scope: Scope) -> Totals:
     """The counts and sums of the view's closed positions, in one query: an aggregate over the
-    rows, each with its R multiple (so the database parses each stop once) and the ids of the
-    best and the worst position (highest and lowest PnL, the lower id between equals), each
-    read once by an ordered subquery."""
+    rows, each carrying its R multiple and the ids of the best and the worst position (highest
+    and lowest PnL, the lower id between equals: ordered subqueries, run once, that walk
+    `position_closed_pnl_idx` from either end)."""
     won, lost = Q(realised_pnl__gt=0), Q(realised_pnl__lt=0)
     held = ExpressionWrapper(
         Coalesce("closed_at", "opened_at") - F("opened_at"), output_field=DurationField()
     )
     ledger = closed_positions(scope)
-    row = ledger.annotate(
+    rows = ledger.annotate(
         r=r_multiple(),
         best=Subquery(ledger.order_by("-realised_pnl", "id").values("id")[:1]),
         worst=Subquery(ledger.order_by("realised_pnl", "id").values("id")[:1]),
-    ).aggregate(
+    )
+    # A LIMIT no ledger reaches keeps the rows a subquery of their own: PostgreSQL would
+    # otherwise pull them up into the aggregate and parse each stop twice, once for Sum("r")
+    # and once for Count("r") (a third slower at 10 000 positions).
+    row = rows.order_by()[:BIGINT_MAX].aggregate(
         count=Count("id"),
         wins=Count("id", filter=won),
         losses=Count("id", filter=lost),

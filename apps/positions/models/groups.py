@@ -122,6 +122,12 @@ class PositionGroup(models.Model):
                 name="position_closed_ledger_idx",
                 condition=Q(status="closed"),
             ),
+            # ... and its best and worst position: the first in PnL order that is in view.
+            models.Index(
+                fields=["owner", "realised_pnl"],
+                name="position_closed_pnl_idx",
+                condition=Q(status="closed"),
+            ),
         ]
 
     def __str__(self) -> str:
