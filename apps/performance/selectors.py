@@ -1,7 +1,8 @@
 """What the Performance page reads: the closed positions behind a view, their figures and
-breakdowns, and the daily equity curve. A constant number of queries whatever the ledger holds:
-one for the ledger, one per breakdown (GROUP BY in the database), one for the daily PnL, one
-for the curve, one for the open positions."""
+breakdowns, and the daily equity curve. The database does the adding up, in a constant number
+of queries whatever the ledger holds: one for the ledger's totals (`totals`), one for the
+breakdowns and the daily PnL (`grouped`), one for the curve, one for the open positions. No
+closed position is loaded into Python, except by the CSV (streamed)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -279,6 +281,65 @@ def daily_pnl(scope: Scope) -> list[tuple[date, Decimal]]:
     return [(row["day"], row["pnl"]) for row in rows]
 
 
+# What the breakdowns and the daily PnL group by, in the one query that reads them all.
+_GROUPS = {
+    **{name: expression for name, (_, expression) in BREAKDOWNS.items()},
+    "day": TruncDate("closed_at", tzinfo=UTC),
+}
+
+
+def grouped(scope: Scope) -> tuple[dict[str, list[BreakdownRow]], list[tuple[date, Decimal]]]:
+    """Every breakdown (best PnL first) and the daily PnL (oldest day first).
+
+    On PostgreSQL, one pass over the view's closed positions: `GROUP BY GROUPING SETS`, one set
+    per breakdown and one for the days, over the rows the ORM selects (a third faster than
+    six GROUP BYs at 10 000 positions). SQLite (the embedded desk) has no grouping sets: there,
+    one GROUP BY each (`breakdown`, `daily_pnl`), which the tests hold this one to.
+    """
+    if connection.vendor != "postgresql":
+        return {name: breakdown(scope, name) for name in BREAKDOWNS}, daily_pnl(scope)
+    quote = connection.ops.quote_name
+    names = list(_GROUPS)
+    keys = [quote(f"key_{name}") for name in names]
+    rows = (
+        closed_positions(scope)
+        .order_by()
+        .values(
+            pnl=F("realised_pnl"),
+            cost=F("entry_cost"),
+            **{f"key_{name}": expression for name, expression in _GROUPS.items()},
+        )
+    )
+    ledger, params = rows.query.sql_with_params()
+    listed, sets = ", ".join(keys), ", ".join(f"({key})" for key in keys)
+    query = f"""
+        SELECT GROUPING({listed}), {listed}, COUNT(*), COUNT(*) FILTER (WHERE pnl > 0),
+               SUM(pnl), COALESCE(SUM(pnl) FILTER (WHERE pnl > 0), 0),
+               COALESCE(SUM(pnl) FILTER (WHERE pnl < 0), 0), SUM(cost)
+        FROM ({ledger}) AS ledger GROUP BY GROUPING SETS ({sets})
+    """  # noqa: S608 (names and SQL from the ORM; values travel as parameters)
+    breakdowns: dict[str, list[BreakdownRow]] = {name: [] for name in BREAKDOWNS}
+    daily = []
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        for mask, *values in cursor.fetchall():
+            # GROUPING() sets a bit for each key *not* grouped by, the first key highest.
+            index = next(i for i in range(len(names)) if not mask >> (len(names) - 1 - i) & 1)
+            name, key = names[index], values[index]
+            count, wins, pnl, gross_profit, gross_loss, cost = values[len(names) :]
+            if name == "day":
+                daily.append((key, pnl))
+                continue
+            breakdowns[name].append(
+                BreakdownRow(
+                    key, _label(name, key), count, wins, pnl, gross_profit, gross_loss, cost
+                )
+            )
+    for found in breakdowns.values():
+        found.sort(key=lambda row: (-row.pnl, row.key))
+    return breakdowns, sorted(daily)
+
+
 def open_pnl(scope: Scope) -> Decimal:
     """Unrealised PnL of the view's open positions now, at their last seen prices."""
     held = PositionGroup.objects.filter(
@@ -312,16 +373,15 @@ class Performance:
 def performance(scope: Scope) -> Performance:
     """Everything the page shows for `scope`."""
     curve = equity_curve(scope)
+    breakdowns, daily = grouped(scope)
     return Performance(
         scope=scope,
         figures=figures_of(totals(scope), curve),
         open_pnl=open_pnl(scope),
         curve=curve,
         drawdowns=drawdown_series(curve),
-        daily=daily_pnl(scope),
-        breakdowns=[
-            (name, heading, breakdown(scope, name)) for name, (heading, _) in BREAKDOWNS.items()
-        ],
+        daily=daily,
+        breakdowns=[(name, heading, breakdowns[name]) for name, (heading, _) in BREAKDOWNS.items()],
     )
 
 
