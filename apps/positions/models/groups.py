@@ -128,6 +128,13 @@ class PositionGroup(models.Model):
                 name="position_closed_pnl_idx",
                 condition=Q(status="closed"),
             ),
+            # The Desk's header and the Performance page's open PnL read a trader's positions
+            # still held (open, error, closing): a few rows among thousands closed.
+            models.Index(
+                fields=["owner", "account"],
+                name="position_held_idx",
+                condition=Q(status__in=["open", "error", "closing"]),
+            ),
         ]
 
     def __str__(self) -> str:
