@@ -24,6 +24,26 @@ def test_every_desk_page_renders_with_the_navigation(client, path):
     assert 'aria-current="page"' in html
 
 
+NAV_OF = {
+    "/": "Desk",
+    "/signals/": "Signals",
+    "/queue/": "Queue",
+    "/risk/": "Risk",
+    "/performance/": "Performance",
+    "/logs/": "Logs",
+    "/settings/": "Settings",
+}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_is_built_and_marks_its_own_navigation_entry(client, path):
+    client.force_login(UserFactory())
+    html = client.get(path).content.decode()
+    assert f'<a href="{path}" aria-current="page">{NAV_OF[path]}</a>' in html
+    assert html.count('aria-current="page"') == 1
+    assert "not built yet" not in html
+
+
 def test_an_unknown_section_is_404(client):
     client.force_login(UserFactory())
     assert client.get("/nonsense/").status_code == 404
