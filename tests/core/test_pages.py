@@ -55,6 +55,10 @@ def test_the_desk_shows_its_health_in_one_line_and_opens_the_live_socket(client)
     # No loop has ticked in this test: the one line says so and links to the Status page.
     health = html[html.index('id="figure-health"') :].split("</div>")[0]
     assert "loops need attention" in health
+    # One line: two loops by name, the count of the rest, the whole list on hover.
+    detail = health[health.index('class="figure-detail"') :]
+    assert detail.count(",") == 1 and " more · see Status" in detail
+    assert "core.heartbeat, " in health[: health.index(">")]  # the title attribute
     assert 'href="/status/"' in health
     assert 'ws-connect="/ws/desk/"' in html
     # htmx 2 and its ws extension come from django-htmx's vendored copies, not a CDN.
