@@ -115,6 +115,13 @@ class PositionGroup(models.Model):
                 name="position_rules_loop_idx",
                 condition=Q(status="open") & ~Q(exit_rules={}),
             ),
+            # The Performance page (apps.performance.selectors.closed_positions) reads a
+            # trader's closed positions on their accounts by closing time.
+            models.Index(
+                fields=["owner", "account", "closed_at"],
+                name="position_closed_ledger_idx",
+                condition=Q(status="closed"),
+            ),
         ]
 
     def __str__(self) -> str:
