@@ -44,3 +44,17 @@ def attach_formats(
             symbol(obj) or ""
         )
     return objects
+
+
+class FormatSlot:
+    """A model's `fmt`: what `attach_formats` set on the instance, else the units its symbol
+    names (no tick or step: the figures fall back to at most 8 places). Never a query, so a
+    template given objects nobody attached formats to still renders, only less rounded."""
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return obj.__dict__.get("_market_format") or MarketFormat.of_symbol(obj.symbol or "")
+
+    def __set__(self, obj, value: MarketFormat) -> None:
+        obj.__dict__["_market_format"] = value

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.market_formats import FormatSlot
 
 DEFAULT_EXPIRY_MINUTES = 60
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
@@ -73,6 +74,7 @@ class QueuedSignal(models.Model):
         "exchanges.ExchangeAccount", on_delete=models.CASCADE, related_name="queued_signals"
     )
     symbol = models.CharField(max_length=40)
+    fmt = FormatSlot()  # the market's tick, step and units for its figures
     timeframe = models.CharField(max_length=10)
     side = models.CharField(max_length=5, default="long")
     signal = models.ForeignKey(
