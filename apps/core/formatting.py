@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
-from apps.core.numbers import plain
+from apps.core.numbers import NumberError, parse_decimal, plain
 
 __all__ = [
     "FALLBACK_PLACES",
@@ -56,13 +56,18 @@ _CONTEXT = Context(prec=80, rounding=ROUND_HALF_UP)
 
 
 def _decimal(value) -> Decimal | None:
-    """The value as a finite Decimal, or None (None, "", text, NaN: shown as they are)."""
+    """The value as a finite Decimal, or None (None, "", words, NaN: shown as they are)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, Decimal) and value.is_finite():
         return value
+    if isinstance(value, str) and value:  # a Decimal kept as text (events, JSON), bounded
+        try:
+            return parse_decimal(value, field="value")
+        except NumberError:
+            return None
     return None
 
 

@@ -93,8 +93,9 @@ class QueuedSignal(models.Model):
     # The parsed order, as the signal gave it.
     signal_price = MoneyField(null=True, blank=True)
     quantity = MoneyField(null=True, blank=True)
-    # The market's price when last looked at (queueing, the promotion loop): the loss % and
-    # so the priority are computed from it, without a network call under the pool's lock.
+    # The market's price when last looked at (queueing, the promotion loop): the discount on
+    # the signal's price (`domain.priority.loss_pct`) and so the priority are computed from
+    # it, without a network call under the pool's lock.
     market_price = MoneyField(null=True, blank=True)
     market_price_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField()  # the first time the key was queued; kept on replacement

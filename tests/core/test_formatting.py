@@ -122,3 +122,10 @@ def test_rounding_for_the_eyes_never_changes_the_value_given():
     f.quote(value, "USDT")
     f.signed(value)
     assert value == D("156.043946684005") and str(value) == "156.043946684005"
+
+
+def test_a_decimal_kept_as_text_is_written_like_one_and_words_stay_words():
+    assert f.price("64250.123", D("0.01"), "USDT") == "64,250.12 USDT"
+    assert f.signed("-3.1", "USDT") == f"{MINUS}3.10 USDT"
+    assert f.price("market") == "market"
+    assert f.quote("1e999999999", "USDT") == "1e999999999"  # refused unread, shown as given
