@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,33 +44,6 @@ class Figure:
 def figures_for(*, user_id: int, now: datetime) -> list[Figure]:
     figures = [f for answer in desk_figures.collect(user_id=user_id, now=now) for f in answer]
     return sorted(figures, key=lambda figure: (figure.order, figure.key))
-
-
-def quote_amount(value: Decimal, currency: str) -> str:
-    """`10,001.45 USDT`: a quote value to QUOTE_PLACES, with thousands separators and its
-    unit."""
-    places = Decimal(1).scaleb(-settings.QUOTE_PLACES)
-    return f"{value.quantize(places, rounding=ROUND_HALF_UP):,} {currency}"
-
-
-def signed(value: Decimal, currency: str = "") -> str:
-    """`+12.40 USDT` / `−3.10 USDT` (a true minus sign); zero unsigned."""
-    text = quote_amount(abs(value), currency).rstrip() if currency else _places(abs(value))
-    if value > 0:
-        return f"+{text}"
-    if value < 0:
-        return f"\u2212{text}"
-    return text
-
-
-def _places(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
-
-
-def tone_of(value: Decimal | None) -> str:
-    if value is None or value == 0:
-        return ""
-    return "gain" if value > 0 else "loss"
 
 
 def push_header(user_id: int) -> None:
