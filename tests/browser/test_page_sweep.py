@@ -260,3 +260,51 @@ def test_the_login_page_fits_the_viewport_without_errors(browser, live_server_ur
     expect(page.locator("#id_username")).to_be_visible()
     assert_fits(page, f"login-{width}")
     context.close()
+
+
+def test_the_phone_menu_opens_and_reaches_another_page(browser, live_server_url, desk, logged_in):
+    context, page = open_page(browser, "390", logged_in)
+    page.errors = watch_console(page)
+    page.goto(f"{live_server_url}/")
+    nav, toggle = page.locator("nav[aria-label=Main]"), page.locator("[data-nav-toggle]")
+    expect(nav).to_be_hidden()
+    expect(page.locator("#live-indicator")).to_be_visible()  # the bar still says whether it is live
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(nav.locator("a[aria-current=page]")).to_have_text("Desk")
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    assert_fits(page, "menu-open-390")
+    nav.get_by_role("link", name="Queue").click()
+
+    page.wait_for_url(f"{live_server_url}/queue/")
+    expect(page.locator("h1")).to_contain_text("Queue")
+    expect(nav).to_be_hidden()  # folded again on the new page
+    toggle.click()
+    expect(nav.locator("a[aria-current=page]")).to_have_text("Queue")
+    toggle.click()
+    expect(nav).to_be_hidden()
+    assert page.errors == [] and page.csp_violations == []
+    context.close()
+
+
+def test_the_menu_is_the_bar_at_desk_width_and_open_without_script(
+    browser, live_server_url, desk, logged_in
+):
+    context, page = open_page(browser, "1440", logged_in)
+    page.goto(f"{live_server_url}/")
+    expect(page.locator("nav[aria-label=Main] a")).to_have_count(8)
+    expect(page.locator("nav[aria-label=Main] a").last).to_be_visible()
+    expect(page.locator("[data-nav-toggle]")).to_be_hidden()
+    context.close()
+
+    w, h = WIDTHS["390"]
+    context = browser.new_context(
+        viewport={"width": w, "height": h}, storage_state=logged_in, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.goto(f"{live_server_url}/")
+    expect(page.locator("nav[aria-label=Main] a").last).to_be_visible()
+    expect(page.locator("[data-nav-toggle]")).to_be_hidden()  # a button that could do nothing
+    context.close()
