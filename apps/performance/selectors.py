@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.db import connection
 from django.db.models import (
@@ -125,6 +125,17 @@ def closed_positions(scope: Scope) -> QuerySet[PositionGroup]:
     return rows
 
 
+# Enough digits to add sums of MoneyFields (36 digits, 18 places) without rounding.
+_EXACT = Context(prec=100)
+
+
+def _exact_sum(*values: Decimal) -> Decimal:
+    total = ZERO
+    for value in values:
+        total = _EXACT.add(total, value)
+    return total
+
+
 # Where a position keeps its initial stop, and what a usable stop level is: a decimal number as
 # the rule catalog stores it (`-5`, `-2.5`). Anything else gives no R, as in `risk_at_stop`;
 # the test compares the two on every kind of stop.
@@ -174,7 +185,6 @@ def totals(scope: Scope) -> Totals:
         count=Count("id"),
         wins=Count("id", filter=won),
         losses=Count("id", filter=lost),
-        pnl=Coalesce(Sum("realised_pnl"), ZERO),
         gross_profit=Coalesce(Sum("realised_pnl", filter=won), ZERO),
         gross_loss=Coalesce(Sum("realised_pnl", filter=lost), ZERO),
         holding=Sum(held),
@@ -191,7 +201,7 @@ def totals(scope: Scope) -> Totals:
         count=row["count"],
         wins=row["wins"],
         losses=row["losses"],
-        pnl=row["pnl"],
+        pnl=_exact_sum(row["gross_profit"], row["gross_loss"]),  # a break-even PnL adds 0
         gross_profit=row["gross_profit"],
         gross_loss=row["gross_loss"],
         holding=row["holding"],
@@ -314,10 +324,12 @@ def grouped(scope: Scope) -> tuple[dict[str, list[BreakdownRow]], list[tuple[dat
     listed, sets = ", ".join(keys), ", ".join(f"({key})" for key in keys)
     query = f"""
         SELECT GROUPING({listed}), {listed}, COUNT(*), COUNT(*) FILTER (WHERE pnl > 0),
-               SUM(pnl), COALESCE(SUM(pnl) FILTER (WHERE pnl > 0), 0),
+               COALESCE(SUM(pnl) FILTER (WHERE pnl > 0), 0),
                COALESCE(SUM(pnl) FILTER (WHERE pnl < 0), 0), SUM(cost)
         FROM ({ledger}) AS ledger GROUP BY GROUPING SETS ({sets})
     """  # noqa: S608 (names and SQL from the ORM; values travel as parameters)
+    # PnL is the wins' sum plus the losses' (a break-even position adds 0): one sum fewer for
+    # the database to add up per set, a quarter of the query's time.
     breakdowns: dict[str, list[BreakdownRow]] = {name: [] for name in BREAKDOWNS}
     daily = []
     with connection.cursor() as cursor:
@@ -326,7 +338,8 @@ def grouped(scope: Scope) -> tuple[dict[str, list[BreakdownRow]], list[tuple[dat
             # GROUPING() sets a bit for each key *not* grouped by, the first key highest.
             index = next(i for i in range(len(names)) if not mask >> (len(names) - 1 - i) & 1)
             name, key = names[index], values[index]
-            count, wins, pnl, gross_profit, gross_loss, cost = values[len(names) :]
+            count, wins, gross_profit, gross_loss, cost = values[len(names) :]
+            pnl = _exact_sum(gross_profit, gross_loss)
             if name == "day":
                 daily.append((key, pnl))
                 continue

@@ -123,6 +123,24 @@ def test_a_break_even_position_is_neither_a_win_nor_a_loss(known):
     assert_same_figures(scope)
 
 
+def test_the_pnl_keeps_every_digit_of_the_sums(known):
+    """PnL is the wins' sum plus the losses' sum, added without rounding: 36 digits each."""
+    built, scope = known
+    big, small = D("123456789012345678.123456789012345678"), D("-98765432109876543.987654321")
+    for pnl in (big, big, small):
+        _position(built.account, symbol="BTC/USDT", entry_cost=D(1), realised_pnl=pnl,
+                  opened_at=T0, closed_at=T0)  # fmt: skip
+    # 6.845 + 2 × 123456789012345678.123456789012345678 - 98765432109876543.987654321, by
+    # hand: 36 digits, more than Python's default 28 would keep.
+    totals = selectors.totals(scope)
+    assert totals.pnl == D("148148145914814819.104259257024691356")
+    breakdowns, daily = selectors.grouped(scope)
+    assert sum(row.count for row in breakdowns["symbol"]) == 7
+    btc = next(row for row in breakdowns["symbol"] if row.key == "BTC/USDT")
+    assert btc.pnl == D("148148145914814831.994259257024691356")  # + A and C: 19.735
+    assert daily[0] == (T0.date(), D("148148145914814827.044259257024691356"))  # + A
+
+
 def test_equal_pnls_name_the_lower_id_best_and_worst(known):
     built, scope = known
     twins = [
