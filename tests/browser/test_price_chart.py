@@ -62,7 +62,7 @@ def test_the_chart_is_drawn_and_follows_a_fill_live(page, live_server_url):
     expect(chart).to_have_attribute("data-markers", "2")
     expect(chart).to_have_attribute("data-last", "63700")
     expect(facts).to_contain_text("0.01083915")  # both legs held, net of their fees in BTC
-    expect(facts).to_contain_text("63700")  # the last price
+    expect(facts).to_contain_text("63,700.00 USDT")  # the last price, on the tick
     assert page.evaluate("window.notReloaded") is True
     page.screenshot(path=str(ARTIFACTS / "price-chart-after-fill.png"), full_page=True)
     assert errors == []

@@ -70,7 +70,7 @@ def test_the_positions_page_lists_groups_with_their_numbers(trader, group):
     # On BTC/USDT's tick (0.01) and step (0.00001), with units; never the raw Decimal.
     assert figure(group.average_entry, 2, "USDT") in row
     assert str(group.average_entry) not in row
-    assert figure(group.quantity, 5, "BTC") in row
+    assert "0.01083915 BTC" in row  # held net of fees paid in BTC: off the step, kept
     assert "64,000.00 USDT" in row  # the last price
     unrealised = group.quantity * (D("64000") - group.average_entry)
     assert f'class="num pnl {"gain" if unrealised > 0 else "loss"}"' in row
@@ -230,3 +230,19 @@ def test_the_positions_csv_neutralises_an_account_label_a_spreadsheet_would_run(
 
     assert row["account"] == "'=HYPERLINK(1)"
     assert row["unrealised_pnl"].lstrip("-")[0].isdigit()  # numbers are left as numbers
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        ("exit_signal", "Closed · exit signal"),
+        ("leg_tp", "Closed · per-leg take profit"),
+        ("close", "Closed · closed by the trader"),
+        ("", "Closed"),
+    ],
+)
+def test_a_closed_position_says_why_in_plain_words_on_its_page(trader, group, reason, shown):
+    PositionGroup.objects.filter(pk=group.pk).update(status="closed", exit_reason=reason)
+    html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    assert f'<dd id="group-status">{shown}</dd>' in html
+    assert "(exit_signal)" not in html and "(leg_tp)" not in html

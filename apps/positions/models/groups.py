@@ -10,8 +10,10 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.formatting import status_words
 from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
+from apps.positions.models.orders import Order
 from apps.positions.models.rules import parse_stored
 from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import Rule, RuleKind, Side
@@ -147,6 +149,12 @@ class PositionGroup(models.Model):
     def parsed_exit_rules(self) -> dict[RuleKind, Rule | None]:
         """The stored exit rules, read back through the catalog (validated when written)."""
         return parse_stored(self.side, self.exit_rules)
+
+    @property
+    def status_words(self) -> str:
+        """Its status with why it closed, as a trader reads it: `Closed · exit signal`."""
+        from_purpose = Order.exit_words(self.exit_reason) if self.exit_reason else ""
+        return status_words(self.get_status_display(), from_purpose)
 
     @property
     def is_closed(self) -> bool:

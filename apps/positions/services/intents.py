@@ -22,7 +22,7 @@ from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_ord
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
 from apps.exchanges.models import Market
 from apps.exchanges.services.markets import rules_of
-from apps.positions.models import DcaLeg, Order, PositionGroup, Pyramid
+from apps.positions.models import EXIT_REASON_WORDS, DcaLeg, Order, PositionGroup, Pyramid
 from apps.positions.services import hooks
 from apps.positions.services.events import group_event
 from apps.strategies.domain import dca
@@ -39,18 +39,8 @@ _SELL_CODE = {
     Order.Purpose.RISK: "r",
     Order.Purpose.KILL_SWITCH: "k",
 }
-# Why a position closes, in a trader's words.
-CLOSE_REASONS = {
-    Order.Purpose.INITIAL_STOP: "initial stop",
-    Order.Purpose.TRAILING_STOP: "trailing stop",
-    Order.Purpose.TAKE_PROFIT: "take profit",
-    Order.Purpose.LEG_TAKE_PROFIT: "per-leg take profit",
-    Order.Purpose.GROUP_TAKE_PROFIT: "group take profit",
-    Order.Purpose.EXIT_SIGNAL: "exit signal",
-    Order.Purpose.CLOSE: "closed by the trader",
-    Order.Purpose.RISK: "risk engine",
-    Order.Purpose.KILL_SWITCH: "kill switch",
-}
+# Why a position closes, in the words its events use (the one wording: the model's).
+CLOSE_REASONS = EXIT_REASON_WORDS
 
 
 _inline = threading.local()
