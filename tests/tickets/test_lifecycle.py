@@ -80,7 +80,7 @@ def test_immediate_entry_then_take_profit_closes_with_realised_pnl(paper, on_com
     assert (entry.purpose, entry.status, entry.client_order_id) == (
         Order.Purpose.ENTRY,
         Order.Status.FILLED,
-        f"tdg{position.pk}p0l0",
+        f"tdg{position.pk}p1l1",
     )
     assert entry.amount == Decimal("0.01538")  # 1000 USDT / 65000, down to the 0.00001 step
     assert trade.status == Trade.Status.OPEN

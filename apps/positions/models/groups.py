@@ -19,6 +19,12 @@ from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import Rule, RuleKind, Side
 
 
+def leg_label(pyramid: int, leg: int) -> str:
+    """`pyramid 2 · leg 3` from 1-based numbers: pyramids and legs are counted from 1 wherever
+    a trader reads them (pages, orders, events, client order ids `tdg42p2l3`)."""
+    return f"pyramid {pyramid} · leg {leg}"
+
+
 class PositionGroup(models.Model):
     """A position: the one thing the engine manages, whoever opened it. One account, one
     symbol, one side; opened by an entry signal (one timeframe, added to by later entries of
@@ -210,7 +216,7 @@ class Pyramid(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.group} pyramid {self.index}"
+        return f"{self.group} pyramid {self.number}"
 
     @property
     def dom_id(self) -> str:
@@ -220,6 +226,10 @@ class Pyramid(models.Model):
     def number(self) -> int:
         """Pyramids as a trader counts them: the first entry is pyramid 1."""
         return self.index + 1
+
+    @property
+    def label(self) -> str:
+        return f"pyramid {self.number}"
 
 
 class DcaLeg(models.Model):
@@ -259,11 +269,21 @@ class DcaLeg(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.pyramid} leg {self.index}"
+        return f"{self.group} {self.label}"
 
     @property
     def dom_id(self) -> str:
         return f"leg-{self.pk}"
+
+    @property
+    def number(self) -> int:
+        """Legs as a trader counts them: a pyramid's first leg is leg 1 (`index` is 0-based)."""
+        return self.index + 1
+
+    @property
+    def label(self) -> str:
+        """`pyramid 2 · leg 3`: the one way pages, orders and events name a leg."""
+        return leg_label(self.pyramid.number, self.number)
 
     @property
     def open_quantity(self) -> Decimal:

@@ -113,6 +113,15 @@ class Order(models.Model):
     def dom_id(self) -> str:
         return f"order-{self.pk}"
 
+    @property
+    def client_id_meaning(self) -> str:
+        """What its client order id says, for the order's row: `tdg42p2l3` is position #42's
+        pyramid 2 · leg 3; `tdg42x1` its first exit-signal sell (read the leg with
+        `select_related("leg__pyramid")`)."""
+        if self.leg_id is not None:
+            return f"Position #{self.group_id}, {self.leg.label}"
+        return f"Position #{self.group_id}: {self.get_purpose_display().lower()} order"
+
     @classmethod
     def exit_words(cls, purpose: str) -> str:
         """Why a position closed, in plain words (`exit signal`), from the purpose of the
