@@ -31,11 +31,13 @@ NARROW_SELECTS = """(selector) => [...document.querySelectorAll(selector)]
     return {name: select.name, width: select.getBoundingClientRect().width, needed, longest};
   })
   .filter((select) => select.width + 2 < select.needed)
-  .map((s) => `${s.name}: ${Math.round(s.width)} px for "${s.longest}" (${Math.round(s.needed)} px)`)
+  .map((s) => `${s.name}: ${Math.round(s.width)} px for "${s.longest}"`
+    + ` (${Math.round(s.needed)} px)`)
 """
 
 # The ticket's fields and rule cells that share a line with another one.
-SIDE_BY_SIDE = """() => [...document.querySelectorAll('#ticket .ticket-grid > .field, #ticket .rule-cell')]
+SIDE_BY_SIDE = """() => [
+  ...document.querySelectorAll('#ticket .ticket-grid > .field, #ticket .rule-cell')]
   .filter((cell) => cell.getClientRects().length)
   .filter((cell) => [...cell.parentElement.children].some((other) => other !== cell
     && other.getClientRects().length
