@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,33 +46,6 @@ def figures_for(*, user_id: int, now: datetime) -> list[Figure]:
     return sorted(figures, key=lambda figure: (figure.order, figure.key))
 
 
-def quote_amount(value: Decimal, currency: str) -> str:
-    """`10,001.45 USDT`: a quote value to QUOTE_PLACES, with thousands separators and its
-    unit."""
-    places = Decimal(1).scaleb(-settings.QUOTE_PLACES)
-    return f"{value.quantize(places, rounding=ROUND_HALF_UP):,} {currency}"
-
-
-def signed(value: Decimal, currency: str = "") -> str:
-    """`+12.40 USDT` / `−3.10 USDT` (a true minus sign); zero unsigned."""
-    text = quote_amount(abs(value), currency).rstrip() if currency else _places(abs(value))
-    if value > 0:
-        return f"+{text}"
-    if value < 0:
-        return f"\u2212{text}"
-    return text
-
-
-def _places(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
-
-
-def tone_of(value: Decimal | None) -> str:
-    if value is None or value == 0:
-        return ""
-    return "gain" if value > 0 else "loss"
-
-
 def push_header(user_id: int) -> None:
     """After commit, the user's Desk header, from what was committed."""
 
@@ -96,9 +67,16 @@ def health_figures(*, user_id: int, now: datetime) -> list[Figure]:
     loops = loop_statuses(now=now)
     failing = [loop.name for loop in loops if loop.error]
     stale = [loop.name for loop in loops if loop.stale and not loop.error]
-    if failing or stale:
-        value = f"{len(failing) + len(stale)} of {len(loops)} loops need attention"
-        detail = ", ".join(failing + stale)
+    troubled = failing + stale
+    title = ""
+    if troubled:
+        value = f"{len(troubled)} of {len(loops)} loops need attention"
+        # One line on the Desk: the first two by name (failing ones first), the whole list
+        # on hover and on the Status page.
+        shown = ", ".join(name.split(".")[-1].replace("_", " ") for name in troubled[:2])
+        more = len(troubled) - 2
+        detail = f"{shown}{f' and {more} more' if more > 0 else ''} · see Status"
+        title = ", ".join(troubled)
     else:
         value, detail = "All loops running", f"{len(loops)} loops ticking"
     return [
@@ -107,8 +85,9 @@ def health_figures(*, user_id: int, now: datetime) -> list[Figure]:
             label="Desk health",
             value=value,
             detail=detail,
-            tone=("error" if failing else "warning") if failing or stale else "",
+            tone=("error" if failing else "warning") if troubled else "",
             order=90,
+            title=title,
             url=reverse("core:status"),
         )
     ]

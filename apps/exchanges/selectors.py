@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from apps.core.formatting import MarketFormat
 from apps.core.scoping import owned
 from apps.exchanges.models import BalanceSnapshot, ExchangeAccount, Market
 
@@ -37,3 +38,19 @@ def portfolio(*, account: ExchangeAccount) -> Portfolio:
 
 def markets_of(*, account: ExchangeAccount):
     return Market.objects.filter(account=account)
+
+
+def market_formats(*, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], MarketFormat]:
+    """The tick, step and units of every (account id, symbol) asked, in one query (the
+    `core.market_formats` hook: a page's figures on their markets' precision)."""
+    if not pairs:
+        return {}
+    rows = Market.objects.filter(
+        account_id__in={account_id for account_id, _ in pairs},
+        symbol__in={symbol for _, symbol in pairs},
+    ).values_list("account_id", "symbol", "base", "quote", "tick_size", "step_size")
+    return {
+        (account_id, symbol): MarketFormat(base=base, quote=quote, tick=tick, step=step)
+        for account_id, symbol, base, quote, tick, step in rows
+        if (account_id, symbol) in pairs
+    }

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import object_id
+from apps.core.market_formats import formats_for
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges import selectors, services
 from apps.exchanges.domain.types import OrderSide, OrderType
@@ -105,11 +106,12 @@ def account_preview(request: HttpRequest, pk: int) -> HttpResponse:
             price=data["price"] if data["type"] == OrderType.LIMIT else None,
             now=timezone.now(),
         )
-    return render(
-        request,
-        "exchanges/account_detail.html#order-preview",
-        {"account": account, "preview_form": form, "preview": preview},
-    )
+    context = {"account": account, "preview_form": form, "preview": preview}
+    if preview is not None:
+        context["market"] = formats_for([(account.pk, preview.symbol)])[
+            (account.pk, preview.symbol)
+        ]
+    return render(request, "exchanges/account_detail.html#order-preview", context)
 
 
 @login_required

@@ -10,18 +10,36 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Abs, Coalesce, NullIf, TruncDate
 
 from apps.core.numbers import ZERO, plain
 from apps.exchanges.models import ExchangeAccount
 from apps.performance.domain.figures import (
-    ClosedPosition,
     EquityPoint,
     Figures,
+    PositionPnl,
+    Totals,
     drawdown_series,
-    figures,
-    risk_at_stop,
+    figures_of,
 )
 from apps.performance.domain.period import Period
 from apps.performance.models import EquitySnapshot
@@ -105,19 +123,77 @@ def closed_positions(scope: Scope) -> QuerySet[PositionGroup]:
     return rows
 
 
-def ledger(scope: Scope) -> list[ClosedPosition]:
-    fields = (
-        "id",
-        "realised_pnl",
-        "entry_cost",
-        "opened_at",
-        "closed_at",
-        "exit_rules__initial_stop",
+# Where a position keeps its initial stop, and what a usable stop level is: a decimal number as
+# the rule catalog stores it (`-5`, `-2.5`). Anything else gives no R, as in `risk_at_stop`;
+# the test compares the two on every kind of stop.
+_STOP = "exit_rules__initial_stop__"
+_LEVEL = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?\s*$"
+
+
+def r_multiple():
+    """A position's R multiple, computed by the database as `figures` does with `risk_at_stop`:
+    PnL / (cost × |level| / 100) for a stop on the position's own PnL %, written PnL × 100 /
+    (cost × |level|) (one division); NULL (no R) without such a stop, with a level that is not
+    a number or is 0, or without cost."""
+    level = Case(
+        When(
+            Q(**{f"{_STOP}primary__source": "pnl_pct", f"{_STOP}value__regex": _LEVEL}),
+            # CASE casts only a value the pattern let through.
+            then=Func(KT(f"{_STOP}value"), template="CAST(%(expressions)s AS NUMERIC)"),
+        ),
+        output_field=DecimalField(),
     )
-    return [
-        ClosedPosition(pk, pnl, cost, opened, closed or opened, risk_at_stop(stop, cost))
-        for pk, pnl, cost, opened, closed, stop in closed_positions(scope).values_list(*fields)
-    ]
+    risk_pct = F("entry_cost") * NullIf(Abs(level), Value(0))
+    return Case(
+        When(entry_cost__gt=0, then=F("realised_pnl") * Value(100) / risk_pct),
+        output_field=DecimalField(),
+    )
+
+
+def totals(scope: Scope) -> Totals:
+    """The counts and sums of the view's closed positions, in one query: an aggregate over the
+    rows, each with its R multiple (so the database parses each stop once) and the ids of the
+    best and the worst position (highest and lowest PnL, the lower id between equals), each
+    read once by an ordered subquery."""
+    won, lost = Q(realised_pnl__gt=0), Q(realised_pnl__lt=0)
+    held = ExpressionWrapper(
+        Coalesce("closed_at", "opened_at") - F("opened_at"), output_field=DurationField()
+    )
+    ledger = closed_positions(scope)
+    row = ledger.annotate(
+        r=r_multiple(),
+        best=Subquery(ledger.order_by("-realised_pnl", "id").values("id")[:1]),
+        worst=Subquery(ledger.order_by("realised_pnl", "id").values("id")[:1]),
+    ).aggregate(
+        count=Count("id"),
+        wins=Count("id", filter=won),
+        losses=Count("id", filter=lost),
+        pnl=Coalesce(Sum("realised_pnl"), ZERO),
+        gross_profit=Coalesce(Sum("realised_pnl", filter=won), ZERO),
+        gross_loss=Coalesce(Sum("realised_pnl", filter=lost), ZERO),
+        holding=Sum(held),
+        r_sum=Coalesce(Sum("r"), ZERO),
+        with_stop=Count("r"),
+        best_id=Max("best"),  # the same on every row: the subquery runs once
+        best_pnl=Max("realised_pnl"),
+        worst_id=Max("worst"),
+        worst_pnl=Min("realised_pnl"),
+    )
+    if not row["count"]:
+        return Totals(0, 0, 0, ZERO, ZERO, ZERO, timedelta(), ZERO, 0, None, None)
+    return Totals(
+        count=row["count"],
+        wins=row["wins"],
+        losses=row["losses"],
+        pnl=row["pnl"],
+        gross_profit=row["gross_profit"],
+        gross_loss=row["gross_loss"],
+        holding=row["holding"],
+        r_sum=row["r_sum"],
+        with_stop=row["with_stop"],
+        best=PositionPnl(row["best_id"], row["best_pnl"]),
+        worst=PositionPnl(row["worst_id"], row["worst_pnl"]),
+    )
 
 
 def equity_curve(scope: Scope) -> list[EquityPoint]:
@@ -234,7 +310,7 @@ def performance(scope: Scope) -> Performance:
     curve = equity_curve(scope)
     return Performance(
         scope=scope,
-        figures=figures(ledger(scope), curve),
+        figures=figures_of(totals(scope), curve),
         open_pnl=open_pnl(scope),
         curve=curve,
         drawdowns=drawdown_series(curve),

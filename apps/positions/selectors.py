@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from apps.core.market_formats import attach_formats
 from apps.core.models import Event
 from apps.core.numbers import ZERO
 from apps.core.scoping import owned
@@ -105,6 +106,9 @@ class GroupDetail:
 
 
 def group_detail(group: PositionGroup, *, with_history: bool = True) -> GroupDetail:
+    """A group's pyramids and legs (and, with history, its orders and events); the group gets
+    its market's format (`fmt`) for the page's figures, which its orders share."""
+    attach_formats([group])
     pyramids = list(
         group.pyramids.prefetch_related(
             # The group comes along: a leg's take-profit target depends on the group's side.
@@ -207,7 +211,9 @@ def desk_positions(*, owner_id: int, sort: str = DESK_SORT_DEFAULT) -> DeskPosit
     """Every position the owner still holds (open, closing or needing attention), from tickets
     and signals alike, sorted as asked, with a totals row per quote currency. Few rows (the
     pool bounds them), so they are sorted here, where the PnL is computed."""
-    groups = list(_with_counts(PositionGroup.objects.filter(owner_id=owner_id, status__in=ACTIVE)))
+    groups = attach_formats(
+        _with_counts(PositionGroup.objects.filter(owner_id=owner_id, status__in=ACTIVE))
+    )
     for group in groups:
         group.value_now = _value(group)  # what the row shows under Value
     key = sort.removeprefix("-")

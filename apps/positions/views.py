@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.confirm import confirmed, refusal
 from apps.core.csv_export import csv_response
+from apps.core.market_formats import attach_formats
 from apps.exchanges.domain.precision import fmt
 from apps.positions import selectors
 from apps.positions.forms import PositionFilterForm
@@ -43,7 +44,7 @@ def positions(request: HttpRequest) -> HttpResponse:
     query = request.GET.urlencode()
     context = {
         "form": form,
-        "groups": groups[: selectors.POSITIONS_LIMIT],
+        "groups": attach_formats(groups[: selectors.POSITIONS_LIMIT]),
         # New groups are pushed to the top of the table only where the table is unfiltered.
         "live_inserts": position_filter.is_default,
         "query": f"?{query}" if query else "",

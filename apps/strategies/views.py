@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from apps.core.market_formats import formats_for
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges.selectors import accounts_for, markets_of
 from apps.strategies.domain import dca
@@ -91,6 +92,7 @@ def strategy_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "preview_rows": _numbered(preview, rows, legs.forms),
         "grid_errors": _grid_errors(form, legs),
         "single_leg_warning": preview.legs[0] if not rows and preview.warnings else None,
+        "market": _market_format(form) if preview.legs else None,
     }
     return render(request, f"{FORM}#grid-preview" if request.htmx else FORM, context)
 
@@ -197,6 +199,12 @@ def _put_problems(form: StrategyGridForm, rows: list, raw: list[dict]) -> bool:
     for field, message in settings_problems.items():
         form.add_error(field, message)
     return bool(problems or settings_problems)
+
+
+def _market_format(form: StrategyGridForm):
+    """The previewed market's tick, step and units, for the preview's figures."""
+    pair = (form.cleaned_data["preview_account"].pk, form.cleaned_data["preview_symbol"])
+    return formats_for([pair])[pair]
 
 
 def _preview(form: StrategyGridForm, strategy: Strategy, raw: list[dict]) -> GridPreview:

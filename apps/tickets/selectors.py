@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils.functional import SimpleLazyObject
 
+from apps.core.market_formats import attach_formats
 from apps.core.models import Event
 from apps.positions.models import Order
 from apps.positions.selectors import GROUP_SUBJECT
@@ -15,7 +17,7 @@ TABLE_LIMIT = 200
 TRADE_SUBJECT = "trades.trade"  # Event.subject_type of a trade's events
 
 
-def trades_for_table(*, owner_id: int) -> QuerySet[Trade]:
+def trades_for_table(*, owner_id: int) -> SimpleLazyObject:
     """The owner's tickets, those still to act on first, then the finished ones, newest first,
     with what each row shows (the rules come from the revision).
 
@@ -25,6 +27,7 @@ def trades_for_table(*, owner_id: int) -> QuerySet[Trade]:
 
     The rows must not reach for anything else: the rules loop pushes rows of trades it loaded
     with their revisions only, and a row that read the account would cost a query per trade.
+    Each row's market format (`fmt`: tick, step, units) comes with one query for them all.
     """
     # Tickets still to act on (waiting, editable, running) first; finished ones after them.
     finished = Case(
@@ -32,11 +35,21 @@ def trades_for_table(*, owner_id: int) -> QuerySet[Trade]:
         default=Value(0),
         output_field=IntegerField(),
     )
-    return (
+    trades = (
         Trade.objects.filter(owner_id=owner_id)
         .select_related("account", "revision", "position")
         .order_by(finished, "-created_at", "-pk")[:TABLE_LIMIT]
     )
+    return SimpleLazyObject(lambda: _with_formats(trades))
+
+
+def _with_formats(trades) -> list[Trade]:
+    """The trades with their market's format, shared with the positions they opened."""
+    trades = attach_formats(trades)
+    for trade in trades:
+        if trade.position_or_none is not None:
+            trade.position_or_none.fmt = trade.fmt
+    return trades
 
 
 @dataclass(frozen=True)

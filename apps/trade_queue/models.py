@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.market_formats import FormatSlot
 
 DEFAULT_EXPIRY_MINUTES = 60
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
@@ -73,6 +74,7 @@ class QueuedSignal(models.Model):
         "exchanges.ExchangeAccount", on_delete=models.CASCADE, related_name="queued_signals"
     )
     symbol = models.CharField(max_length=40)
+    fmt = FormatSlot()  # the market's tick, step and units for its figures
     timeframe = models.CharField(max_length=10)
     side = models.CharField(max_length=5, default="long")
     signal = models.ForeignKey(
@@ -91,8 +93,9 @@ class QueuedSignal(models.Model):
     # The parsed order, as the signal gave it.
     signal_price = MoneyField(null=True, blank=True)
     quantity = MoneyField(null=True, blank=True)
-    # The market's price when last looked at (queueing, the promotion loop): the loss % and
-    # so the priority are computed from it, without a network call under the pool's lock.
+    # The market's price when last looked at (queueing, the promotion loop): the discount on
+    # the signal's price (`domain.priority.loss_pct`) and so the priority are computed from
+    # it, without a network call under the pool's lock.
     market_price = MoneyField(null=True, blank=True)
     market_price_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField()  # the first time the key was queued; kept on replacement

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from apps.core.market_formats import attach_formats
 from apps.core.scoping import owned
 from apps.exchanges.models import ExchangeAccount
 from apps.positions.models import PositionGroup
@@ -39,12 +40,28 @@ def waiting(account_id: int) -> QuerySet[QueuedSignal]:
 
 @dataclass
 class QueueRow:
-    """A waiting entry as the page and the CSV show it."""
+    """A waiting entry as the page and the CSV show it. `loss_pct` is the priority's
+    (`domain.priority.loss_pct`): the discount the market offers on the signal's price for the
+    entry's side, positive when better than the signal (the CSV keeps its name and sign)."""
 
     queued: QueuedSignal
     rank: int
     continuation: bool
     loss_pct: Decimal | None
+
+    @property
+    def gap_pct(self) -> Decimal | None:
+        """How far the market is from the signal's price, in % of it, unsigned: the page
+        says which way in words (`below` / `above`)."""
+        return abs(self.loss_pct) if self.loss_pct is not None else None
+
+    @property
+    def market_vs_signal(self) -> str:
+        """`below`, `above` or `at` the signal's price: where the market is, for any side."""
+        signal, market = self.queued.signal_price, self.queued.market_price
+        if signal is None or market is None:
+            return ""
+        return "below" if market < signal else "above" if market > signal else "at"
 
 
 def entry_of(queued: QueuedSignal, *, continuation: bool) -> QueuedEntry:
@@ -64,7 +81,7 @@ def ranked_queue(account_id: int, *, pyramids_count: bool) -> list[QueueRow]:
     """The account's waiting entries, highest priority first, from the last market prices
     seen. A continuation (an add to an open group) only ranks first when pyramids count
     toward the pool: otherwise an add is never queued for lack of a slot."""
-    rows = list(waiting(account_id).select_related("signal", "account"))
+    rows = attach_formats(waiting(account_id).select_related("signal", "account"))
     open_keys: set[tuple[str, str, str]] = set()
     if pyramids_count and rows:
         open_keys = set(

@@ -127,7 +127,8 @@ def test_the_order_preview_shows_what_would_be_sent(client, trader):
         },
     )
     html = response.content.decode()
-    assert "Would send: limit buy 0.00123 BTC/USDT at 30000.12" in html
+    # The amount on BTC/USDT's step, the price on its tick, both with their units.
+    assert "Would send: limit buy 0.00123 BTC (BTC/USDT) at 30,000.12 USDT = 36.90 USDT." in html
 
 
 def test_the_order_preview_refuses_before_markets_are_loaded(client, trader):

@@ -20,6 +20,7 @@ from apps.core.broadcast import join_live
 from apps.positions.models import PositionGroup
 from apps.positions.selectors import groups_for_rows
 from tests.exchanges.factories import ExchangeAccountFactory
+from tests.figures import figure
 from tests.positions.grouping import Desk, grid_strategy, signal
 
 pytestmark = pytest.mark.django_db
@@ -66,9 +67,14 @@ def test_the_positions_page_lists_groups_with_their_numbers(trader, group):
     assert "BTC/USDT" in row and ">15<" in row
     assert "1 / 5" in row  # pyramids of the limit
     assert "2 / 3" in row  # legs filled of those placed
-    assert group.average_entry.normalize().to_eng_string()[:10] in row
+    # On BTC/USDT's tick (0.01) and step (0.00001), with units; never the raw Decimal.
+    assert figure(group.average_entry, 2, "USDT") in row
+    assert str(group.average_entry) not in row
+    assert figure(group.quantity, 5, "BTC") in row
+    assert "64,000.00 USDT" in row  # the last price
     unrealised = group.quantity * (D("64000") - group.average_entry)
-    assert f"{unrealised:.2f}" in row
+    assert f'class="num pnl {"gain" if unrealised > 0 else "loss"}"' in row
+    assert figure(unrealised, 2, "USDT", plus=True) in row
     assert "Hybrid" in row
     assert f'hx-get="/positions/{group.pk}/"' in row  # expandable, with an href too
     assert f'href="/positions/{group.pk}/"' in row
@@ -90,7 +96,7 @@ def test_a_row_expands_over_htmx_to_its_pyramids_and_legs_and_collapses(trader, 
     assert html.lstrip().startswith(f'<tr id="group-{group.pk}-detail"')
     assert "Pyramid 1" in html
     assert html.count('class="leg status-') == 3
-    assert "63700" in html and "62400" in html
+    assert "63,700.00 USDT" in html and "62,400.00 USDT" in html  # leg prices on the tick
     assert "Working" in html and "Filled" in html
     collapsed = trader.get(url, {"collapse": "1"}, **HTMX).content.decode()
     assert (

@@ -37,7 +37,8 @@ def test_the_page_lists_each_open_group_with_loss_pyramids_timer_and_eligibility
     client.force_login(paper.owner)
     html = client.get("/risk/").content.decode()
     row = html.split(f'id="risk-group-{loser.pk}"')[1].split("</tr>")[0]
-    assert "-8.00 %" in row and "1 / 1" in row
+    assert "\u22128.00 %" in row and "1 / 1" in row  # a true minus, coloured as a loss
+    assert 'class="num pnl loss"' in row and "2,944.00 USDT" in row  # ETH/USDT on its tick
     assert "timer: " in row and "min" in row and "left" in row  # not eligible yet
     assert f'id="risk-group-{winner.pk}"' in html
     assert 'aria-current="page">Risk<' in html

@@ -51,9 +51,8 @@ def expected_leg(price: Decimal, gap: str, weight: str, tp: str) -> list[str]:
     amount = (Decimal(100) * Decimal(weight) / 100 / leg_price).quantize(STEP, ROUND_DOWN)
     cost = (amount * leg_price).quantize(Decimal("0.01"), ROUND_HALF_UP)
     tp_price = (leg_price * (1 + Decimal(tp) / 100)).quantize(TICK, ROUND_HALF_UP)
-    return [f"{value:f}" for value in (leg_price.normalize(), amount.normalize(), cost)] + [
-        f"{tp_price.normalize():f}"
-    ]
+    # As the page writes them: the tick's and the step's places, separators, the base unit.
+    return [f"{leg_price:,}", f"{amount:,} BTC", f"{cost:,}", f"{tp_price:,}"]
 
 
 def test_the_preview_partial_lays_the_posted_legs_on_the_markets_precision(trader, paper, strategy):
@@ -64,12 +63,12 @@ def test_the_preview_partial_lays_the_posted_legs_on_the_markets_precision(trade
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="grid-preview"')  # the partial, not the page
     assert 'id="grid-legs"' not in html
-    assert "At the ask of 65000 USDT with 100.00 USDT per pyramid" in html
+    assert "At the ask of 65,000.00 USDT with 100.00 USDT per pyramid" in html
     for index, (gap, weight, tp) in enumerate(rows):
         assert cells(html, f"preview-leg-{index}")[1:5] == expected_leg(
             Decimal(65000), gap, weight, tp
         )
-    assert cells(html, "preview-leg-0")[1:5] == ["65000", "0.00061", "39.65", "65975"]
+    assert cells(html, "preview-leg-0")[1:5] == ["65,000.00", "0.00061 BTC", "39.65", "65,975.00"]
     # 3 USDT at 58500 is 0.00005 BTC, 2.93 USDT: below the 5 USDT minimum notional.
     assert "not placed" in cells(html, "preview-leg-2")[5]
     assert "is below the 5 USDT minimum" in cells(html, "preview-leg-2")[5]
@@ -82,8 +81,8 @@ def test_a_typed_price_lays_the_grid_there(trader, paper, strategy):
     rows = [("0", "40", "1.5"), ("2.5", "60", "2")]
     data = grid_post(paper, rows, action="") | {"preview_price": "60000.004"}
     html = trader.post(edit(strategy), data, **HTMX).content.decode()
-    assert "At your price of 60000.004 USDT" in html
-    assert cells(html, "preview-leg-0")[1:5] == ["60000", "0.00066", "39.60", "60900"]
+    assert "At your price of 60,000.00 USDT" in html  # written on the tick
+    assert cells(html, "preview-leg-0")[1:5] == ["60,000.00", "0.00066 BTC", "39.60", "60,900.00"]
     assert cells(html, "preview-leg-1")[1:5] == expected_leg(Decimal("60000.004"), "2.5", "60", "2")
     assert re.search(r'id="preview-total">\s*99\.27<', html)  # 39.60 + 0.00102 × 58500
 
@@ -91,7 +90,7 @@ def test_a_typed_price_lays_the_grid_there(trader, paper, strategy):
 def test_a_leg_after_a_blank_row_keeps_its_row_number(trader, paper, strategy):
     data = grid_post(paper, [("0", "50", "1"), ("", "", ""), ("3", "50", "1")], action="")
     html = trader.post(edit(strategy), data, **HTMX).content.decode()
-    assert cells(html, "preview-leg-2")[1] == "63050"
+    assert cells(html, "preview-leg-2")[1] == "63,050.00"
     assert 'id="preview-leg-1"' not in html
 
 

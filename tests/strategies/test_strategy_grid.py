@@ -89,7 +89,7 @@ def test_a_leg_below_the_minimum_is_warned_about_but_saved(trader, paper, strate
     checked = trader.post(edit(strategy), grid_post(paper, rows, action="preview"))
     html = checked.content.decode()
     leg_2 = html.split('id="leg-row-2"')[1].split("</tr>")[0]
-    assert "Below the minimum at 62400" in leg_2
+    assert "Below the minimum at 62,400.00 USDT" in leg_2
     assert "is below the 5 USDT minimum" in leg_2
     assert "leg-warning" not in html.split('id="leg-row-1"')[1].split("</tr>")[0]
     assert "1 leg would fall below the market minimum" in html
@@ -101,7 +101,7 @@ def test_a_leg_below_the_minimum_is_warned_about_but_saved(trader, paper, strate
     strategy.refresh_from_db()
     assert len(strategy.dca_legs) == 3
     html = trader.get(saved["Location"]).content.decode()
-    assert "Below the minimum at 62400" in html  # the saved grid still carries the warning
+    assert "Below the minimum at 62,400.00 USDT" in html  # the saved grid still carries the warning
 
 
 def test_the_page_checks_the_saved_grid_against_the_first_account_by_default(
@@ -113,7 +113,7 @@ def test_the_page_checks_the_saved_grid_against_the_first_account_by_default(
     ]
     strategy.save()
     html = trader.get(edit(strategy)).content.decode()
-    assert "Below the minimum at 64350" in html
+    assert "Below the minimum at 64,350.00 USDT" in html
     assert 'value="97"' in html
 
 

@@ -516,6 +516,7 @@ def test_the_live_table_and_rows_swap_in_by_their_ids(paper, django_assert_num_q
         rules={"entry": EMA_CROSS_ENTRY, "take_profit": TAKE_PNL},
     )
     ticket_position(trade, quantity="0.01", price="65000", last_price="66300")
+    from apps.core.market_formats import attach_formats
     from apps.tickets.selectors import trades_for_table
     from apps.tickets.services.engine import POSITION_FIELDS, TICKET_FIELDS
 
@@ -540,15 +541,19 @@ def test_the_live_table_and_rows_swap_in_by_their_ids(paper, django_assert_num_q
         .only(*TICKET_FIELDS)
     )
     positions = list(PositionGroup.objects.only(*POSITION_FIELDS))
+    # Their markets' ticks in one lookup for every row (the push does it when it renders).
+    with django_assert_num_queries(1):
+        attach_formats([*pending, *positions])
     with django_assert_num_queries(0):
         html = render_to_string(
             "tickets/trade_rows_live.html", {"trades": pending, "positions": positions}
         )
     assert html.strip().startswith(f'<td id="trade-{waiting.pk}-last" class="num" hx-swap-oob')
-    assert f'<td id="trade-{waiting.pk}-last" class="num" hx-swap-oob="true">66299</td>' in html
-    assert f'<td id="trade-{trade.pk}-last" class="num" hx-swap-oob="true">66300</td>' in html
+    last = '<td id="trade-{}-last" class="num" hx-swap-oob="true">{} USDT</td>'
+    assert last.format(waiting.pk, "66,299.00") in html  # on BTC/USDT's 0.01 tick
+    assert last.format(trade.pk, "66,300.00") in html
     assert f'<td id="trade-{trade.pk}-pnl" hx-swap-oob="true"' in html
-    assert "13.00" in html and "(2.00 %)" in html  # 0.01 × 1300 and +2 %
+    assert "+13.00 USDT" in html and "(+2.00 %)" in html  # 0.01 × 1300 and +2 %
     assert "<tr" not in html  # the row's links and rules are not re-rendered every tick
     assert "Take profit:</span> Unrealised PnL % | is at or above | Fixed value | 3" in table
     assert SOURCES["ema"].label in table and RuleKind.ENTRY.label in table

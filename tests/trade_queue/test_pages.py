@@ -42,7 +42,11 @@ def test_the_page_shows_each_accounts_slots_and_its_queue_in_rank_order(client, 
     assert html.index(f'id="{sol.dom_id}"') < html.index(f'id="{eth.dom_id}"')
     sol_row = html[html.index(f'id="{sol.dom_id}"') :].split("</tr>")[0]
     assert ">1<" in sol_row.replace(" ", "")  # rank 1
-    assert "153.5" in sol_row and "2.28 %" in sol_row  # (153.5 - 150) / 153.5
+    # The signal's price on SOL/USDT's 0.01 tick, and the market 2.28 % under it, said in
+    # words and green (a discount for a long), never as a negative loss.
+    assert "153.50 USDT" in sol_row and "150.00 USDT" in sol_row
+    assert '<td class="num pnl gain">2.28 % below</td>' in sol_row  # (153.5 - 150) / 153.5
+    assert "Current loss" not in html and "Market vs signal" in html
     assert 'id="queue-csv"' in html
     assert f'id="id_pool{queued.pk}_max_open_groups"' in html
 

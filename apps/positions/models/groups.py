@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
 from apps.positions.models.rules import parse_stored
 from apps.strategies.domain import dca
@@ -40,6 +41,7 @@ class PositionGroup(models.Model):
         "exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="position_groups"
     )
     symbol = models.CharField(max_length=40)
+    fmt = FormatSlot()  # the market's tick, step and units for its figures
     timeframe = models.CharField(max_length=10)
     side = models.CharField(
         max_length=5, choices=[(side.value, side.value.title()) for side in Side], default="long"
@@ -114,6 +116,13 @@ class PositionGroup(models.Model):
                 fields=["account"],
                 name="position_rules_loop_idx",
                 condition=Q(status="open") & ~Q(exit_rules={}),
+            ),
+            # The Performance page (apps.performance.selectors.closed_positions) reads a
+            # trader's closed positions on their accounts by closing time.
+            models.Index(
+                fields=["owner", "account", "closed_at"],
+                name="position_closed_ledger_idx",
+                condition=Q(status="closed"),
             ),
         ]
 

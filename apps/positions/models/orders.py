@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
 from apps.strategies.domain.catalog import RuleKind
 
@@ -52,6 +53,7 @@ class Order(models.Model):
     )
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     symbol = models.CharField(max_length=40)
+    fmt = FormatSlot()  # the market's tick, step and units for its figures
     side = models.CharField(max_length=4)  # buy / sell
     type = models.CharField(max_length=8)  # market / limit
     amount = MoneyField()

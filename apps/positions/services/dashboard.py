@@ -7,9 +7,11 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.urls import reverse
 
-from apps.core.dashboard import Figure, quote_amount, signed, tone_of
+from apps.core import formatting
+from apps.core.dashboard import Figure
 from apps.core.numbers import ZERO
 from apps.exchanges.models import ExchangeAccount
 from apps.positions.models import PositionGroup
@@ -47,16 +49,24 @@ def desk_figures(*, user_id: int, now: datetime) -> list[Figure]:
         Figure(
             key="exposure",
             label="Open exposure",
-            value=" · ".join(quote_amount(v, q) for q, v in sorted(exposure.items())) or "–",
+            value=" · ".join(
+                formatting.quote(v, q, places=settings.QUOTE_PLACES)
+                for q, v in sorted(exposure.items())
+            )
+            or "–",
             detail="held at the last price" if exposure else "nothing held",
             order=30,
         ),
         Figure(
             key="unrealised",
             label="Unrealised PnL",
-            value=" · ".join(signed(v, q) for q, v in sorted(unrealised.items())) or "–",
+            value=" · ".join(
+                formatting.signed(v, q, places=settings.QUOTE_PLACES)
+                for q, v in sorted(unrealised.items())
+            )
+            or "–",
             detail="open positions, entry fees included",
-            tone=tone_of(total),
+            tone=formatting.tone(total, places=settings.QUOTE_PLACES),
             order=25,
         ),
     ]

@@ -16,6 +16,7 @@ from django.utils.functional import SimpleLazyObject
 
 from apps.core.broadcast import broadcast_fragment
 from apps.core.dashboard import push_header
+from apps.core.market_formats import attach_formats
 from apps.positions.models import PositionGroup
 from apps.positions.services import hooks
 from apps.positions.services.chart import chart_state, position_timeframe
@@ -39,7 +40,7 @@ def push_group(group: PositionGroup, *, created: bool = False) -> None:
     broadcast_fragment(
         user_ids=[group.owner_id],
         template=POSITIONS_LIVE,
-        context={"groups": groups_for_rows(ids=[group.pk]), "created": created},
+        context={"groups": _rows(groups_for_rows(ids=[group.pk])), "created": created},
         key=f"group-{group.pk}-{created}",
     )
     push_pages(group.owner_id, [group.pk])
@@ -57,10 +58,15 @@ def push_rows(groups: Iterable[PositionGroup]) -> None:
         broadcast_fragment(
             user_ids=[owner_id],
             template=POSITIONS_LIVE,
-            context={"groups": groups_for_rows(ids=ids), "created": False},
+            context={"groups": _rows(groups_for_rows(ids=ids)), "created": False},
         )
         push_pages(owner_id, ids)
         push_desk(owner_id)
+
+
+def _rows(groups) -> SimpleLazyObject:
+    """The rows with their markets' formats, read when rendered (after commit)."""
+    return SimpleLazyObject(lambda: attach_formats(groups))
 
 
 def push_pages(owner_id: int, ids: list[int]) -> None:
@@ -71,7 +77,7 @@ def push_pages(owner_id: int, ids: list[int]) -> None:
     def pages() -> list[tuple[PositionGroup, str]]:
         return [
             (group, json.dumps(chart_state(group, timeframe=position_timeframe(group))))
-            for group in groups_for_page_push(ids=ids)
+            for group in attach_formats(groups_for_page_push(ids=ids))
         ]
 
     broadcast_fragment(

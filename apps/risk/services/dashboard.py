@@ -13,9 +13,11 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.urls import reverse
 
-from apps.core.dashboard import Figure, quote_amount, signed, tone_of
+from apps.core import formatting
+from apps.core.dashboard import Figure
 from apps.core.numbers import ZERO
 from apps.risk.models import AccountGuard
 from apps.risk.services.guards import active_reasons, today
@@ -39,7 +41,11 @@ def desk_figures(*, user_id: int, now: datetime) -> list[Figure]:
         Figure(
             key="equity",
             label="Equity",
-            value=" · ".join(quote_amount(v, q) for q, v in sorted(equity.items())) or "–",
+            value=" · ".join(
+                formatting.quote(v, q, places=settings.QUOTE_PLACES)
+                for q, v in sorted(equity.items())
+            )
+            or "–",
             detail="every balance at its last price" if equity else "not measured yet",
             order=10,
             url=risk_url,
@@ -52,9 +58,12 @@ def desk_figures(*, user_id: int, now: datetime) -> list[Figure]:
             Figure(
                 key="today-pnl",
                 label="Today's PnL",
-                value=" · ".join(signed(v, q) for q, v in sorted(day_pnl.items())),
-                detail=f"{signed(pct)} % since 00:00 UTC, fees included",
-                tone=tone_of(pnl),
+                value=" · ".join(
+                    formatting.signed(v, q, places=settings.QUOTE_PLACES)
+                    for q, v in sorted(day_pnl.items())
+                ),
+                detail=f"{formatting.pct(pct, signed=True)} since 00:00 UTC, fees included",
+                tone=formatting.tone(pnl, places=settings.QUOTE_PLACES),
                 order=20,
             )
         )

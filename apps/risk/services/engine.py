@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from apps.core.market_formats import attach_formats
 from apps.core.models import Event
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.errors import ExchangeError
@@ -67,7 +68,9 @@ def _decide(account, groups, prices, *, now: datetime) -> Selection:
 
 
 def rows_of(groups, account, prices, chosen: Selection | None, *, now: datetime):
-    """The Risk page's rows for `groups` at `prices`; `chosen` marks the plan's roles."""
+    """The Risk page's rows for `groups` at `prices`; `chosen` marks the plan's roles. The
+    groups get their markets' formats (one lookup) for the rows' figures."""
+    groups = attach_formats(groups)
     settings = selectors.settings_of(account).engine()
     facts = {f.id: f for f in selectors.facts_of(groups, account=account, prices=prices)}
     roles: dict[int, str] = {}

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
 from apps.positions.models.rules import parse_stored
 from apps.strategies.domain.catalog import Rule, RuleKind, Side
@@ -38,6 +39,7 @@ class Trade(models.Model):
         "exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="trades"
     )
     symbol = models.CharField(max_length=40)
+    fmt = FormatSlot()  # the market's tick, step and units for its figures
     side = models.CharField(
         max_length=5, choices=[(side.value, side.value.title()) for side in Side], default="long"
     )

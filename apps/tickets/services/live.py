@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.utils.functional import SimpleLazyObject
+
 from apps.core.broadcast import broadcast_fragment
+from apps.core.market_formats import attach_formats
 from apps.positions.models import PositionGroup
 from apps.tickets.models import Trade
 from apps.tickets.selectors import TABLE_LIMIT
@@ -51,5 +54,13 @@ def push_rows(trades: Iterable[Trade], positions: Iterable[PositionGroup] = ()) 
         broadcast_fragment(
             user_ids=[owner_id],
             template=TRADE_PRICES,
-            context={"trades": rows[:TABLE_LIMIT], "positions": opened[:TABLE_LIMIT]},
+            context={
+                "trades": _formatted(rows[:TABLE_LIMIT]),
+                "positions": _formatted(opened[:TABLE_LIMIT]),
+            },
         )
+
+
+def _formatted(objects: list) -> SimpleLazyObject:
+    """The objects with their markets' formats, looked up when rendered (if anyone watches)."""
+    return SimpleLazyObject(lambda: attach_formats(objects))

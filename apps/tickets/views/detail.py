@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from apps.core.market_formats import attach_formats
 from apps.positions.models import Order
 from apps.strategies.domain.catalog import RuleKind
 from apps.tickets import selectors
@@ -20,7 +21,10 @@ from apps.tickets.views.desk import owned_trade
 @require_GET
 def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
     trade = owned_trade(request, str(pk))
+    attach_formats([trade])  # its position and orders share its market
     position = trade.position_or_none
+    if position is not None:
+        position.fmt = trade.fmt
     reason = position.exit_reason if position else ""
     context = {
         "trade": trade,

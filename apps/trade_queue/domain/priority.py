@@ -31,9 +31,12 @@ class QueuedEntry:
 def loss_pct(
     *, signal_price: Decimal | None, market_price: Decimal | None, side: str
 ) -> Decimal | None:
-    """How far the market has moved against the signal, in % of the signal's price: what a
-    position entered at the signal's price would have lost by now. Positive is a discount on
-    the price the alert decided at (a long's market below it), negative a premium."""
+    """The discount the market now offers on the signal's price, in % of that price, for the
+    entry's side: positive when the entry would be better than the alert's (a long's market
+    below the signal's price, a short's above it), negative when the market has moved away
+    (the entry would pay more). It is what a position entered at the signal's price would
+    have lost by now, hence the name; the Queue page writes it as the market's distance
+    `below` / `above` the signal's price, never as a negative loss."""
     if signal_price is None or market_price is None or signal_price <= 0:
         return None
     moved = signal_price - market_price if side == "long" else market_price - signal_price
@@ -46,7 +49,8 @@ def priority_key(entry: QueuedEntry) -> tuple:
 
     0. pinned by the trader's Promote, earliest first (an override ahead of priority);
     1. continuation of an open group;
-    2. deepest current loss % (the biggest discount); an unknown loss ranks after any known;
+    2. the biggest discount on the signal's price (`loss_pct`); an unknown one ranks after
+       any known;
     3. highest replacement count;
     4. oldest queue time;
     5. the id: a total order even between entries equal on everything else.

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from apps.core.csv_export import csv_response
+from apps.core.market_formats import attach_formats
 from apps.core.models import Event
 from apps.core.scoping import get_owned_or_404
 from apps.webhooks import selectors
@@ -78,7 +79,7 @@ def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse("")
     context = {
         "signal": signal,
-        "orders": selectors.orders_of(signal),
+        "orders": attach_formats(selectors.orders_of(signal)),
         "events": Event.objects.filter(
             subject_type="webhooks.signal", subject_id=str(signal.pk), user=request.user
         ).order_by("created_at", "id"),
