@@ -14,13 +14,14 @@ and a fifth as many positions, which every query must skip. The closed positions
 bulk_create, from a seeded `random.Random`) are spread over the year across both accounts: 8
 symbols, 5 timeframes and none, 4 strategies and none, a fifth opened by a ticket, every exit
 reason, fees and partial exits in their PnL, some break-even; half carry a PnL % stop, some a
-price stop, some none, a few a stop whose value is not a number. Ten open positions per account
-give the open PnL. The ledger grows from the first size to the next between measurements; the
-snapshots stay. Each case is requested once to warm up, then `--runs` times; p50 / p95 / max in
-milliseconds and the database queries per request (two of them are the session and the user, as
-for any page). Target: the page's p95 under 150 ms at 10 000 in every view, with the same
-number of queries whatever the ledger holds (the CSV is measured, not held to it: its whole
-file grows with the rows it holds). Needs PostgreSQL on localhost (or DATABASE_URL).
+price stop, some none, a few a stop whose value is not a number, most a trailing stop and a
+take profit beside it. Ten open positions per account give the open PnL. The ledger grows from
+the first size to the next between measurements; the snapshots stay. Each case is requested
+once to warm up, then `--runs` times; p50 / p95 / max in milliseconds and the database queries
+per request (two of them are the session and the user, as for any page). Target: the page's p95
+under 150 ms at 10 000 in every view, with the same number of queries whatever the ledger holds
+(the CSV is measured, not held to it: its whole file grows with the rows it holds). Needs
+PostgreSQL on localhost (or DATABASE_URL).
 """
 
 from __future__ import annotations
@@ -82,6 +83,20 @@ PRICE_STOP = {
     "secondary": {"source": "entry_price"},
     "value": "-20",
     "unit": "percent",
+}
+TRAILING_STOP = {
+    "primary": {"source": "last"},
+    "condition": "retraces_from",
+    "secondary": {"source": "highest"},
+    "value": "3",
+    "unit": "percent",
+}
+TAKE_PROFIT = {
+    "primary": {"source": "pnl_pct"},
+    "condition": "at_or_above",
+    "secondary": {"source": "fixed"},
+    "value": "8",
+    "unit": "number",
 }
 CSV_CHUNK = 2000  # rows per fetch of the CSV's server-side cursor (selectors.csv_rows)
 FIRST = "_first_chunk"  # a case's marker: read only the CSV's first chunk
@@ -145,6 +160,15 @@ def snapshots(accounts: list[ExchangeAccount], end: datetime, rng: random.Random
     return steps * len(accounts)
 
 
+def _exits(rng: random.Random) -> dict:
+    """The exit rules a closed position ran with: its initial stop and, for most, a trailing
+    stop and a take profit beside it, as a ticket's exit rules are stored."""
+    rules = _stop(rng)
+    if rng.random() < 0.7:
+        rules |= {"trailing_stop": TRAILING_STOP, "take_profit": TAKE_PROFIT}
+    return rules
+
+
 def _stop(rng: random.Random) -> dict:
     """The initial stop a closed position ran with: mostly a PnL % stop, else a price stop,
     none, or (rarely) one whose value is not a usable number."""
@@ -197,7 +221,7 @@ def closed_positions(account, strategies, count, end, rng) -> None:
                 if ticket or not strategies or rng.random() < 0.2
                 else rng.choice(strategies),
                 trade=ticket,
-                exit_rules=_stop(rng),
+                exit_rules=_exits(rng),
                 entry_cost=cost,
                 exit_quantity=Decimal(rng.randint(1, 10_000)) / 1000,
                 exit_proceeds=cost + pnl,
