@@ -32,6 +32,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce, NullIf, TruncDate
+from django.utils.text import capfirst
 
 from apps.core.numbers import BIGINT_MAX, ZERO, plain
 from apps.exchanges.models import ExchangeAccount
@@ -47,7 +48,6 @@ from apps.performance.domain.period import Period
 from apps.performance.models import EquitySnapshot
 from apps.positions.models import Order, PositionGroup
 
-EXIT_REASONS = dict(Order.Purpose.choices)
 # Breakdown name -> (heading, the expression grouped by).
 BREAKDOWNS = {
     "symbol": ("Symbol", F("symbol")),
@@ -250,7 +250,7 @@ class BreakdownRow:
 
 def _label(name: str, key: str) -> str:
     if name == "exit_reason":
-        return EXIT_REASONS.get(key, key) if key else "not recorded"
+        return capfirst(Order.exit_words(key)) if key else "not recorded"
     if name == "strategy":
         return key or "none (a ticket's own rules)"
     if name == "timeframe" and not key:

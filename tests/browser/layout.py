@@ -63,3 +63,21 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# Every CSP violation the document reports, whether or not Chromium also logs it to the console
+# (a violation inside an htmx swap, an inline handler, a style attribute set by a script).
+_REPORT_VIOLATIONS = """document.addEventListener('securitypolicyviolation', (event) => {
+  window.__reportCspViolation(`${event.effectiveDirective} blocked ${event.blockedURI || 'inline'}`
+    + ` at ${event.sourceFile || document.location.pathname}:${event.lineNumber}`
+    + (event.sample ? ` (${event.sample})` : ''));
+});"""
+
+
+def watch_csp(page: Page) -> list[str]:
+    """Collects the CSP violations of every document the page loads, from the browser's own
+    `securitypolicyviolation` events (the init script runs before any of the page's scripts)."""
+    violations: list[str] = []
+    page.expose_function("__reportCspViolation", lambda text: violations.append(text))
+    page.add_init_script(_REPORT_VIOLATIONS)
+    return violations

@@ -10,11 +10,19 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.formatting import status_words
 from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
+from apps.positions.models.orders import Order
 from apps.positions.models.rules import parse_stored
 from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import Rule, RuleKind, Side
+
+
+def leg_label(pyramid: int, leg: int) -> str:
+    """`pyramid 2 · leg 3` from 1-based numbers: pyramids and legs are counted from 1 wherever
+    a trader reads them (pages, orders, events, client order ids `tdg42p2l3`)."""
+    return f"pyramid {pyramid} · leg {leg}"
 
 
 class PositionGroup(models.Model):
@@ -169,6 +177,12 @@ class PositionGroup(models.Model):
         return parse_stored(self.side, self.exit_rules)
 
     @property
+    def status_words(self) -> str:
+        """Its status with why it closed, as a trader reads it: `Closed · exit signal`."""
+        from_purpose = Order.exit_words(self.exit_reason) if self.exit_reason else ""
+        return status_words(self.get_status_display(), from_purpose)
+
+    @property
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
 
@@ -222,7 +236,7 @@ class Pyramid(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.group} pyramid {self.index}"
+        return f"{self.group} pyramid {self.number}"
 
     @property
     def dom_id(self) -> str:
@@ -232,6 +246,10 @@ class Pyramid(models.Model):
     def number(self) -> int:
         """Pyramids as a trader counts them: the first entry is pyramid 1."""
         return self.index + 1
+
+    @property
+    def label(self) -> str:
+        return f"pyramid {self.number}"
 
 
 class DcaLeg(models.Model):
@@ -271,11 +289,21 @@ class DcaLeg(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.pyramid} leg {self.index}"
+        return f"{self.group} {self.label}"
 
     @property
     def dom_id(self) -> str:
         return f"leg-{self.pk}"
+
+    @property
+    def number(self) -> int:
+        """Legs as a trader counts them: a pyramid's first leg is leg 1 (`index` is 0-based)."""
+        return self.index + 1
+
+    @property
+    def label(self) -> str:
+        """`pyramid 2 · leg 3`: the one way pages, orders and events name a leg."""
+        return leg_label(self.pyramid.number, self.number)
 
     @property
     def open_quantity(self) -> Decimal:
