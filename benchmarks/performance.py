@@ -14,13 +14,16 @@ and a fifth as many positions, which every query must skip. The closed positions
 bulk_create, from a seeded `random.Random`) are spread over the year across both accounts: 8
 symbols, 5 timeframes and none, 4 strategies and none, a fifth opened by a ticket, every exit
 reason, fees and partial exits in their PnL, some break-even; half carry a PnL % stop, some a
-price stop, some none, a few a stop whose value is not a number. Ten open positions per account
-give the open PnL. The ledger grows from the first size to the next between measurements; the
-snapshots stay. Each case is requested once to warm up, then `--runs` times; p50 / p95 / max in
-milliseconds and the database queries per request (two of them are the session and the user, as
-for any page). Target: the page's p95 under 150 ms at 10 000 in every view, with the same
-number of queries whatever the ledger holds (the CSV is measured, not held to it: its whole
-file grows with the rows it holds). Needs PostgreSQL on localhost (or DATABASE_URL).
+price stop, some none, a few a stop whose value is not a number, most a trailing stop and a
+take profit beside it. Ten open positions per account give the open PnL. The ledger grows from
+the first size to the next between measurements; the snapshots stay. Each case is requested
+once to warm up, then `--runs` times; p50 / p95 / max in milliseconds, the mean CPU time per
+request (this process's and its PostgreSQL backend's: what a request costs, which a shared
+machine's load inflates far less than wall time) and the database queries per request (two of
+them are the session and the user, as for any page). Target: the page's p95 under 150 ms at 10
+000 in every view, with the same number of queries whatever the ledger holds (the CSV is
+measured, not held to it: its whole file grows with the rows it holds). Needs PostgreSQL on
+localhost (or DATABASE_URL).
 """
 
 from __future__ import annotations
@@ -82,6 +85,20 @@ PRICE_STOP = {
     "secondary": {"source": "entry_price"},
     "value": "-20",
     "unit": "percent",
+}
+TRAILING_STOP = {
+    "primary": {"source": "last"},
+    "condition": "retraces_from",
+    "secondary": {"source": "highest"},
+    "value": "3",
+    "unit": "percent",
+}
+TAKE_PROFIT = {
+    "primary": {"source": "pnl_pct"},
+    "condition": "at_or_above",
+    "secondary": {"source": "fixed"},
+    "value": "8",
+    "unit": "number",
 }
 CSV_CHUNK = 2000  # rows per fetch of the CSV's server-side cursor (selectors.csv_rows)
 FIRST = "_first_chunk"  # a case's marker: read only the CSV's first chunk
@@ -145,6 +162,15 @@ def snapshots(accounts: list[ExchangeAccount], end: datetime, rng: random.Random
     return steps * len(accounts)
 
 
+def _exits(rng: random.Random) -> dict:
+    """The exit rules a closed position ran with: its initial stop and, for most, a trailing
+    stop and a take profit beside it, as a ticket's exit rules are stored."""
+    rules = _stop(rng)
+    if rng.random() < 0.7:
+        rules |= {"trailing_stop": TRAILING_STOP, "take_profit": TAKE_PROFIT}
+    return rules
+
+
 def _stop(rng: random.Random) -> dict:
     """The initial stop a closed position ran with: mostly a PnL % stop, else a price stop,
     none, or (rarely) one whose value is not a usable number."""
@@ -197,7 +223,7 @@ def closed_positions(account, strategies, count, end, rng) -> None:
                 if ticket or not strategies or rng.random() < 0.2
                 else rng.choice(strategies),
                 trade=ticket,
-                exit_rules=_stop(rng),
+                exit_rules=_exits(rng),
                 entry_cost=cost,
                 exit_quantity=Decimal(rng.randint(1, 10_000)) / 1000,
                 exit_proceeds=cost + pnl,
@@ -262,11 +288,31 @@ def streamed(response, first: bool) -> int:
     return rows
 
 
-def measure(client: Client, path: str, params: dict, runs: int):
-    times, queries, rows = [], set(), 0
+class CpuClock:
+    """CPU time spent serving a request: this process's and its PostgreSQL backend's (read from
+    /proc, so Linux only; elsewhere this process's alone). On a machine shared with other work,
+    wall time waits for the CPUs and CPU time does not: it says what the request costs."""
+
+    def __init__(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self._stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        self._tick = 1000 / os.sysconf("SC_CLK_TCK") if self._stat.exists() else 0
+
+    def ms(self) -> float:
+        backend = 0.0
+        if self._tick:
+            user, system = self._stat.read_text().split()[13:15]
+            backend = (int(user) + int(system)) * self._tick
+        return time.process_time() * 1000 + backend
+
+
+def measure(client: Client, path: str, params: dict, runs: int, clock: CpuClock):
+    times, cpu, queries, rows = [], [], set(), 0
     first = bool(params.pop(FIRST, False))
     for run in range(runs + 1):
         with CaptureQueriesContext(connection) as captured:
+            spent = clock.ms()
             started = time.perf_counter()
             response = client.get(path, params)
             if response.streaming:
@@ -274,13 +320,16 @@ def measure(client: Client, path: str, params: dict, runs: int):
             else:
                 assert b'id="figure-count"' in response.content, "the page shows no figures"
             elapsed = (time.perf_counter() - started) * 1000
+            spent = clock.ms() - spent
         assert response.status_code == 200, (path, params, response.status_code)
         if run:  # the first request warms caches and is not counted
             times.append(elapsed)
+            cpu.append(spent)
             queries.add(len(captured))
     times.sort()
     p95 = times[min(len(times) - 1, round(len(times) * 0.95) - 1)]
-    return statistics.median(times), p95, times[-1], queries, rows
+    # The backend's clock ticks in hundredths of a second: the mean of the runs, not a median.
+    return statistics.median(times), p95, times[-1], statistics.mean(cpu), queries, rows
 
 
 def main() -> None:
@@ -304,13 +353,14 @@ def main() -> None:
     setup_test_environment()
     client = Client()
     client.force_login(trader)
+    clock = CpuClock()
     results = []
     for size in sorted(args.sizes):
         grow_ledger(accounts, strategies, size, end, rng)
         for case, path, params in cases(accounts):
-            p50, p95, worst, queries, rows = measure(client, path, params, args.runs)
+            p50, p95, worst, cpu, queries, rows = measure(client, path, params, args.runs, clock)
             label = f"{case[:-1]}, {rows:,} rows)" if "whole" in case else case
-            results.append((size, case, label, p50, p95, worst, queries))
+            results.append((size, case, label, p50, p95, worst, cpu, queries))
             print(f"  {size:>6} {label}: p95 {p95:.1f} ms", file=sys.stderr)
 
     # The machine may be shared: the load says how much of it the measurement had.
@@ -320,12 +370,16 @@ def main() -> None:
         f"{args.runs} runs each, server time in ms (test Client, PostgreSQL; "
         f"load average {load} on {os.cpu_count()} CPUs):\n"
     )
-    print(f"| {'N':>6} | {'request':<42} | {'p50':>7} | {'p95':>7} | {'max':>7} | queries |")
-    print(f"|{'-' * 8}|{'-' * 44}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
-    for size, _case, label, p50, p95, worst, queries in results:
+    print(
+        f"| {'N':>6} | {'request':<42} | {'p50':>7} | {'p95':>7} | {'max':>7} | CPU (mean) |"
+        " queries |"
+    )
+    print(f"|{'-' * 8}|{'-' * 44}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 9}|")
+    for size, _case, label, p50, p95, worst, cpu, queries in results:
         counts = "–".join(str(n) for n in sorted({min(queries), max(queries)}))
         print(
-            f"| {size:>6} | {label:<42} | {p50:>7.1f} | {p95:>7.1f} | {worst:>7.1f} | {counts:>7} |"
+            f"| {size:>6} | {label:<42} | {p50:>7.1f} | {p95:>7.1f} | {worst:>7.1f} | "
+            f"{cpu:>10.1f} | {counts:>7} |"
         )
     largest = max(args.sizes)
     pages = [row for row in results if row[0] == largest and row[1].startswith("page")]

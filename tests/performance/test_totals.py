@@ -193,8 +193,9 @@ def test_the_grouping_sets_equal_one_group_by_per_breakdown(known):
                   entry_cost=D(rng.randint(1, 9_999)) / 100,
                   realised_pnl=D(rng.randint(-5_000, 5_000)) / 1000,
                   opened_at=closed, closed_at=closed)  # fmt: skip
+    # A break-even position: neither a win nor a loss in any set.
     _position(built.account, symbol="SOL/USDT", entry_cost=D(7), realised_pnl=D(0),
-              opened_at=T0, closed_at=T0 + timedelta(days=2))  # break-even: not a win  # fmt: skip
+              opened_at=T0, closed_at=T0 + timedelta(days=2))  # fmt: skip
     for period in (ALL_TIME, Period(T0.date() + timedelta(days=1), T0.date() + timedelta(days=3))):
         view = selectors.scope_for(user=built.user, account=None, period=period)
         breakdowns, daily = selectors.grouped(view)
