@@ -23,6 +23,7 @@ from django.db.models import (
     Func,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -32,6 +33,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce, NullIf, TruncDate
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from apps.core.numbers import BIGINT_MAX, ZERO, plain
@@ -212,15 +214,43 @@ def totals(scope: Scope) -> Totals:
     )
 
 
-def equity_curve(scope: Scope) -> list[EquityPoint]:
-    """Each UTC day's opening equity, summed over the view's accounts, oldest first."""
+def equity_curve(scope: Scope, *, now: datetime | None = None) -> list[EquityPoint]:
+    """Each UTC day's opening equity, summed over the view's accounts, oldest first; then,
+    when the period runs to today, the equity now (each account's latest snapshot), so the
+    curve ends where the account is rather than at this morning's open."""
     opens = EquitySnapshot.objects.filter(account_id__in=scope.accounts, day_open=True)
     if scope.period.since:
         opens = opens.filter(day__gte=scope.period.since)
     if scope.period.until:
         opens = opens.filter(day__lte=scope.period.until)
     rows = opens.values("day").annotate(total=Sum("equity")).order_by("day")
-    return [EquityPoint(row["day"], row["total"]) for row in rows]
+    curve = [EquityPoint(row["day"], row["total"]) for row in rows]
+    now = now or timezone.now()
+    if curve and (scope.period.until is None or scope.period.until >= now.date()):
+        latest = _equity_now(scope)
+        last_open = _start_of(curve[-1].day)
+        if latest is not None and latest.at is not None and latest.at > last_open:
+            curve.append(latest)
+    return curve
+
+
+def _equity_now(scope: Scope) -> EquityPoint | None:
+    """The sum of each account's latest snapshot, at the latest of their moments: one query,
+    a one-row walk of `equity_snapshot_account_at_idx` per account."""
+    newest = EquitySnapshot.objects.filter(account_id=OuterRef("pk")).order_by("-at")
+    rows = (
+        ExchangeAccount.objects.filter(pk__in=scope.accounts)
+        .annotate(
+            equity=Subquery(newest.values("equity")[:1]), at=Subquery(newest.values("at")[:1])
+        )
+        .filter(at__isnull=False)
+        .values_list("equity", "at")
+    )
+    found = list(rows)
+    if not found:
+        return None
+    at = max(moment for _, moment in found)
+    return EquityPoint(at.astimezone(UTC).date(), sum((equity for equity, _ in found), ZERO), at)
 
 
 @dataclass(frozen=True)
@@ -306,6 +336,8 @@ def grouped(scope: Scope) -> tuple[dict[str, list[BreakdownRow]], list[tuple[dat
     of six GROUP BYs at 10 000 positions). SQLite (the embedded desk) has no grouping sets:
     there, one GROUP BY each (`breakdown`, `daily_pnl`), which the tests hold this one to.
     """
+    if not scope.accounts:  # a trader without an account: nothing to group (nor any SQL)
+        return {name: [] for name in BREAKDOWNS}, []
     if connection.vendor != "postgresql":
         return {name: breakdown(scope, name) for name in BREAKDOWNS}, daily_pnl(scope)
     quote = connection.ops.quote_name
@@ -409,10 +441,16 @@ def chart_series(view: Performance) -> dict[str, list[dict[str, str]]]:
     """The charts' data for the page's data- attributes. Values travel as exact decimal strings;
     static/js/performance.js turns them into numbers only to draw them."""
     return {
-        "equity": [{"time": p.day.isoformat(), "value": plain(p.equity)} for p in view.curve],
+        "equity": [{"time": _seconds(p), "value": plain(p.equity)} for p in view.curve],
         "drawdown": [
-            {"time": p.day.isoformat(), "value": plain(dd.quantize(Decimal("0.0001")))}
+            {"time": _seconds(p), "value": plain(dd.quantize(Decimal("0.0001")))}
             for p, dd in zip(view.curve, view.drawdowns, strict=True)
         ],
         "daily": [{"time": day.isoformat(), "value": plain(pnl)} for day, pnl in view.daily],
     }
+
+
+def _seconds(point: EquityPoint) -> int:
+    """The chart's time of a point (UTC seconds): a day's open at 00:00, the equity now at its
+    moment, so both fit on one time axis."""
+    return int((point.at or _start_of(point.day)).timestamp())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -232,7 +232,48 @@ def test_the_page_data_takes_the_same_queries_whatever_the_ledger_holds(
 ):
     built, scope = known
     _grow(built, size)
-    # The curve, the ledger's totals, the open PnL, and the breakdowns with the daily PnL.
-    with django_assert_num_queries(4):
+    # The curve's day opens and its equity now, the ledger's totals, the open PnL, and the
+    # breakdowns with the daily PnL.
+    with django_assert_num_queries(5):
         view = selectors.performance(scope)
     assert view.figures.count == 4 + size
+
+
+def test_the_curve_ends_at_the_equity_now_when_the_period_runs_to_today(known):
+    _, scope = known
+    curve = selectors.equity_curve(scope)
+    # The five day opens, then the last snapshot (03-05 12:01, the open + 7) at its moment.
+    assert [p.equity for p in curve] == [
+        D("1000"),
+        D("1020"),
+        D("1005"),
+        D("969"),
+        D("1030"),
+        D("1037"),
+    ]
+    assert curve[-1].at == datetime(2026, 3, 5, 12, 1, tzinfo=UTC) and curve[-2].at is None
+    series = selectors.chart_series(selectors.performance(scope))["equity"]
+    times = [row["time"] for row in series]
+    assert times == sorted(set(times))  # one time axis: opens at 00:00, the last at 12:01
+    assert times[-1] - times[-2] == 12 * 3600 + 60
+
+
+def test_a_period_ending_before_today_ends_at_its_last_open(known):
+    built, _ = known
+    until = selectors.scope_for(
+        user=built.user, account=None, period=Period(None, date(2026, 3, 5))
+    )
+    curve = selectors.equity_curve(until, now=datetime(2026, 3, 6, 9, tzinfo=UTC))
+    assert [p.equity for p in curve][-1] == D("1030") and curve[-1].at is None
+    # On 03-05 itself, though, the period runs to today: the curve ends at the equity now.
+    today = selectors.equity_curve(until, now=datetime(2026, 3, 5, 13, tzinfo=UTC))
+    assert today[-1].equity == D("1037")
+
+
+def test_a_trader_without_an_account_sees_an_empty_view(db):
+    from tests.accounts.factories import UserFactory
+
+    scope = selectors.scope_for(user=UserFactory(), account=None, period=ALL_TIME)
+    view = selectors.performance(scope)
+    assert view.empty and view.curve == [] and view.daily == []
+    assert all(rows == [] for _, _, rows in view.breakdowns)

@@ -76,6 +76,9 @@ class Totals:
 class EquityPoint:
     day: date
     equity: Decimal
+    # When the equity was measured: None for a day's open (00:00 UTC of `day`); the curve's
+    # last point, the equity now, carries its moment.
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
