@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.accounts.factories import PASSWORD
 from tests.browser.conftest import as_worker
-from tests.browser.layout import OVERFLOWING, screenshot, watch_console
+from tests.browser.layout import NARROW_SELECTS, OVERFLOWING, screenshot, watch_console
 
 # The module's data is committed once (see `desk`); each test only reads it through the server,
 # so a test's own database work is rolled back, not flushed (a flush would take the data away).
@@ -236,6 +236,9 @@ def assert_fits(page, name: str) -> None:
     screenshot(page, f"sweep-{name}")
     problems = {
         "wider than the viewport": page.evaluate(OVERFLOWING),
+        "dropdowns narrower than their longest option": page.evaluate(NARROW_SELECTS, "select")
+        if page.viewport_size["width"] >= 1440
+        else [],
         "CSP violations": page.csp_violations,
         "console errors": page.errors,
     }
