@@ -2,7 +2,8 @@
 
 - `price(value, tick)`: to the market's tick, with the tick's places (`64,250.10` at 0.01,
   `156.5` at 0.5, `0.00001230` at 0.00000001).
-- `amount(value, step)`: to the market's step, the same way (`0.123` at 0.001).
+- `amount(value, step)`: on the market's step, the same way (`1.500` at 0.001); an amount
+  off the step (held net of a fee paid in the base) keeps its digits, up to 8 places.
 - `quote(value, unit, places)`: a value in the quote currency to `places` (the QUOTE_PLACES
   setting; the template filters pass it), e.g. `10,001.45 USDT`.
 - `signed(value, unit, places)`: `+12.40 USDT` for a gain, `−3.10 USDT` (a true minus sign,
@@ -42,6 +43,7 @@ __all__ = [
     "price",
     "quote",
     "signed",
+    "status_words",
     "tone",
 ]
 
@@ -128,7 +130,15 @@ def price(value, tick: Decimal | None = None, unit: str = "") -> str:
 
 
 def amount(value, step: Decimal | None = None, unit: str = "") -> str:
-    """An amount on the market's step with the step's places: `0.123 BTC`."""
+    """An amount on the market's step with the step's places: `0.123 BTC`.
+
+    An amount off the step (what a position holds after fees paid in the base asset,
+    0.01083915 at a 0.00001 step) is not pulled onto it: rounding would show more than is
+    held, or hide the dust. It is written to at most FALLBACK_PLACES instead."""
+    number = _decimal(value)
+    size = _decimal(step)
+    if number is not None and size and size > 0 and _CONTEXT.remainder(number, size):
+        return _written(_fallback(number), unit)
     return price(value, step, unit)
 
 
@@ -168,6 +178,12 @@ def tone(value, *, places: int = DEFAULT_QUOTE_PLACES) -> str:
     if rounded < 0:
         return "loss"
     return ""
+
+
+def status_words(status: str, reason: str = "") -> str:
+    """A status as a trader reads it, with why in plain words: `Closed · exit signal` (never
+    `Closed (exit_signal)`); the reason alone, lower-case, after a middle dot."""
+    return f"{status} · {reason}" if reason else status
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
 """What the Performance page reads: the closed positions behind a view, their figures and
-breakdowns, and the daily equity curve. A constant number of queries whatever the ledger holds:
-one for the ledger, one per breakdown (GROUP BY in the database), one for the daily PnL, one
-for the curve, one for the open positions."""
+breakdowns, and the daily equity curve. The database does the adding up, in a constant number
+of queries whatever the ledger holds: one for the ledger's totals (`totals`), one for the
+breakdowns and the daily PnL (`grouped`), one for the curve, one for the open positions. No
+closed position is loaded into Python, except by the CSV (streamed)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -30,8 +32,9 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce, NullIf, TruncDate
+from django.utils.text import capfirst
 
-from apps.core.numbers import ZERO, plain
+from apps.core.numbers import BIGINT_MAX, ZERO, plain
 from apps.exchanges.models import ExchangeAccount
 from apps.performance.domain.figures import (
     EquityPoint,
@@ -45,7 +48,6 @@ from apps.performance.domain.period import Period
 from apps.performance.models import EquitySnapshot
 from apps.positions.models import Order, PositionGroup
 
-EXIT_REASONS = dict(Order.Purpose.choices)
 # Breakdown name -> (heading, the expression grouped by).
 BREAKDOWNS = {
     "symbol": ("Symbol", F("symbol")),
@@ -123,6 +125,17 @@ def closed_positions(scope: Scope) -> QuerySet[PositionGroup]:
     return rows
 
 
+# Enough digits to add sums of MoneyFields (36 digits, 18 places) without rounding.
+_EXACT = Context(prec=100)
+
+
+def _exact_sum(*values: Decimal) -> Decimal:
+    total = ZERO
+    for value in values:
+        total = _EXACT.add(total, value)
+    return total
+
+
 # Where a position keeps its initial stop, and what a usable stop level is: a decimal number as
 # the rule catalog stores it (`-5`, `-2.5`). Anything else gives no R, as in `risk_at_stop`;
 # the test compares the two on every kind of stop.
@@ -152,23 +165,26 @@ def r_multiple():
 
 def totals(scope: Scope) -> Totals:
     """The counts and sums of the view's closed positions, in one query: an aggregate over the
-    rows, each with its R multiple (so the database parses each stop once) and the ids of the
-    best and the worst position (highest and lowest PnL, the lower id between equals), each
-    read once by an ordered subquery."""
+    rows, each carrying its R multiple and the ids of the best and the worst position (highest
+    and lowest PnL, the lower id between equals: ordered subqueries, run once, that walk
+    `position_closed_pnl_idx` from either end)."""
     won, lost = Q(realised_pnl__gt=0), Q(realised_pnl__lt=0)
     held = ExpressionWrapper(
         Coalesce("closed_at", "opened_at") - F("opened_at"), output_field=DurationField()
     )
     ledger = closed_positions(scope)
-    row = ledger.annotate(
+    rows = ledger.annotate(
         r=r_multiple(),
         best=Subquery(ledger.order_by("-realised_pnl", "id").values("id")[:1]),
         worst=Subquery(ledger.order_by("realised_pnl", "id").values("id")[:1]),
-    ).aggregate(
+    )
+    # A LIMIT no ledger reaches keeps the rows a subquery of their own: PostgreSQL would
+    # otherwise pull them up into the aggregate and parse each stop twice, once for Sum("r")
+    # and once for Count("r") (a third slower at 10 000 positions).
+    row = rows.order_by()[:BIGINT_MAX].aggregate(
         count=Count("id"),
         wins=Count("id", filter=won),
         losses=Count("id", filter=lost),
-        pnl=Coalesce(Sum("realised_pnl"), ZERO),
         gross_profit=Coalesce(Sum("realised_pnl", filter=won), ZERO),
         gross_loss=Coalesce(Sum("realised_pnl", filter=lost), ZERO),
         holding=Sum(held),
@@ -185,7 +201,7 @@ def totals(scope: Scope) -> Totals:
         count=row["count"],
         wins=row["wins"],
         losses=row["losses"],
-        pnl=row["pnl"],
+        pnl=_exact_sum(row["gross_profit"], row["gross_loss"]),  # a break-even PnL adds 0
         gross_profit=row["gross_profit"],
         gross_loss=row["gross_loss"],
         holding=row["holding"],
@@ -234,7 +250,7 @@ class BreakdownRow:
 
 def _label(name: str, key: str) -> str:
     if name == "exit_reason":
-        return EXIT_REASONS.get(key, key) if key else "not recorded"
+        return capfirst(Order.exit_words(key)) if key else "not recorded"
     if name == "strategy":
         return key or "none (a ticket's own rules)"
     if name == "timeframe" and not key:
@@ -275,6 +291,68 @@ def daily_pnl(scope: Scope) -> list[tuple[date, Decimal]]:
     return [(row["day"], row["pnl"]) for row in rows]
 
 
+# What the breakdowns and the daily PnL group by, in the one query that reads them all.
+_GROUPS = {
+    **{name: expression for name, (_, expression) in BREAKDOWNS.items()},
+    "day": TruncDate("closed_at", tzinfo=UTC),
+}
+
+
+def grouped(scope: Scope) -> tuple[dict[str, list[BreakdownRow]], list[tuple[date, Decimal]]]:
+    """Every breakdown (best PnL first) and the daily PnL (oldest day first).
+
+    On PostgreSQL, one pass over the view's closed positions: `GROUP BY GROUPING SETS`, one set
+    per breakdown and one for the days, over the rows the ORM selects (less than half the time
+    of six GROUP BYs at 10 000 positions). SQLite (the embedded desk) has no grouping sets:
+    there, one GROUP BY each (`breakdown`, `daily_pnl`), which the tests hold this one to.
+    """
+    if connection.vendor != "postgresql":
+        return {name: breakdown(scope, name) for name in BREAKDOWNS}, daily_pnl(scope)
+    quote = connection.ops.quote_name
+    names = list(_GROUPS)
+    keys = [quote(f"key_{name}") for name in names]
+    rows = (
+        closed_positions(scope)
+        .order_by()
+        .values(
+            pnl=F("realised_pnl"),
+            cost=F("entry_cost"),
+            **{f"key_{name}": expression for name, expression in _GROUPS.items()},
+        )
+    )
+    ledger, params = rows.query.sql_with_params()
+    listed, sets = ", ".join(keys), ", ".join(f"({key})" for key in keys)
+    # PnL is the wins' sum plus the losses' (a break-even position adds 0): one sum fewer for
+    # the database to add up in every set, a quarter of the query's time.
+    query = f"""
+        SELECT GROUPING({listed}), {listed}, COUNT(*), COUNT(*) FILTER (WHERE pnl > 0),
+               COALESCE(SUM(pnl) FILTER (WHERE pnl > 0), 0),
+               COALESCE(SUM(pnl) FILTER (WHERE pnl < 0), 0), SUM(cost)
+        FROM ({ledger}) AS ledger GROUP BY GROUPING SETS ({sets})
+    """  # noqa: S608 (names and SQL from the ORM; values travel as parameters)
+    breakdowns: dict[str, list[BreakdownRow]] = {name: [] for name in BREAKDOWNS}
+    daily = []
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        for mask, *values in cursor.fetchall():
+            # GROUPING() sets a bit for each key *not* grouped by, the first key highest.
+            index = next(i for i in range(len(names)) if not mask >> (len(names) - 1 - i) & 1)
+            name, key = names[index], values[index]
+            count, wins, gross_profit, gross_loss, cost = values[len(names) :]
+            pnl = _exact_sum(gross_profit, gross_loss)
+            if name == "day":
+                daily.append((key, pnl))
+                continue
+            breakdowns[name].append(
+                BreakdownRow(
+                    key, _label(name, key), count, wins, pnl, gross_profit, gross_loss, cost
+                )
+            )
+    for found in breakdowns.values():
+        found.sort(key=lambda row: (-row.pnl, row.key))
+    return breakdowns, sorted(daily)
+
+
 def open_pnl(scope: Scope) -> Decimal:
     """Unrealised PnL of the view's open positions now, at their last seen prices."""
     held = PositionGroup.objects.filter(
@@ -308,16 +386,15 @@ class Performance:
 def performance(scope: Scope) -> Performance:
     """Everything the page shows for `scope`."""
     curve = equity_curve(scope)
+    breakdowns, daily = grouped(scope)
     return Performance(
         scope=scope,
         figures=figures_of(totals(scope), curve),
         open_pnl=open_pnl(scope),
         curve=curve,
         drawdowns=drawdown_series(curve),
-        daily=daily_pnl(scope),
-        breakdowns=[
-            (name, heading, breakdown(scope, name)) for name, (heading, _) in BREAKDOWNS.items()
-        ],
+        daily=daily,
+        breakdowns=[(name, heading, breakdowns[name]) for name, (heading, _) in BREAKDOWNS.items()],
     )
 
 

@@ -262,7 +262,7 @@ def orders_csv(request: HttpRequest) -> StreamingHttpResponse:
             order.created_at,
             order.group_id,
             order.leg.pyramid.number if order.leg else "",
-            order.leg.index if order.leg else "",
+            order.leg.number if order.leg else "",
             order.account.label,
             order.symbol,
             order.purpose,

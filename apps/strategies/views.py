@@ -155,9 +155,10 @@ def _grid_errors(form: StrategyGridForm, legs) -> list[str]:
     ]
     errors += [str(error) for error in legs.non_form_errors()]
     for index, leg_form in enumerate(legs.forms):
-        errors += [f"Leg {index}: {error}" for error in leg_form.non_field_errors()]
+        number = index + 1  # legs count from 1, as the editor shows them
+        errors += [f"Leg {number}: {error}" for error in leg_form.non_field_errors()]
         errors += [
-            f"Leg {index} {leg_form.fields[name].label}: {error}"
+            f"Leg {number} {leg_form.fields[name].label}: {error}"
             for name, field_errors in leg_form.errors.items()
             if name != "__all__"
             for error in field_errors

@@ -32,9 +32,9 @@ def signals_for(user, *, route_id: int | None = None, status: str = "") -> Query
 def orders_of(signal: Signal):
     """The orders the signal's action wrote: those the position groups reported, and any order
     linked to the signal since (a grid's later legs)."""
-    return Order.objects.filter(Q(pk__in=signal.order_ids) | Q(signal_id=signal.pk)).order_by(
-        "created_at", "pk"
-    )
+    orders = Order.objects.filter(Q(pk__in=signal.order_ids) | Q(signal_id=signal.pk))
+    # The leg and its pyramid name the order on its row (`client_id_meaning`).
+    return orders.select_related("leg__pyramid").order_by("created_at", "pk")
 
 
 DEMO_ROUTE = "TradingView demo"  # the label of the demo trader's route

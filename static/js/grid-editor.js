@@ -21,7 +21,7 @@
     Array.prototype.forEach.call(body.rows, function (row, index) {
       row.id = "leg-row-" + index;
       var number = row.querySelector(".leg-number");
-      if (number) number.textContent = String(index);
+      if (number) number.textContent = String(index + 1); // legs count from 1, as everywhere
       row.querySelectorAll("input, select, textarea, label").forEach(function (field) {
         ["name", "id", "for"].forEach(function (attribute) {
           var value = field.getAttribute(attribute);

@@ -18,6 +18,7 @@ from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import as_worker, log_in, wait_for_live_socket
 from tests.exchanges.factories import ExchangeAccountFactory
+from tests.figures import figure
 from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -174,7 +175,7 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     threshold = ema * Decimal("1.002")
     below = to_tens(threshold, ROUND_FLOOR) - 20
     tick_at(below)  # below the threshold: nothing to cross from yet
-    expect(row.locator("td").nth(5)).to_have_text(f"{below:f}")
+    expect(row.locator("td").nth(5)).to_have_text(figure(below, 2, "USDT"))  # on the tick
     expect(status_cell(page, trade)).to_have_text("Active / Pending")
     entry = to_tens(threshold, ROUND_CEILING) + 10
     tick_at(entry)  # crosses above: the entry fires and the market buy fills at once
@@ -182,7 +183,7 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     expect(status_cell(page, trade)).to_have_text("Open")
     trade.refresh_from_db()
     assert trade.position.average_entry == entry
-    expect(row.locator("td").nth(4)).to_have_text(f"{entry:f}")
+    expect(row.locator("td").nth(4)).to_have_text(figure(entry, 2, "USDT"))
     # The same position is in the Desk's one list of open positions, opened by the ticket.
     position_row = page.locator(f"#desk-group-{trade.position.pk}")
     expect(position_row).to_contain_text(f"ticket #{trade.pk}")
@@ -190,8 +191,8 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
 
     halfway = entry * Decimal("1.015")  # +1.5 %: take profit not met; exact on a multiple of 10
     tick_at(halfway)
-    expect(row.locator("td").nth(5)).to_have_text(f"{halfway.normalize():f}")
-    expect(row.locator("td.pnl")).to_contain_text("(1.50 %)")
+    expect(row.locator("td").nth(5)).to_have_text(figure(halfway, 2, "USDT"))
+    expect(row.locator("td.pnl")).to_contain_text("(+1.50 %)")
     expect(status_cell(page, trade)).to_have_text("Open")
 
     # The trade's page, open in a second tab, receives its timeline live too.
@@ -212,8 +213,8 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     assert position.realised_pnl > 0
     realised = position.realised_pnl.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     # A closed row shows what was sold and the realised PnL instead of an unrealised one.
-    expect(row.locator("td").nth(2)).to_have_text(f"{position.exit_quantity.normalize():f}")
-    expect(row.locator("td.pnl")).to_have_text(f"realised {realised}")
+    expect(row.locator("td").nth(2)).to_have_text(figure(position.exit_quantity, 5, "BTC"))
+    expect(row.locator("td.pnl")).to_have_text(f"realised +{realised} USDT")
     expect(row.locator("td.pnl")).to_have_class("num pnl gain")
     assert page.evaluate("window.notReloaded") is True
     expect(live_steps.last).to_have_text("position.closed")
@@ -329,7 +330,7 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
     )
 
     tick_at(Decimal("66000.00"))  # revision 1 is what the rules loop evaluates meanwhile
-    expect(row.locator("td").nth(5)).to_have_text("66000")
+    expect(row.locator("td").nth(5)).to_have_text("66,000.00 USDT")
     trade.refresh_from_db()
     assert (trade.revision.number, trade.next_revision.number) == (1, 2)
     assert trade.next_revision.rules["take_profit"]["value"] == "5"
@@ -352,7 +353,7 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
     tick_at(Decimal("67000.00"))  # +3.08 %: revision 1 would have taken profit here
     trade.refresh_from_db()
     assert trade.status == Trade.Status.OPEN
-    expect(row.locator("td").nth(5)).to_have_text("67000")
+    expect(row.locator("td").nth(5)).to_have_text("67,000.00 USDT")
     expect(status_cell(page, trade)).to_have_text("Open")
     tick_at(Decimal("68250.00"))  # +5 %: revision 2's take profit
     expect(status_cell(page, trade)).to_have_text("Closed")

@@ -45,7 +45,7 @@ def test_the_chart_is_drawn_and_follows_a_fill_live(page, live_server_url):
     box = page.locator("[data-chart-canvas]").bounding_box()
     assert box["width"] > 300 and box["height"] > 200
     leg_1 = as_worker(_leg_1_price, pk)
-    expect(chart).to_have_attribute("data-levels", _contains(f"Leg 1.1 resting={leg_1}"))
+    expect(chart).to_have_attribute("data-levels", _contains(f"Leg 1.2 resting={leg_1}"))
     expect(chart).to_have_attribute("data-markers", "1")
     facts = page.locator(f"#group-facts-{pk}")
     expect(facts).to_contain_text("1 of at most")
@@ -57,12 +57,12 @@ def test_the_chart_is_drawn_and_follows_a_fill_live(page, live_server_url):
     as_worker(dip_sync_and_tick)
 
     filled_at = as_worker(_leg_1_fill, pk)
-    expect(chart).to_have_attribute("data-levels", _contains(f"Leg 1.1 filled={filled_at}"))
-    expect(chart).not_to_have_attribute("data-levels", _contains("Leg 1.1 resting"))
+    expect(chart).to_have_attribute("data-levels", _contains(f"Leg 1.2 filled={filled_at}"))
+    expect(chart).not_to_have_attribute("data-levels", _contains("Leg 1.2 resting"))
     expect(chart).to_have_attribute("data-markers", "2")
     expect(chart).to_have_attribute("data-last", "63700")
     expect(facts).to_contain_text("0.01083915")  # both legs held, net of their fees in BTC
-    expect(facts).to_contain_text("63700")  # the last price
+    expect(facts).to_contain_text("63,700.00 USDT")  # the last price, on the tick
     assert page.evaluate("window.notReloaded") is True
     page.screenshot(path=str(ARTIFACTS / "price-chart-after-fill.png"), full_page=True)
     assert errors == []

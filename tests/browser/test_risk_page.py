@@ -67,7 +67,7 @@ def test_preview_then_run_now_and_the_table_updates_live(page, live_server_url):
     expect(page.locator("h1")).to_have_text("Risk")
     wait_for_live_socket(page)
     loser_row = page.locator(f"#risk-group-{loser.pk}")
-    expect(loser_row).to_contain_text("-8.05 %")  # bought at the ask, 3201.6
+    expect(loser_row).to_contain_text("\u22128.05 %")  # bought at the ask, 3201.6
     expect(loser_row).to_contain_text("eligible")
     page.evaluate("window.notReloaded = true")
 

@@ -24,13 +24,13 @@ TYPED_PRICE = Decimal("64999.99")
 def leg_price(gap: str) -> str:
     """By hand: the typed price less the gap, half-up to binance's 0.01 tick."""
     price = (TYPED_PRICE * (1 - Decimal(gap) / 100)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return f"{price.normalize():f}"
+    return f"{price:,}"  # as the page writes it: the tick's places, separators
 
 
 def leg_amount(gap: str, weight: str) -> str:
     """100 USDT × weight at the leg's price, down to the 0.00001 BTC step."""
-    amount = Decimal(100) * Decimal(weight) / 100 / Decimal(leg_price(gap))
-    return f"{amount.quantize(Decimal('0.00001'), ROUND_DOWN).normalize():f}"
+    amount = Decimal(100) * Decimal(weight) / 100 / Decimal(leg_price(gap).replace(",", ""))
+    return f"{amount.quantize(Decimal('0.00001'), ROUND_DOWN)} BTC"
 
 
 def fill_leg(page: Page, index: int, gap: str, weight: str, tp: str) -> None:
@@ -90,7 +90,7 @@ def test_adding_and_removing_legs_updates_the_preview_and_saves_what_it_shows(
     expect(preview_cell(page, 0, 2)).to_have_text(leg_price("0"))
     expect(preview_cell(page, 1, 2)).to_have_text(leg_price("3.333"))  # 62833.54
     expect(preview_cell(page, 1, 3)).to_have_text(leg_amount("3.333", "60"))
-    expect(page.locator("#preview-summary")).to_contain_text("At your price of 64999.99 USDT")
+    expect(page.locator("#preview-summary")).to_contain_text("At your price of 64,999.99 USDT")
     assert page.evaluate("window.notReloaded") is True  # no save round trip so far
     assert Strategy.objects.get(pk=strategy.pk).dca_legs == strategy.dca_legs
 
@@ -123,7 +123,7 @@ def test_without_javascript_the_spare_rows_check_and_save_the_grid(browser, live
         fill_leg(page, 0, "0", "50", "1")
         fill_leg(page, 1, "2", "50", "1.5")
         page.click("button[name=action][value=preview]")
-        expect(page.locator("#preview-leg-1 td:nth-child(2)")).to_have_text("63700")
+        expect(page.locator("#preview-leg-1 td:nth-child(2)")).to_have_text("63,700.00")
         assert Strategy.objects.get(pk=strategy.pk).dca_legs == []
         page.click("button[name=action][value=save]")
         expect(page.locator(".messages")).to_contain_text("Strategy Dip buyer saved.")

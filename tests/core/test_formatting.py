@@ -38,11 +38,15 @@ def test_a_price_is_written_on_its_tick_with_the_ticks_places(value, tick, shown
 @pytest.mark.parametrize(
     ("value", "step", "shown"),
     [
-        (D("0.123456"), D("0.001"), "0.123"),
-        (D("0.1235"), D("0.001"), "0.124"),
+        (D("0.123"), D("0.001"), "0.123"),
+        (D("0.12300000"), D("0.001"), "0.123"),
         (D("1500"), D("0.001"), "1,500.000"),
-        (D("12.7"), D("1"), "13"),
-        (D("-0.5004"), D("0.001"), f"{MINUS}0.500"),
+        (D("12"), D("1"), "12"),
+        (D("-0.5"), D("0.001"), f"{MINUS}0.500"),
+        (D("0"), D("0.001"), "0.000"),
+        # Off the step (net of a fee paid in base): its digits, never rounded up to more.
+        (D("0.01083915"), D("0.00001"), "0.01083915"),
+        (D("1234.123456789"), D("0.001"), "1,234.12345679"),
     ],
 )
 def test_an_amount_is_written_on_its_step(value, step, shown):
@@ -53,7 +57,7 @@ def test_a_market_format_gives_units_and_the_fallback_keeps_at_most_8_places():
     market = MarketFormat.of_symbol("BTC/USDT:USDT", tick=D("0.1"), step=D("0.00001"))
     assert (market.base, market.quote) == ("BTC", "USDT")
     assert f.price(D("64250.123"), market.tick, market.quote) == "64,250.1 USDT"
-    assert f.amount(D("0.000123456"), market.step, market.base) == "0.00012 BTC"
+    assert f.amount(D("0.00012"), market.step, market.base) == "0.00012 BTC"
     assert f.price(D("156.043946684005")) == "156.04394668"
     assert f.price(D("10000.000000000000000000")) == "10,000"
     assert f.amount(D("1E+3"), None, "BTC") == "1,000 BTC"
@@ -129,3 +133,8 @@ def test_a_decimal_kept_as_text_is_written_like_one_and_words_stay_words():
     assert f.signed("-3.1", "USDT") == f"{MINUS}3.10 USDT"
     assert f.price("market") == "market"
     assert f.quote("1e999999999", "USDT") == "1e999999999"  # refused unread, shown as given
+
+
+def test_a_status_reads_with_its_reason_in_plain_words():
+    assert f.status_words("Closed", "exit signal") == "Closed · exit signal"
+    assert f.status_words("Open") == "Open"

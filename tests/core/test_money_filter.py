@@ -33,7 +33,7 @@ def test_the_filters_write_prices_and_amounts_on_the_market_with_its_units():
     html = render(
         "{{ p|price:m }} · {{ q|amount:m }} · {{ p|price }} · {{ p|price:tick }}",
         p=Decimal("156.043946684005"),
-        q=Decimal("1.23456"),
+        q=Decimal("1.235"),
         m=market,
         tick=Decimal("0.5"),
     )

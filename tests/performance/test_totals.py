@@ -123,6 +123,24 @@ def test_a_break_even_position_is_neither_a_win_nor_a_loss(known):
     assert_same_figures(scope)
 
 
+def test_the_pnl_keeps_every_digit_of_the_sums(known):
+    """PnL is the wins' sum plus the losses' sum, added without rounding: 36 digits each."""
+    built, scope = known
+    big, small = D("123456789012345678.123456789012345678"), D("-98765432109876543.987654321")
+    for pnl in (big, big, small):
+        _position(built.account, symbol="BTC/USDT", entry_cost=D(1), realised_pnl=pnl,
+                  opened_at=T0, closed_at=T0)  # fmt: skip
+    # 6.845 + 2 × 123456789012345678.123456789012345678 - 98765432109876543.987654321, by
+    # hand: 36 digits, more than Python's default 28 would keep.
+    totals = selectors.totals(scope)
+    assert totals.pnl == D("148148145914814819.104259257024691356")
+    breakdowns, daily = selectors.grouped(scope)
+    assert sum(row.count for row in breakdowns["symbol"]) == 7
+    btc = next(row for row in breakdowns["symbol"] if row.key == "BTC/USDT")
+    assert btc.pnl == D("148148145914814831.994259257024691356")  # + A and C: 19.735
+    assert daily[0] == (T0.date(), D("148148145914814827.044259257024691356"))  # + A
+
+
 def test_equal_pnls_name_the_lower_id_best_and_worst(known):
     built, scope = known
     twins = [
@@ -163,6 +181,29 @@ def test_sql_totals_equal_the_pure_figures_on_a_seeded_random_ledger(known):
     assert_same_figures(one)
 
 
+def test_the_grouping_sets_equal_one_group_by_per_breakdown(known):
+    """PostgreSQL's single pass (`grouped`) against the GROUP BY per breakdown that SQLite runs
+    (`breakdown`, `daily_pnl`), on the known ledger and a seeded random one."""
+    built, _ = known
+    rng = random.Random(5)  # noqa: S311 (test data, not crypto)
+    for _ in range(60):
+        closed = T0 + timedelta(hours=rng.randint(0, 24 * 9))
+        _position(built.account, symbol=rng.choice(["BTC/USDT", "ETH/USDT", "SOL/USDT"]),
+                  timeframe=rng.choice(["", "15", "60"]), exit_reason=rng.choice(["close", ""]),
+                  entry_cost=D(rng.randint(1, 9_999)) / 100,
+                  realised_pnl=D(rng.randint(-5_000, 5_000)) / 1000,
+                  opened_at=closed, closed_at=closed)  # fmt: skip
+    _position(built.account, symbol="SOL/USDT", entry_cost=D(7), realised_pnl=D(0),
+              opened_at=T0, closed_at=T0 + timedelta(days=2))  # break-even: not a win  # fmt: skip
+    for period in (ALL_TIME, Period(T0.date() + timedelta(days=1), T0.date() + timedelta(days=3))):
+        view = selectors.scope_for(user=built.user, account=None, period=period)
+        breakdowns, daily = selectors.grouped(view)
+        one_by_one = {name: selectors.breakdown(view, name) for name in selectors.BREAKDOWNS}
+        assert breakdowns == one_by_one
+        assert daily == selectors.daily_pnl(view) and daily
+        assert sum(row.count for row in breakdowns["symbol"]) == selectors.totals(view).count
+
+
 def test_another_traders_positions_are_not_in_the_totals(known):
     built, _ = known
     theirs = selectors.scope_for(user=built.other_user, account=None, period=ALL_TIME)
@@ -190,7 +231,7 @@ def test_the_page_data_takes_the_same_queries_whatever_the_ledger_holds(
 ):
     built, scope = known
     _grow(built, size)
-    # The ledger's totals, the curve, the open PnL, the daily PnL and five breakdowns.
-    with django_assert_num_queries(9):
+    # The curve, the ledger's totals, the open PnL, and the breakdowns with the daily PnL.
+    with django_assert_num_queries(4):
         view = selectors.performance(scope)
     assert view.figures.count == 4 + size

@@ -72,7 +72,7 @@ def test_an_entry_opens_a_group_and_lays_the_grid_leg_0_at_market_the_rest_resti
         None,
         Order.Status.FILLED,
     )
-    assert first.client_order_id == f"tdg{group.pk}p0l0"
+    assert first.client_order_id == f"tdg{group.pk}p1l1"
     assert (second.type, second.price, second.amount, second.status) == (
         "limit",
         D("63700"),  # 2 % below
@@ -182,7 +182,7 @@ def test_an_entry_no_leg_of_which_can_be_placed_is_rejected_and_writes_nothing(p
     strategy = grid_strategy(paper.owner, sizing_value="4")
     outcome = desk.act(paper, strategy, signal())
     assert outcome.decision == "rejected"
-    assert outcome.reason.startswith("No leg of the grid can be placed (leg 0: ")
+    assert outcome.reason.startswith("No leg of the grid can be placed (leg 1: ")
     assert "below the 5 USDT minimum" in outcome.reason
     assert not PositionGroup.objects.exists()
     assert not Order.objects.exists()

@@ -70,7 +70,7 @@ def test_the_positions_page_lists_groups_with_their_numbers(trader, group):
     # On BTC/USDT's tick (0.01) and step (0.00001), with units; never the raw Decimal.
     assert figure(group.average_entry, 2, "USDT") in row
     assert str(group.average_entry) not in row
-    assert figure(group.quantity, 5, "BTC") in row
+    assert "0.01083915 BTC" in row  # held net of fees paid in BTC: off the step, kept
     assert "64,000.00 USDT" in row  # the last price
     unrealised = group.quantity * (D("64000") - group.average_entry)
     assert f'class="num pnl {"gain" if unrealised > 0 else "loss"}"' in row
@@ -106,7 +106,7 @@ def test_a_row_expands_over_htmx_to_its_pyramids_and_legs_and_collapses(trader, 
 
 def test_a_groups_page_shows_its_orders_and_timeline(trader, group):
     html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
-    assert f"tdg{group.pk}p0l0" in html and f"tdg{group.pk}p0l2" in html
+    assert f"tdg{group.pk}p1l1" in html and f"tdg{group.pk}p1l3" in html
     assert f'data-timeline="positions.positiongroup:{group.pk}"' in html
     assert "group.opened" in html and "trade.entry_filled" in html
     assert "Close at market" in html
@@ -155,14 +155,14 @@ def test_the_positions_csv_has_every_value_unrounded(trader, group):
 def test_the_orders_csv_lists_the_filtered_groups_orders(trader, group):
     orders = rows(trader.get(reverse("positions:orders-csv")))
     assert [o["client_order_id"] for o in orders] == [
-        f"tdg{group.pk}p0l0",
-        f"tdg{group.pk}p0l1",
-        f"tdg{group.pk}p0l2",
+        f"tdg{group.pk}p1l1",
+        f"tdg{group.pk}p1l2",
+        f"tdg{group.pk}p1l3",
     ]
-    leg_1 = orders[1]
+    leg_1 = orders[1]  # the second leg: pyramid 1 · leg 2, counted from 1 as on the pages
     assert (leg_1["pyramid"], leg_1["leg"], leg_1["type"], leg_1["status"]) == (
         "1",
-        "1",
+        "2",
         "limit",
         "filled",
     )
@@ -230,3 +230,50 @@ def test_the_positions_csv_neutralises_an_account_label_a_spreadsheet_would_run(
 
     assert row["account"] == "'=HYPERLINK(1)"
     assert row["unrealised_pnl"].lstrip("-")[0].isdigit()  # numbers are left as numbers
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        ("exit_signal", "Closed · exit signal"),
+        ("leg_tp", "Closed · per-leg take profit"),
+        ("close", "Closed · closed by the trader"),
+        ("", "Closed"),
+    ],
+)
+def test_a_closed_position_says_why_in_plain_words_on_its_page(trader, group, reason, shown):
+    PositionGroup.objects.filter(pk=group.pk).update(status="closed", exit_reason=reason)
+    html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    assert f'<dd id="group-status">{shown}</dd>' in html
+    assert "(exit_signal)" not in html and "(leg_tp)" not in html
+
+
+def test_pyramids_and_legs_count_from_1_on_the_page_its_orders_and_their_client_ids(trader, group):
+    html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    legs = group.legs.order_by("index")
+    assert [leg.label for leg in legs] == [
+        "pyramid 1 · leg 1",
+        "pyramid 1 · leg 2",
+        "pyramid 1 · leg 3",
+    ]
+    orders = html.split('id="group-orders"')[1]
+    # The orders table names each leg as the legs table numbers it, and each client order id
+    # says what it means on its row (the same numbers: p1l3 is pyramid 1, leg 3).
+    assert "<td>pyramid 1 · leg 3</td>" in orders
+    third = group.orders.get(leg=legs[2])
+    assert third.client_order_id == f"tdg{group.pk}p1l3"
+    assert f'title="Position #{group.pk}, pyramid 1 · leg 3">tdg{group.pk}p1l3</code>' in orders
+    assert f"tdg{group.pk}p2l3</code> is position #{group.pk}, pyramid 2, leg 3" in html
+    rows = html.split('class="compact legs"')[1].split("</table>")[0]
+    numbers = [row.split("<td>")[1].split("</td>")[0] for row in rows.split("<tr id=")[1:]]
+    assert numbers == ["1", "2", "3"]
+    laid = group_events(group).get(kind="group.grid_laid").message
+    assert "leg 1 market" in laid and "leg 3 limit" in laid and "leg 0" not in laid
+    filled = group_events(group).filter(kind="trade.entry_filled").values_list("message", flat=True)
+    assert any("DCA pyramid 1 · leg 2" in message for message in filled)
+
+
+def group_events(group):
+    from apps.core.models import Event
+
+    return Event.objects.filter(subject_type="positions.positiongroup", subject_id=str(group.pk))

@@ -78,13 +78,13 @@ def test_the_levels_are_the_entry_every_leg_and_the_group_take_profit(client, gr
     average = group.average_entry
     assert drawn == {
         "Average entry": average,
-        "Leg 1.0 filled": legs[0].fill_price,
-        "Leg 1.1 resting": legs[1].price,
-        "Leg 1.2 resting": legs[2].price,
+        "Leg 1.1 filled": legs[0].fill_price,
+        "Leg 1.2 resting": legs[1].price,
+        "Leg 1.3 resting": legs[2].price,
         "Group take profit": average * D("1.02"),
     }
-    assert D(drawn["Leg 1.1 resting"]) == D("63700.00")
-    assert D(drawn["Leg 1.2 resting"]) == D("62400.00")
+    assert D(drawn["Leg 1.2 resting"]) == D("63700.00")
+    assert D(drawn["Leg 1.3 resting"]) == D("62400.00")
 
 
 def test_a_fill_moves_the_entry_fills_the_leg_and_adds_a_marker(client, group, desk):
@@ -96,8 +96,8 @@ def test_a_fill_moves_the_entry_fills_the_leg_and_adds_a_marker(client, group, d
 
     drawn = levels(data)
     assert drawn["Average entry"] == group.average_entry
-    assert D(drawn["Leg 1.1 filled"]) == D("63700.00")
-    assert "Leg 1.1 resting" not in drawn
+    assert D(drawn["Leg 1.2 filled"]) == D("63700.00")
+    assert "Leg 1.2 resting" not in drawn
     filled = list(group.orders.filter(filled__gt=0).order_by("updated_at", "pk"))
     markers = data["state"]["markers"]
     assert [(m["side"], D(m["price"])) for m in markers] == [
@@ -114,7 +114,7 @@ def test_a_closed_position_shows_its_fills_but_no_resting_legs_or_targets(client
 
     drawn = levels(chart(client, group))
 
-    assert set(drawn) == {"Average entry", "Leg 1.0 filled"}
+    assert set(drawn) == {"Average entry", "Leg 1.1 filled"}
 
 
 def test_the_candles_are_kept_for_chart_candles_seconds(client, group, desk, settings):
@@ -193,7 +193,7 @@ def test_a_fill_pushes_the_pages_facts_and_chart_state_after_commit(paper, group
     assert "1 of at most" in last
     state_attribute = last.split('data-state="')[1].split('"')[0]
     state = json.loads(state_attribute.replace("&quot;", '"'))
-    assert {"label": "Leg 1.1 filled", "kind": "leg", "price": "63700.00"} in [
+    assert {"label": "Leg 1.2 filled", "kind": "leg", "price": "63700.00"} in [
         {**level, "price": f"{D(level['price']):.2f}"} for level in state["levels"]
     ]
     assert len(state["markers"]) == 2
@@ -249,6 +249,6 @@ def test_a_hybrid_position_draws_each_filled_legs_take_profit_and_the_groups(pap
 
     drawn = levels(chart(client, group))
 
-    assert drawn["Leg 1.0 take profit"] == leg_0.fill_price * D("1.015")
+    assert drawn["Leg 1.1 take profit"] == leg_0.fill_price * D("1.015")
     assert drawn["Group take profit"] == group.average_entry * D("1.02")
-    assert "Leg 1.1 take profit" not in drawn  # a resting leg holds nothing to take profit on
+    assert "Leg 1.2 take profit" not in drawn  # a resting leg holds nothing to take profit on

@@ -68,7 +68,7 @@ def test_one_or_two_transient_ticker_errors_then_a_price_executes_the_entry(
     assert pauses == list(group_signals.TICKER_RETRY_PAUSES[:failures])
     group = PositionGroup.objects.get(pk=outcome.group_id)
     assert group.status == PositionGroup.Status.OPEN
-    leg_0 = group.orders.get(client_order_id=f"tdg{group.pk}p0l0")
+    leg_0 = group.orders.get(client_order_id=f"tdg{group.pk}p1l1")
     assert leg_0.status == Order.Status.FILLED
 
 

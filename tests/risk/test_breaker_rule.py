@@ -40,7 +40,7 @@ def entry_order(account, amount: str = "0.001") -> Order:
     first leg, not sent yet)."""
     trade = TradeFactory(owner=account.owner, account=account, status=Trade.Status.PENDING)
     order = ticket_entry(trade, amount=amount)
-    assert order.client_order_id == f"tdg{trade.position.pk}p0l0"
+    assert order.client_order_id == f"tdg{trade.position.pk}p1l1"
     return order
 
 

@@ -102,7 +102,7 @@ def test_weights_that_do_not_add_up_show_the_message_in_the_preview(trader, pape
     html = response.content.decode()
     errors = html.split('id="preview-errors"')[1].split("</div>")[0]
     assert "The weights add up to 80 %; they must add up to exactly 100 %." in errors
-    assert "Leg 1: The take profit must be above 0 %." in errors
+    assert "Leg 2: The take profit must be above 0 %." in errors  # the second row, from 1
     assert 'id="preview-legs"' not in html
     assert saved_state(strategy) == before
 
@@ -112,7 +112,7 @@ def test_weights_that_do_not_add_up_show_the_message_in_the_preview(trader, pape
     [
         ("preview_price", "abc", "at price:"),
         ("preview_price", "0", "A price above 0"),
-        ("legs-0-gap_pct", "1e3", "Leg 0"),
+        ("legs-0-gap_pct", "1e3", "Leg 1"),  # the first row: legs count from 1
         ("legs-TOTAL_FORMS", "-1", "The grid's row count is not valid"),
         ("group_tp_pct", "", "Group take profit %: This field is required."),
     ],

@@ -80,7 +80,7 @@ def test_immediate_entry_then_take_profit_closes_with_realised_pnl(paper, on_com
     assert (entry.purpose, entry.status, entry.client_order_id) == (
         Order.Purpose.ENTRY,
         Order.Status.FILLED,
-        f"tdg{position.pk}p0l0",
+        f"tdg{position.pk}p1l1",
     )
     assert entry.amount == Decimal("0.01538")  # 1000 USDT / 65000, down to the 0.00001 step
     assert trade.status == Trade.Status.OPEN
@@ -295,4 +295,5 @@ def test_the_entrys_fill_pushes_the_tickets_table_with_the_position_held(
     position = PositionGroup.objects.get(trade=trade)
     assert position.quantity == Decimal("0.01") * (1 - Decimal("0.001"))  # less the fee
     assert len(tables) == 1
-    assert f'<td class="num">{position.quantity.normalize():f}</td>' in tables[0]
+    # Held net of the fee paid in BTC, off the step: its digits kept, with the unit.
+    assert '<td class="num">0.00999 BTC</td>' in tables[0]

@@ -112,7 +112,7 @@ def test_an_entered_ticket_shows_its_positions_levels_and_fill(
     assert data["live"] == f"chart-live-{position.pk}"  # pushed with the position's page
     assert levels(data) == {
         "Average entry": average,
-        "Leg 1.0 filled": position.legs.get().fill_price,
+        "Leg 1.1 filled": position.legs.get().fill_price,
         "Stop": average * D("0.98"),
         "Trailing stop": highest * D("0.985"),
         "Take profit": average * D("1.03"),

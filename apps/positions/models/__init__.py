@@ -4,7 +4,7 @@ Their tables keep the names they had in the trades app (`trades_positiongroup`, 
 moved in state only (migration `positions/0001`), so no installed desk rewrites a row.
 """
 
-from apps.positions.models.groups import DcaLeg, PositionGroup, Pyramid
-from apps.positions.models.orders import Order
+from apps.positions.models.groups import DcaLeg, PositionGroup, Pyramid, leg_label
+from apps.positions.models.orders import EXIT_REASON_WORDS, Order
 
-__all__ = ["DcaLeg", "Order", "PositionGroup", "Pyramid"]
+__all__ = ["EXIT_REASON_WORDS", "DcaLeg", "Order", "PositionGroup", "Pyramid", "leg_label"]

@@ -10,11 +10,19 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
+from apps.core.formatting import status_words
 from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
+from apps.positions.models.orders import Order
 from apps.positions.models.rules import parse_stored
 from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import Rule, RuleKind, Side
+
+
+def leg_label(pyramid: int, leg: int) -> str:
+    """`pyramid 2 · leg 3` from 1-based numbers: pyramids and legs are counted from 1 wherever
+    a trader reads them (pages, orders, events, client order ids `tdg42p2l3`)."""
+    return f"pyramid {pyramid} · leg {leg}"
 
 
 class PositionGroup(models.Model):
@@ -124,6 +132,19 @@ class PositionGroup(models.Model):
                 name="position_closed_ledger_idx",
                 condition=Q(status="closed"),
             ),
+            # ... and its best and worst position: the first in PnL order that is in view.
+            models.Index(
+                fields=["owner", "realised_pnl"],
+                name="position_closed_pnl_idx",
+                condition=Q(status="closed"),
+            ),
+            # The Desk's header and the Performance page's open PnL read a trader's positions
+            # still held (open, error, closing): a few rows among thousands closed.
+            models.Index(
+                fields=["owner", "account"],
+                name="position_held_idx",
+                condition=Q(status__in=["open", "error", "closing"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -154,6 +175,12 @@ class PositionGroup(models.Model):
     def parsed_exit_rules(self) -> dict[RuleKind, Rule | None]:
         """The stored exit rules, read back through the catalog (validated when written)."""
         return parse_stored(self.side, self.exit_rules)
+
+    @property
+    def status_words(self) -> str:
+        """Its status with why it closed, as a trader reads it: `Closed · exit signal`."""
+        from_purpose = Order.exit_words(self.exit_reason) if self.exit_reason else ""
+        return status_words(self.get_status_display(), from_purpose)
 
     @property
     def is_closed(self) -> bool:
@@ -209,7 +236,7 @@ class Pyramid(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.group} pyramid {self.index}"
+        return f"{self.group} pyramid {self.number}"
 
     @property
     def dom_id(self) -> str:
@@ -219,6 +246,10 @@ class Pyramid(models.Model):
     def number(self) -> int:
         """Pyramids as a trader counts them: the first entry is pyramid 1."""
         return self.index + 1
+
+    @property
+    def label(self) -> str:
+        return f"pyramid {self.number}"
 
 
 class DcaLeg(models.Model):
@@ -258,11 +289,21 @@ class DcaLeg(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.pyramid} leg {self.index}"
+        return f"{self.group} {self.label}"
 
     @property
     def dom_id(self) -> str:
         return f"leg-{self.pk}"
+
+    @property
+    def number(self) -> int:
+        """Legs as a trader counts them: a pyramid's first leg is leg 1 (`index` is 0-based)."""
+        return self.index + 1
+
+    @property
+    def label(self) -> str:
+        """`pyramid 2 · leg 3`: the one way pages, orders and events name a leg."""
+        return leg_label(self.pyramid.number, self.number)
 
     @property
     def open_quantity(self) -> Decimal:

@@ -10,6 +10,19 @@ from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
 from apps.strategies.domain.catalog import RuleKind
 
+# A position's exit reason (the purpose of the order that closed it) in plain words.
+EXIT_REASON_WORDS = {
+    RuleKind.INITIAL_STOP.value: "initial stop",
+    RuleKind.TRAILING_STOP.value: "trailing stop",
+    RuleKind.TAKE_PROFIT.value: "take profit",
+    "leg_tp": "per-leg take profit",
+    "group_tp": "group take profit",
+    "exit_signal": "exit signal",
+    "close": "closed by the trader",
+    "risk": "risk engine",
+    "kill_switch": "kill switch",
+}
+
 
 class Order(models.Model):
     """One exchange order. Written (with its client order id) before it is sent."""
@@ -99,3 +112,18 @@ class Order(models.Model):
     @property
     def dom_id(self) -> str:
         return f"order-{self.pk}"
+
+    @property
+    def client_id_meaning(self) -> str:
+        """What its client order id says, for the order's row: `tdg42p2l3` is position #42's
+        pyramid 2 · leg 3; `tdg42x1` its first exit-signal sell (read the leg with
+        `select_related("leg__pyramid")`)."""
+        if self.leg_id is not None:
+            return f"Position #{self.group_id}, {self.leg.label}"
+        return f"Position #{self.group_id}: {self.get_purpose_display().lower()} order"
+
+    @classmethod
+    def exit_words(cls, purpose: str) -> str:
+        """Why a position closed, in plain words (`exit signal`), from the purpose of the
+        order that closed it; one wording for pages, events and the Performance breakdown."""
+        return EXIT_REASON_WORDS.get(purpose, purpose.replace("_", " "))

@@ -156,7 +156,7 @@ def position_levels(group: PositionGroup, legs: Iterable[DcaLeg]) -> list[Level]
 
 
 def _leg_levels(group: PositionGroup, leg: DcaLeg, *, managed: bool) -> list[Level]:
-    name = f"Leg {leg.pyramid.number}.{leg.index}"
+    name = f"Leg {leg.pyramid.number}.{leg.number}"  # pyramid.leg, both from 1
     if leg.filled > 0 and leg.fill_price is not None:
         levels = [Level("leg", f"{name} filled", leg.fill_price)]
         if managed and group.tp_mode in _LEG_TP and leg.open_quantity > 0:

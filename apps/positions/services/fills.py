@@ -120,10 +120,8 @@ def _leg_bought(group: PositionGroup, order: Order, filled, cost, fee) -> None:
     intents.refresh_average(group)
     base = intents.base_of(group.symbol)
     price = cost / filled
-    if order.purpose == Order.Purpose.ENTRY:
-        what = "Entry"  # a ticket's: its position's first buy
-    else:
-        what = f"DCA leg {leg.index} of pyramid {leg.pyramid.number}"
+    # A ticket's entry is its position's first buy; a signal's legs are named by their place.
+    what = "Entry" if order.purpose == Order.Purpose.ENTRY else f"DCA {leg.label}"
     armed = " Its exit rules are armed." if group.exit_rules and leg.index == 0 else ""
     group_event(
         group,
@@ -135,7 +133,7 @@ def _leg_bought(group: PositionGroup, order: Order, filled, cost, fee) -> None:
         level=Event.Level.SUCCESS,
         data={
             "pyramid": leg.pyramid.number,
-            "leg": leg.index,
+            "leg": leg.number,
             "quantity": str(filled),
             "price": str(price),
             "fee": str(fee),
@@ -168,7 +166,7 @@ def _sold(group: PositionGroup, order: Order, filled, cost, fee) -> None:
     group.realised_pnl = stored(group.realised_pnl + proceeds - basis)
     base = intents.base_of(group.symbol)
     price = cost / filled
-    whose = f"leg {leg.index} of pyramid {leg.pyramid.number}" if leg else "the position"
+    whose = leg.label if leg else "the position"
     group_event(
         group,
         "group.sold",
@@ -208,9 +206,8 @@ def _order_done(group: PositionGroup, order: Order) -> None:
             group_event(
                 group,
                 "group.leg_cancelled",
-                f"DCA leg {leg.index} of pyramid {leg.pyramid.number} cancelled{kept} "
-                f"(order {order.client_order_id}).",
-                data={"leg": leg.index, "pyramid": leg.pyramid.number, "reason": "cancelled"},
+                f"DCA {leg.label} cancelled{kept} (order {order.client_order_id}).",
+                data={"leg": leg.number, "pyramid": leg.pyramid.number, "reason": "cancelled"},
             )
     elif order.status == Order.Status.FILLED:
         # Sold on its own: what is left of it is fee dust the group's close takes along.

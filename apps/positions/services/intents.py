@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, F, OuterRef
+from django.utils.text import capfirst
 
 from apps.core.background import enqueue_on_commit
 from apps.core.numbers import ZERO
@@ -22,7 +23,14 @@ from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_ord
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
 from apps.exchanges.models import Market
 from apps.exchanges.services.markets import rules_of
-from apps.positions.models import DcaLeg, Order, PositionGroup, Pyramid
+from apps.positions.models import (
+    EXIT_REASON_WORDS,
+    DcaLeg,
+    Order,
+    PositionGroup,
+    Pyramid,
+    leg_label,
+)
 from apps.positions.services import hooks
 from apps.positions.services.events import group_event
 from apps.strategies.domain import dca
@@ -39,18 +47,8 @@ _SELL_CODE = {
     Order.Purpose.RISK: "r",
     Order.Purpose.KILL_SWITCH: "k",
 }
-# Why a position closes, in a trader's words.
-CLOSE_REASONS = {
-    Order.Purpose.INITIAL_STOP: "initial stop",
-    Order.Purpose.TRAILING_STOP: "trailing stop",
-    Order.Purpose.TAKE_PROFIT: "take profit",
-    Order.Purpose.LEG_TAKE_PROFIT: "per-leg take profit",
-    Order.Purpose.GROUP_TAKE_PROFIT: "group take profit",
-    Order.Purpose.EXIT_SIGNAL: "exit signal",
-    Order.Purpose.CLOSE: "closed by the trader",
-    Order.Purpose.RISK: "risk engine",
-    Order.Purpose.KILL_SWITCH: "kill switch",
-}
+# Why a position closes, in the words its events use (the one wording: the model's).
+CLOSE_REASONS = EXIT_REASON_WORDS
 
 
 _inline = threading.local()
@@ -110,12 +108,16 @@ def base_of(symbol: str) -> str:
 
 
 def leg_client_order_id(group: PositionGroup, pyramid: int, leg: int) -> str:
-    """`tdg42p1l3`: group 42, pyramid 1, leg 3. Deterministic, unique, alphanumeric."""
-    return f"tdg{group.pk}p{pyramid}l{leg}"
+    """`tdg42p2l3`: position 42, pyramid 2, leg 3, counted from 1 as every page counts them
+    (`pyramid` and `leg` are the 0-based indexes). Deterministic, unique, alphanumeric.
+    Orders written before this scheme keep their stored `p0l0` ids; a later pyramid's ids are
+    always above them, so none is ever reused."""
+    return f"tdg{group.pk}p{pyramid + 1}l{leg + 1}"
 
 
 def is_market_leg(plan: dca.PlannedLeg) -> bool:
-    """Leg 0 at a gap of 0 buys at market; every other leg rests as a limit buy."""
+    """The first leg (index 0) at a gap of 0 buys at market; every other leg rests as a limit
+    buy."""
     return plan.index == 0 and plan.spec.gap_pct == 0
 
 
@@ -163,12 +165,12 @@ def lay_pyramid(
             group_event(
                 group,
                 "group.leg_below_minimum",
-                f"Pyramid {index + 1}, leg {plan.index} ({fmt(plan.spec.weight_pct)} % at "
-                f"-{fmt(plan.spec.gap_pct)} %) is not placed: {plan.problem}",
+                f"{capfirst(leg_label(index + 1, plan.index + 1))} ({fmt(plan.spec.weight_pct)} % "
+                f"at -{fmt(plan.spec.gap_pct)} %) is not placed: {plan.problem}",
                 level="warning",
                 data={
                     "pyramid": index + 1,
-                    "leg": plan.index,
+                    "leg": plan.index + 1,
                     "quantity": str(plan.amount),
                     "price": str(plan.price),
                     "reason": plan.problem,
@@ -198,7 +200,7 @@ def lay_pyramid(
         f"Pyramid {index + 1} grid laid from {fmt(entry_price)} with {fmt(capital.normalize())} "
         f"{group.account.quote_currency}: "
         + "; ".join(
-            f"leg {plan.index} {'market' if is_market_leg(plan) else 'limit'}"
+            f"leg {plan.index + 1} {'market' if is_market_leg(plan) else 'limit'}"
             f" {fmt(plan.amount)} {base} at {fmt(plan.price)}"
             for plan in laid
         )

@@ -386,7 +386,7 @@ def _plan(
         market_price=market_price,
     )
     if not any(plan.ok for plan in planned):
-        return f"No leg of the grid can be placed (leg 0: {planned[0].problem})."
+        return f"No leg of the grid can be placed (leg 1: {planned[0].problem})."
     return planned
 
 
@@ -524,7 +524,7 @@ def _legs_text(orders: list[Order], skipped: int) -> str:
     resting = sum(1 for o in orders if o.type == "limit")
     parts = []
     if len(orders) > resting:
-        parts.append("leg 0 at market")
+        parts.append("leg 1 at market")
     if resting:
         parts.append(f"{resting} resting limit buy{'s' if resting != 1 else ''}")
     text = " and ".join(parts)

@@ -203,7 +203,7 @@ def _sell_leg(group: PositionGroup, leg: DcaLeg, decision: dca.TakeProfit, last:
     """One leg's own take profit: its held quantity, rounded down, at market. A leg too small
     to sell alone is reported once and left to the group's close."""
     amount, why_not = intents.prepare_sell(group, leg.open_quantity, last)
-    where = f"leg {leg.index} of pyramid {leg.pyramid.number}"
+    where = leg.label
     if amount is None:
         if leg.problem != why_not:
             leg.problem = why_not
@@ -213,7 +213,7 @@ def _sell_leg(group: PositionGroup, leg: DcaLeg, decision: dca.TakeProfit, last:
                 "group.leg_unsellable",
                 f"Per-leg take profit of {where} reached, but it cannot be sold alone: {why_not}",
                 level="warning",
-                data={"leg": leg.index, "quantity": str(leg.open_quantity), "reason": why_not},
+                data={"leg": leg.number, "quantity": str(leg.open_quantity), "reason": why_not},
             )
         return 0
     order = intents.write_sell(group, purpose=Order.Purpose.LEG_TAKE_PROFIT, amount=amount, leg=leg)
@@ -224,7 +224,7 @@ def _sell_leg(group: PositionGroup, leg: DcaLeg, decision: dca.TakeProfit, last:
         f"{intents.base_of(group.symbol)} at market (order {order.client_order_id}).",
         data={
             "pyramid": leg.pyramid.number,
-            "leg": leg.index,
+            "leg": leg.number,
             "quantity": str(amount),
             "price": str(last),
             "target": str(decision.target),

@@ -83,7 +83,7 @@ class GridError(ValueError):
     def __init__(self, problems: dict[int | None, list[str]]) -> None:
         self.problems = problems
         flat = [
-            f"{'Grid' if index is None else f'Leg {index}'}: {message}"
+            f"{'Grid' if index is None else f'Leg {index + 1}'}: {message}"  # legs count from 1
             for index, messages in problems.items()
             for message in messages
         ]

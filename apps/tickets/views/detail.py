@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from apps.core.formatting import status_words
 from apps.core.market_formats import attach_formats
 from apps.positions.models import Order
 from apps.strategies.domain.catalog import RuleKind
@@ -30,7 +31,9 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "trade": trade,
         "position": position,
         "timeline": selectors.timeline(trade),
-        "exit_reason": Order.Purpose(reason).label if reason in Order.Purpose.values else "",
+        "status": status_words(
+            trade.get_status_display(), Order.exit_words(reason) if reason else ""
+        ),
         "problems": [(_PROBLEM_LABELS.get(key, key), text) for key, text in trade.errors.items()],
         "chart_url": reverse("tickets:chart", args=[trade.pk]),
         "live_id": trade_live_id(trade),
