@@ -38,6 +38,28 @@ OVERFLOWING = """() => {
 }"""
 
 
+# Each visible select narrower than it would be at its natural width (Chromium sizes a select
+# with `width: auto` to show its longest option): measured on a hidden clone beside it.
+NARROW_SELECTS = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((select) => select.getClientRects().length)
+  .map((select) => {
+    const probe = select.cloneNode(true);
+    probe.removeAttribute('id');
+    probe.removeAttribute('name');
+    Object.assign(probe.style, {position: 'absolute', visibility: 'hidden', width: 'auto',
+                                minWidth: '0', maxWidth: 'none'});
+    select.parentElement.appendChild(probe);
+    const needed = probe.getBoundingClientRect().width;
+    probe.remove();
+    const longest = [...select.options].map((o) => o.text).sort((a, b) => b.length - a.length)[0];
+    return {name: select.name, width: select.getBoundingClientRect().width, needed, longest};
+  })
+  .filter((select) => select.width + 2 < select.needed)
+  .map((s) => `${s.name}: ${Math.round(s.width)} px for "${s.longest}"`
+    + ` (${Math.round(s.needed)} px)`)
+"""
+
+
 def watch_console(page: Page) -> list[str]:
     """Collects the page's console errors, uncaught exceptions and failed (4xx/5xx) requests."""
     errors: list[str] = []

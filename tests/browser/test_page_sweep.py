@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.accounts.factories import PASSWORD
 from tests.browser.conftest import as_worker
-from tests.browser.layout import OVERFLOWING, screenshot, watch_console
+from tests.browser.layout import NARROW_SELECTS, OVERFLOWING, screenshot, watch_console
 
 # The module's data is committed once (see `desk`); each test only reads it through the server,
 # so a test's own database work is rolled back, not flushed (a flush would take the data away).
@@ -125,7 +125,8 @@ def build_desk() -> Desk:
     grid_position = PositionGroup.objects.get(account=account, symbol="ETH/USDT")
     assert grid_position.status == "open" and grid_position.pyramids.count() == 1
     assert grid_position.pyramids.get().legs.filter(status="filled").count() == 2
-    assert PositionGroup.objects.filter(account=account, status="closed").count() == 1
+    closed = PositionGroup.objects.get(account=account, status="closed")
+    opened.refresh_from_db()
     assert QueuedSignal.objects.filter(account=account).count() == 1
     assert Signal.objects.get(pk=queued_signal).status == "queued"
     event = trader.events.order_by("-pk").first()
@@ -137,10 +138,13 @@ def build_desk() -> Desk:
             "status": "/status/",
             "positions": "/positions/",
             "position": f"/positions/{grid_position.pk}/",
+            "position-of-ticket": f"/positions/{opened.position.pk}/",
+            "position-closed": f"/positions/{closed.pk}/",
             "trade": f"/trades/{opened.pk}/",
             "queue": "/queue/",
             "signals": "/signals/",
             "signal": f"/signals/{grid_signal}/",
+            "signal-queued": f"/signals/{queued_signal}/",
             "routes": "/settings/webhooks/",
             "route": f"/settings/webhooks/{route.pk}/",
             "route-new": "/settings/webhooks/new/",
@@ -165,10 +169,13 @@ PAGES = [
     "status",
     "positions",
     "position",
+    "position-of-ticket",
+    "position-closed",
     "trade",
     "queue",
     "signals",
     "signal",
+    "signal-queued",
     "routes",
     "route",
     "route-new",
@@ -229,6 +236,9 @@ def assert_fits(page, name: str) -> None:
     screenshot(page, f"sweep-{name}")
     problems = {
         "wider than the viewport": page.evaluate(OVERFLOWING),
+        "dropdowns narrower than their longest option": page.evaluate(NARROW_SELECTS, "select")
+        if page.viewport_size["width"] >= 1440
+        else [],
         "CSP violations": page.csp_violations,
         "console errors": page.errors,
     }

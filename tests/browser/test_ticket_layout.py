@@ -9,31 +9,16 @@ from playwright.sync_api import Page, expect
 
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import log_in
-from tests.browser.layout import OVERFLOWING, screenshot, watch_console, watch_csp
+from tests.browser.layout import (
+    NARROW_SELECTS,
+    OVERFLOWING,
+    screenshot,
+    watch_console,
+    watch_csp,
+)
 from tests.browser.test_desk_ticket import build_rule, fill_market, funded_paper_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Each visible select narrower than it would be at its natural width (Chromium sizes a select
-# with `width: auto` to show its longest option): measured on a hidden clone beside it.
-NARROW_SELECTS = """(selector) => [...document.querySelectorAll(selector)]
-  .filter((select) => select.getClientRects().length)
-  .map((select) => {
-    const probe = select.cloneNode(true);
-    probe.removeAttribute('id');
-    probe.removeAttribute('name');
-    Object.assign(probe.style, {position: 'absolute', visibility: 'hidden', width: 'auto',
-                                minWidth: '0', maxWidth: 'none'});
-    select.parentElement.appendChild(probe);
-    const needed = probe.getBoundingClientRect().width;
-    probe.remove();
-    const longest = [...select.options].map((o) => o.text).sort((a, b) => b.length - a.length)[0];
-    return {name: select.name, width: select.getBoundingClientRect().width, needed, longest};
-  })
-  .filter((select) => select.width + 2 < select.needed)
-  .map((s) => `${s.name}: ${Math.round(s.width)} px for "${s.longest}"`
-    + ` (${Math.round(s.needed)} px)`)
-"""
 
 # The ticket's fields and rule cells that share a line with another one.
 SIDE_BY_SIDE = """() => [
