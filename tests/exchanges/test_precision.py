@@ -289,19 +289,37 @@ def assert_refusal_names_a_broken_rule(
         assert message.startswith(f"{fmt(price)} USDT rounds to 0 at the tick of ")
     elif "minimum amount" in message:
         assert truncated < rules.min_amount
-        assert f"{fmt(truncated)} BTC is below the {fmt(rules.min_amount)} BTC" in message
+        amount_shown = on_step(truncated, rules.step_size)
+        assert f"{amount_shown} BTC is below the {limit(rules.min_amount)} BTC" in message
     elif "maximum amount" in message:
         assert truncated > rules.max_amount
-        assert f"{fmt(truncated)} BTC is above the {fmt(rules.max_amount)} BTC" in message
+        amount_shown = on_step(truncated, rules.step_size)
+        assert f"{amount_shown} BTC is above the {limit(rules.max_amount)} BTC" in message
     else:
         assert rules.min_notional is not None and notional < rules.min_notional
         assert (
-            f"{fmt(truncated)} BTC × {fmt(rounded_price)} = {fmt(notional)} USDT is below the "
-            f"{fmt(rules.min_notional)} USDT minimum"
+            f"{on_step(truncated, rules.step_size)} BTC × "
+            f"{on_step(rounded_price, rules.tick_size)} USDT = {limit(notional)} USDT is below "
+            f"the {limit(rules.min_notional)} USDT minimum"
         ) in message
 
 
 # --- Examples ------------------------------------------------------------------------------------
+
+
+def on_step(value: Decimal, step: Decimal) -> str:
+    """How a refusal writes an order's own amount or price: with the step's (or tick's)
+    places and separators (the value is already on it, so the quantize is exact)."""
+    return f"{value.quantize(Decimal(1).scaleb(step.normalize().as_tuple().exponent)):,f}"
+
+
+def limit(value: Decimal) -> str:
+    """How a refusal writes a market's limit or the notional: at most 8 places, no trailing
+    zeros, separators."""
+    rounded = value.quantize(Decimal("1e-8"), ROUND_HALF_UP)
+    if value and not rounded:  # too small for 8 places: exactly
+        return f"{value.normalize():f}"
+    return f"{rounded.normalize():,f}"
 
 
 def btc_usdt(**limits: Decimal) -> MarketRules:
@@ -334,14 +352,15 @@ def test_prepared_order_is_rounded_as_binance_rounds_and_carries_its_notional():
 def test_min_notional_refusal_names_amount_price_notional_and_minimum():
     message = refusal(btc_usdt(min_notional=Decimal(5)), amount="0.00007", price="64250.12")
 
-    assert message == "0.00007 BTC × 64250.12 = 4.4975084 USDT is below the 5 USDT minimum."
+    # The order's amount and price on the step and tick; the notional and minimum as they are.
+    assert message == "0.00007 BTC × 64,250.12 USDT = 4.4975084 USDT is below the 5 USDT minimum."
 
 
 def test_min_notional_is_checked_on_the_truncated_amount():
     # 0.000079 × 64250.12 = 5.07... would pass; the 0.00007 the exchange would see does not.
     message = refusal(btc_usdt(min_notional=Decimal(5)), amount="0.000079", price="64250.12")
 
-    assert "0.00007 BTC × 64250.12 = 4.4975084 USDT is below the 5 USDT minimum" in message
+    assert "0.00007 BTC × 64,250.12 USDT = 4.4975084 USDT is below the 5 USDT minimum" in message
     assert "(0.000079 BTC truncated to the 0.00001 BTC step)" in message
 
 
@@ -350,7 +369,7 @@ def test_min_notional_is_checked_on_the_rounded_price():
 
     message = refusal(rules, amount="1", price="5.004")  # 5.004 USDT is sent as 5.00
 
-    assert message == "1 BTC × 5 = 5 USDT is below the 5.004 USDT minimum."
+    assert message == "1.00000 BTC × 5.00 USDT = 5 USDT is below the 5.004 USDT minimum."
 
 
 def test_order_exactly_at_the_minimums_is_accepted():
@@ -373,7 +392,7 @@ def test_min_amount_refusal_names_the_rounded_amount_and_the_minimum():
 def test_max_amount_refusal_names_the_amount_and_the_maximum():
     message = refusal(btc_usdt(max_amount=Decimal("9000")), amount="9000.5", price="1")
 
-    assert message == "9000.5 BTC is above the 9000 BTC maximum amount."
+    assert message == "9,000.50000 BTC is above the 9,000 BTC maximum amount."
 
 
 def test_amount_that_truncates_to_zero_is_refused():
@@ -484,3 +503,13 @@ def test_rounded_results_carry_no_positive_exponent():
     )
 
     assert str(tens) == "29990"
+
+
+def test_a_refusal_quotes_a_sized_amount_to_8_places_never_its_28_digits():
+    # 100 USDT at 65000: 0.0015384615384615384615384615 BTC asked, 0.00153 BTC sent.
+    rules = btc_usdt(min_notional=Decimal(500))
+    message = refusal(rules, amount=str(Decimal(100) / Decimal(65000)), price="65000")
+    assert message == (
+        "0.00153 BTC × 65,000.00 USDT = 99.45 USDT is below the 500 USDT minimum "
+        "(0.00153846 BTC truncated to the 0.00001 BTC step)."
+    )

@@ -54,7 +54,7 @@ def test_below_min_notional_names_the_numbers():
         **RICH,
     )
     assert not preview.ok
-    assert "0.00007 BTC × 64250.12" in preview.problems[0]
+    assert "0.00007 BTC × 64,250.12 USDT" in preview.problems[0]  # on the step and tick
     assert "below the 5 USDT minimum" in preview.problems[0]
 
 
@@ -62,7 +62,7 @@ def test_below_min_notional_names_the_numbers():
     ("side", "free_base", "free_quote", "needle"),
     [
         (OrderSide.BUY, D("10"), D("50"), "needs 64.25013 USDT; 50 USDT is free"),
-        (OrderSide.SELL, D("0.0005"), D("0"), "Selling 0.001 BTC needs that much free"),
+        (OrderSide.SELL, D("0.0005"), D("0"), "Selling 0.00100 BTC needs that much free"),
     ],
 )
 def test_the_free_balance_must_cover_the_order(side, free_base, free_quote, needle):

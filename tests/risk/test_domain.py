@@ -176,7 +176,7 @@ def test_a_winner_below_the_minimum_notional_after_rounding_is_skipped_with_the_
     # SOL of profit: 0.4 SOL at 101 = 40.4: fine. Here 0.03 SOL × 160 = 4.8 < 5.
     piece = size_winner(group(2, avg="150", price="160", qty="20"), uncovered=D("0.3"))
     assert piece.quantity == 0 and piece.realised == 0
-    assert piece.skipped == "0.03 SOL × 160 = 4.8 USDT is below the 5 USDT minimum."
+    assert piece.skipped == "0.030 SOL × 160.00 USDT = 4.8 USDT is below the 5 USDT minimum."
 
 
 def test_a_winner_whose_quantity_rounds_to_zero_is_skipped():

@@ -151,8 +151,9 @@ def test_a_leg_below_min_notional_after_rounding_is_reported_with_the_numbers():
     skipped = planned[1]
     assert not skipped.ok
     assert (skipped.price, skipped.amount) == (D("61750"), D("0.00004"))  # 3 / 61750, truncated
+    # The leg's amount and price on the step and tick; what was asked (3 / 61750) to 8 places.
     assert skipped.problem.startswith(
-        "0.00004 BTC × 61750 = 2.47 USDT is below the 5 USDT minimum (0.0000485829959"
+        "0.00004 BTC × 61,750.00 USDT = 2.47 USDT is below the 5 USDT minimum (0.00004858 BTC"
     )
     assert skipped.problem.endswith("BTC truncated to the 0.00001 BTC step).")
 

@@ -29,6 +29,7 @@ from decimal import (
 )
 from enum import IntEnum
 
+from apps.core import formatting
 from apps.core.numbers import plain
 from apps.exchanges.domain.types import MarketRules
 
@@ -173,8 +174,44 @@ def round_stop_price(price: Decimal, tick: Decimal, *, long: bool = True) -> Dec
 
 
 def fmt(value: Decimal) -> str:
-    """A Decimal as a trader writes it: no exponent, no trailing zeros."""
-    return plain(value)
+    """A Decimal as a message quotes it: no exponent, no trailing zeros, and at most 8
+    places (half-up, as `apps.core.formatting` rounds): a quotient such as 100 / 65000 reads
+    0.00153846, not 28 digits. Exact values (CSV, forms) use `plain`; an order's own figures
+    in a refusal use `_price` / `_amount`, on the market's tick and step."""
+    return (
+        plain(value.quantize(_MESSAGE_PLACES, rounding=ROUND_HALF_UP))
+        if _long(value)
+        else plain(value)
+    )
+
+
+_MESSAGE_PLACES = Decimal(1).scaleb(-formatting.FALLBACK_PLACES)
+
+
+def _long(value: Decimal) -> bool:
+    exponent = value.as_tuple().exponent
+    return (
+        value.is_finite() and isinstance(exponent, int) and -exponent > formatting.FALLBACK_PLACES
+    )
+
+
+def _price(value: Decimal, rules: MarketRules) -> str:
+    """A price in a message: on the tick, with the tick's places and separators."""
+    return formatting.price(value, rules.tick_size, rules.quote)
+
+
+def _limit(value: Decimal, unit: str) -> str:
+    """A market's limit (or an exact product) in a message: as stated, trailing zeros
+    dropped, separators, at most 8 places (so 5.004 never reads 5.00); a value too small for
+    8 places is written exactly rather than as 0."""
+    if value and not value.quantize(_MESSAGE_PLACES, rounding=ROUND_HALF_UP):
+        return f"{plain(value)} {unit}"
+    return formatting.price(value, None, unit)
+
+
+def _amount(value: Decimal, rules: MarketRules) -> str:
+    """An amount in a message: on the step (or, off it, to at most 8 places), with its unit."""
+    return formatting.amount(value, rules.step_size, rules.base)
 
 
 def prepare_order(rules: MarketRules, *, amount: Decimal, price: Decimal) -> PreparedOrder:
@@ -185,7 +222,7 @@ def prepare_order(rules: MarketRules, *, amount: Decimal, price: Decimal) -> Pre
     3. Check min and max amount, then min notional, on the rounded values.
 
     Raises OrderRuleViolation with a message that names the numbers, e.g.
-    "0.00007 BTC × 64250.12 = 4.4975084 USDT is below the 5 USDT minimum".
+    "0.00007 BTC × 64,250.12 USDT = 4.4975084 USDT is below the 5 USDT minimum".
     """
     if not amount.is_finite() or amount <= 0:
         raise OrderRuleViolation(f"Amount must be positive, got {fmt(amount)} {rules.base}.")
@@ -205,21 +242,23 @@ def prepare_order(rules: MarketRules, *, amount: Decimal, price: Decimal) -> Pre
         )
     notional = rounded_amount * rounded_price
     rounded = _amount_rounding_note(rules, amount=amount, rounded_amount=rounded_amount)
+    # The order's own figures on the tick and step; the market's limits as it states them (a
+    # 5.004 USDT minimum must not read 5.00) and the notional, an exact product, unrounded.
     if rules.min_amount is not None and rounded_amount < rules.min_amount:
         raise OrderRuleViolation(
-            f"{fmt(rounded_amount)} {rules.base} is below the {fmt(rules.min_amount)} "
-            f"{rules.base} minimum amount{rounded}."
+            f"{_amount(rounded_amount, rules)} is below the "
+            f"{_limit(rules.min_amount, rules.base)} minimum amount{rounded}."
         )
     if rules.max_amount is not None and rounded_amount > rules.max_amount:
         raise OrderRuleViolation(
-            f"{fmt(rounded_amount)} {rules.base} is above the {fmt(rules.max_amount)} "
-            f"{rules.base} maximum amount."
+            f"{_amount(rounded_amount, rules)} is above the "
+            f"{_limit(rules.max_amount, rules.base)} maximum amount."
         )
     if rules.min_notional is not None and notional < rules.min_notional:
         raise OrderRuleViolation(
-            f"{fmt(rounded_amount)} {rules.base} × {fmt(rounded_price)} = {fmt(notional)} "
-            f"{rules.quote} is below the {fmt(rules.min_notional)} {rules.quote} minimum"
-            f"{rounded}."
+            f"{_amount(rounded_amount, rules)} × {_price(rounded_price, rules)} = "
+            f"{_limit(notional, rules.quote)} is below the "
+            f"{_limit(rules.min_notional, rules.quote)} minimum{rounded}."
         )
     return PreparedOrder(amount=rounded_amount, price=rounded_price, notional=notional)
 

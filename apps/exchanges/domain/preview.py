@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from apps.core import formatting
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
 
@@ -69,13 +70,13 @@ def preview_order(
     problems = []
     if side == OrderSide.BUY and prepared.notional > free_quote:
         problems.append(
-            f"Buying {fmt(prepared.amount)} {rules.base} needs {fmt(prepared.notional)} "
-            f"{rules.quote}; {fmt(free_quote)} {rules.quote} is free."
+            f"Buying {formatting.amount(prepared.amount, rules.step_size, rules.base)} needs "
+            f"{fmt(prepared.notional)} {rules.quote}; {fmt(free_quote)} {rules.quote} is free."
         )
     if side == OrderSide.SELL and prepared.amount > free_base:
         problems.append(
-            f"Selling {fmt(prepared.amount)} {rules.base} needs that much free; "
-            f"{fmt(free_base)} {rules.base} is free."
+            f"Selling {formatting.amount(prepared.amount, rules.step_size, rules.base)} needs "
+            f"that much free; {fmt(free_base)} {rules.base} is free."
         )
     return OrderPreview(
         rules.symbol,
