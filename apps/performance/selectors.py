@@ -39,6 +39,7 @@ from django.utils.text import capfirst
 from apps.core.numbers import BIGINT_MAX, ZERO, plain
 from apps.exchanges.models import ExchangeAccount
 from apps.performance.domain.figures import (
+    PRICE_SOURCES,
     EquityPoint,
     Figures,
     PositionPnl,
@@ -147,12 +148,20 @@ _LEVEL = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?\s*$"
 
 def r_multiple():
     """A position's R multiple, computed by the database as `figures` does with `risk_at_stop`:
-    PnL / (cost × |level| / 100) for a stop on the position's own PnL %, written PnL × 100 /
+    PnL / (cost × |level| / 100) for a stop on the position's own PnL % or a price stop
+    relative to the entry in percent (`stop_level_pct`), written PnL × 100 /
     (cost × |level|) (one division); NULL (no R) without such a stop, with a level that is not
     a number or is 0, or without cost."""
+    known = Q(**{f"{_STOP}primary__source": "pnl_pct"}) | Q(
+        **{
+            f"{_STOP}primary__source__in": PRICE_SOURCES,
+            f"{_STOP}secondary__source": "entry_price",
+            f"{_STOP}unit": "percent",
+        }
+    )
     level = Case(
         When(
-            Q(**{f"{_STOP}primary__source": "pnl_pct", f"{_STOP}value__regex": _LEVEL}),
+            known & Q(**{f"{_STOP}value__regex": _LEVEL}),
             # CASE casts only a value the pattern let through.
             then=Func(KT(f"{_STOP}value"), template="CAST(%(expressions)s AS NUMERIC)"),
         ),

@@ -145,7 +145,7 @@ def test_drawdown_series_is_the_fall_below_the_running_peak():
     assert series[3] == D(-5) and series[4] == D(0)
 
 
-def test_risk_at_stop_only_for_a_pnl_stop():
+def test_risk_at_stop_for_a_pnl_stop_or_a_stop_relative_to_the_entry():
     pnl_stop = {
         "primary": {"source": "pnl_pct"},
         "condition": "at_or_below",
@@ -161,5 +161,16 @@ def test_risk_at_stop_only_for_a_pnl_stop():
         "value": "60000",
     }
     assert risk_at_stop(price_stop, D(100)) is None
+    # Last price at or below the entry price -2 %: 2 % of the cost was at risk.
+    below_entry = {
+        "primary": {"source": "last"},
+        "condition": "at_or_below",
+        "secondary": {"source": "entry_price"},
+        "value": "-2",
+        "unit": "percent",
+    }
+    assert risk_at_stop(below_entry, D("250")) == D("5")
+    assert risk_at_stop({**below_entry, "unit": "number"}, D("250")) is None
+    assert risk_at_stop({**below_entry, "primary": {"source": "ema"}}, D("250")) is None
     assert risk_at_stop(None, D(100)) is None
     assert risk_at_stop({**pnl_stop, "value": "junk"}, D(100)) is None

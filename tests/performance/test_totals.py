@@ -49,6 +49,15 @@ def assert_same_figures(scope: selectors.Scope) -> None:
     assert replace(from_sql, expectancy_r=None) == replace(from_python, expectancy_r=None)
 
 
+ENTRY_STOP = {
+    "primary": {"source": "last"},
+    "condition": "at_or_below",
+    "secondary": {"source": "entry_price"},
+    "value": "-2",
+    "unit": "percent",
+}
+
+
 def stop(value, source="pnl_pct") -> dict:
     return {"initial_stop": {**PNL_STOP, "primary": {"source": source}, "value": value}}
 
@@ -83,6 +92,11 @@ def test_every_kind_of_stop_gives_r_exactly_where_risk_at_stop_does(known):
         stop(-3),  # a JSON number: counts
         stop("1e1"),  # an exponent: counts (10 %)
         stop("60000", source="last"),  # a price stop: no R
+        # A price stop 2 % under the entry: counts (2 % of the cost at risk).
+        {"initial_stop": {**ENTRY_STOP}},
+        # ... but 2 quote under the entry (not a %), or under a fixed price: no R.
+        {"initial_stop": {**ENTRY_STOP, "unit": "number"}},
+        {"initial_stop": {**ENTRY_STOP, "secondary": {"source": "fixed"}}},
         stop("-5", source="ema"),  # an indicator stop: no R
         stop("junk"),
         stop(""),
@@ -107,7 +121,7 @@ def test_every_kind_of_stop_gives_r_exactly_where_risk_at_stop_does(known):
     _position(account, symbol="ADA/USDT", entry_cost=D(0), realised_pnl=D(0),
               exit_rules=stop("-5"), opened_at=T0, closed_at=T0)  # fmt: skip
     expected = [p for p in python_ledger(scope) if p.risk]
-    assert len(expected) == 2 + 4  # A and B, and the four usable stops above
+    assert len(expected) == 2 + 5  # A and B, and the five usable stops above
     totals = selectors.totals(scope)
     assert totals.with_stop == len(expected)
     assert abs(totals.r_sum - sum(p.pnl / p.risk for p in expected)) < R_TOLERANCE

@@ -250,17 +250,34 @@ def drawdown_series(points: Sequence[EquityPoint]) -> list[Decimal]:
     return series
 
 
-def risk_at_stop(stop: dict | None, cost: Decimal) -> Decimal | None:
-    """What the initial stop put at risk, in quote, for R multiples.
+# Price sources a stop relative to the entry compares with the entry price.
+PRICE_SOURCES = ("last", "bid", "ask")
 
-    Known after the fact only for a stop on the position's own PnL % (`PnL % | at or below |
-    -5`): cost × 5 %. A stop on a price or an indicator depended on the market at entry, which
-    a closed position no longer records, so it gives no R (nor does a position without stop).
-    """
-    if not stop or (stop.get("primary") or {}).get("source") != "pnl_pct":
+
+def stop_level_pct(stop: dict | None) -> str | None:
+    """The stop's distance from the entry in %, as written, when it is known after the fact:
+    a stop on the position's own PnL % (`PnL % | at or below | -5`), or a price stop
+    relative to the entry price in percent (`Last price | at or below | Entry price | -2 %`).
+    A stop on a fixed price or an indicator depended on the market at entry, which a closed
+    position no longer records: None (no R), as without a stop."""
+    if not stop:
+        return None
+    primary = (stop.get("primary") or {}).get("source")
+    secondary = (stop.get("secondary") or {}).get("source")
+    relative = (
+        primary in PRICE_SOURCES and secondary == "entry_price" and stop.get("unit") == "percent"
+    )
+    return stop.get("value") if primary == "pnl_pct" or relative else None
+
+
+def risk_at_stop(stop: dict | None, cost: Decimal) -> Decimal | None:
+    """What the initial stop put at risk, in quote, for R multiples: cost × its distance from
+    the entry (`stop_level_pct`), e.g. cost × 5 % for a stop at -5 %."""
+    value = stop_level_pct(stop)
+    if value is None:
         return None
     try:
-        level = Decimal(str(stop.get("value")))
+        level = Decimal(str(value))
     except ArithmeticError:
         return None
     return cost * abs(level) / HUNDRED if level.is_finite() and level and cost > 0 else None
