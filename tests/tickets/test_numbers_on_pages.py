@@ -104,3 +104,13 @@ def test_the_portfolio_shows_buying_power_in_quote_and_balances_with_their_asset
     assert '<dd class="buying-power">10,000.00 USDT</dd>' in html
     assert "<td>10,000 USDT</td>" in html  # a balance: no market step, its digits kept
     assert Decimal("10000") == paper.balances.get(asset="USDT").free
+
+
+def test_a_positions_row_pushed_live_is_formatted(position):
+    from apps.positions.selectors import groups_for_rows
+
+    groups = attach_formats(groups_for_rows(ids=[position.pk]))  # as the push renders them
+    html = render_to_string("positions/positions_live.html", {"groups": groups, "created": False})
+    row = html.split(f'id="group-{position.pk}"')[1].split("</tr>")[0]
+    assert ENTRY in row and LAST in row and "0.01234 BTC" in row
+    assert f'<td class="num pnl loss">{PNL} <span class="pct">({PCT})</span></td>' in row
