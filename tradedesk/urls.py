@@ -17,15 +17,15 @@ urlpatterns = [
     path("settings/strategies/", include("apps.strategies.urls")),
     # Signals, webhook routes and the webhook itself; before core's /<section>/ pages.
     path("", include("apps.webhooks.urls")),
-    # The Queue & Pool page; before core, whose /<section>/ pages would match /queue/.
+    # The Queue & Pool page.
     path("", include("apps.trade_queue.urls")),
-    # The Desk (/) and the trades; before core, whose /<section>/ pages would match /trades/.
+    # The Desk (/) and the trades.
     path("", include("apps.tickets.urls")),
-    # Positions, their pages and exports; before core, whose /<section>/ would match them.
+    # Positions, their pages and exports.
     path("positions/", include("apps.positions.urls")),
-    # The Risk page; before core, whose /<section>/ placeholder would match /risk/.
+    # The Risk page.
     path("risk/", include("apps.risk.urls")),
-    # The Performance page; before core, whose /<section>/ placeholder would match it.
+    # The Performance page.
     path("performance/", include("apps.performance.urls")),
     path("", include("apps.core.urls")),
 ]

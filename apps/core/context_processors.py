@@ -9,7 +9,7 @@ NAV = [
     ("positions", "Positions", ("positions:list", ())),
     ("signals", "Signals", ("webhooks:signals", ())),
     ("queue", "Queue", ("trade_queue:queue", ())),
-    ("risk", "Risk", ("core:section", ("risk",))),
+    ("risk", "Risk", ("risk:risk", ())),
     ("performance", "Performance", ("performance:performance", ())),
     ("logs", "Logs", ("core:logs", ())),
     ("settings", "Settings", ("core:settings", ())),
@@ -20,7 +20,7 @@ def desk(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     match = request.resolver_match
-    current = match.kwargs.get("slug") or match.url_name if match else ""
+    current = match.url_name if match else ""
     if current == "event-detail":
         current = "logs"
     if match and match.namespace in ("exchanges", "notifications"):

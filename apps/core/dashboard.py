@@ -67,9 +67,16 @@ def health_figures(*, user_id: int, now: datetime) -> list[Figure]:
     loops = loop_statuses(now=now)
     failing = [loop.name for loop in loops if loop.error]
     stale = [loop.name for loop in loops if loop.stale and not loop.error]
-    if failing or stale:
-        value = f"{len(failing) + len(stale)} of {len(loops)} loops need attention"
-        detail = ", ".join(failing + stale)
+    troubled = failing + stale
+    title = ""
+    if troubled:
+        value = f"{len(troubled)} of {len(loops)} loops need attention"
+        # One line on the Desk: the first two by name (failing ones first), the whole list
+        # on hover and on the Status page.
+        shown = ", ".join(name.split(".")[-1].replace("_", " ") for name in troubled[:2])
+        more = len(troubled) - 2
+        detail = f"{shown}{f' and {more} more' if more > 0 else ''} · see Status"
+        title = ", ".join(troubled)
     else:
         value, detail = "All loops running", f"{len(loops)} loops ticking"
     return [
@@ -78,8 +85,9 @@ def health_figures(*, user_id: int, now: datetime) -> list[Figure]:
             label="Desk health",
             value=value,
             detail=detail,
-            tone=("error" if failing else "warning") if failing or stale else "",
+            tone=("error" if failing else "warning") if troubled else "",
             order=90,
+            title=title,
             url=reverse("core:status"),
         )
     ]

@@ -10,5 +10,4 @@ urlpatterns = [
     path("logs/<int:pk>/", views.event_detail, name="event-detail"),
     path("settings/", views.settings_page, name="settings"),
     path("status/", views.status, name="status"),
-    path("<slug:slug>/", views.section, name="section"),
 ]

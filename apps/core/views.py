@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -17,24 +17,6 @@ from apps.core.log_filters import read_query
 from apps.core.models import Event
 from apps.core.scoping import get_owned_or_404
 from apps.core.subjects import describe
-
-# Sections of the desk that later features fill in. Each page says what it will hold, so a
-# trader who clicks it learns what the desk does rather than meeting an empty screen.
-SECTIONS = {
-    "risk": (
-        "Risk",
-        "The risk engine (offsetting a losing group with winners), account guards such as the "
-        "daily loss limit and maximum drawdown, and the kill switch.",
-    ),
-}
-
-
-@login_required
-def section(request: HttpRequest, slug: str) -> HttpResponse:
-    if slug not in SECTIONS:
-        raise Http404
-    title, summary = SECTIONS[slug]
-    return render(request, "core/section.html", {"title": title, "summary": summary, "slug": slug})
 
 
 @login_required

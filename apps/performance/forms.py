@@ -82,6 +82,10 @@ class PerformanceFilterForm(forms.Form):
         data = self.cleaned_data
         start, end = data.get("from"), data.get("to")
         chosen = data.get("range") or ("custom" if start or end else DEFAULT_RANGE)
+        # The form shows the period in use: with no period asked for (or one that is not a
+        # period), the select would otherwise show its first choice over 30 days of figures.
+        self.data = self.data.copy()
+        self.data["range"] = chosen
         if chosen == "custom":
             return Period(start, end)
         if chosen == "all":

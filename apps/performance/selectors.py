@@ -1,28 +1,50 @@
 """What the Performance page reads: the closed positions behind a view, their figures and
-breakdowns, and the daily equity curve. A constant number of queries whatever the ledger holds:
-one for the ledger, one per breakdown (GROUP BY in the database), one for the daily PnL, one
-for the curve, one for the open positions."""
+breakdowns, and the daily equity curve. The database does the adding up, in a constant number
+of queries whatever the ledger holds: one for the ledger's totals (`totals`), one for the
+breakdowns and the daily PnL (`grouped`), one for the curve, one for the open positions. No
+closed position is loaded into Python, except by the CSV (streamed)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Abs, Coalesce, NullIf, TruncDate
+from django.utils import timezone
 from django.utils.text import capfirst
 
-from apps.core.numbers import ZERO, plain
+from apps.core.numbers import BIGINT_MAX, ZERO, plain
 from apps.exchanges.models import ExchangeAccount
 from apps.performance.domain.figures import (
-    ClosedPosition,
     EquityPoint,
     Figures,
+    PositionPnl,
+    Totals,
     drawdown_series,
-    figures,
-    risk_at_stop,
+    figures_of,
 )
 from apps.performance.domain.period import Period
 from apps.performance.models import EquitySnapshot
@@ -105,30 +127,130 @@ def closed_positions(scope: Scope) -> QuerySet[PositionGroup]:
     return rows
 
 
-def ledger(scope: Scope) -> list[ClosedPosition]:
-    fields = (
-        "id",
-        "realised_pnl",
-        "entry_cost",
-        "opened_at",
-        "closed_at",
-        "exit_rules__initial_stop",
+# Enough digits to add sums of MoneyFields (36 digits, 18 places) without rounding.
+_EXACT = Context(prec=100)
+
+
+def _exact_sum(*values: Decimal) -> Decimal:
+    total = ZERO
+    for value in values:
+        total = _EXACT.add(total, value)
+    return total
+
+
+# Where a position keeps its initial stop, and what a usable stop level is: a decimal number as
+# the rule catalog stores it (`-5`, `-2.5`). Anything else gives no R, as in `risk_at_stop`;
+# the test compares the two on every kind of stop.
+_STOP = "exit_rules__initial_stop__"
+_LEVEL = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?\s*$"
+
+
+def r_multiple():
+    """A position's R multiple, computed by the database as `figures` does with `risk_at_stop`:
+    PnL / (cost × |level| / 100) for a stop on the position's own PnL %, written PnL × 100 /
+    (cost × |level|) (one division); NULL (no R) without such a stop, with a level that is not
+    a number or is 0, or without cost."""
+    level = Case(
+        When(
+            Q(**{f"{_STOP}primary__source": "pnl_pct", f"{_STOP}value__regex": _LEVEL}),
+            # CASE casts only a value the pattern let through.
+            then=Func(KT(f"{_STOP}value"), template="CAST(%(expressions)s AS NUMERIC)"),
+        ),
+        output_field=DecimalField(),
     )
-    return [
-        ClosedPosition(pk, pnl, cost, opened, closed or opened, risk_at_stop(stop, cost))
-        for pk, pnl, cost, opened, closed, stop in closed_positions(scope).values_list(*fields)
-    ]
+    risk_pct = F("entry_cost") * NullIf(Abs(level), Value(0))
+    return Case(
+        When(entry_cost__gt=0, then=F("realised_pnl") * Value(100) / risk_pct),
+        output_field=DecimalField(),
+    )
 
 
-def equity_curve(scope: Scope) -> list[EquityPoint]:
-    """Each UTC day's opening equity, summed over the view's accounts, oldest first."""
+def totals(scope: Scope) -> Totals:
+    """The counts and sums of the view's closed positions, in one query: an aggregate over the
+    rows, each carrying its R multiple and the ids of the best and the worst position (highest
+    and lowest PnL, the lower id between equals: ordered subqueries, run once, that walk
+    `position_closed_pnl_idx` from either end)."""
+    won, lost = Q(realised_pnl__gt=0), Q(realised_pnl__lt=0)
+    held = ExpressionWrapper(
+        Coalesce("closed_at", "opened_at") - F("opened_at"), output_field=DurationField()
+    )
+    ledger = closed_positions(scope)
+    rows = ledger.annotate(
+        r=r_multiple(),
+        best=Subquery(ledger.order_by("-realised_pnl", "id").values("id")[:1]),
+        worst=Subquery(ledger.order_by("realised_pnl", "id").values("id")[:1]),
+    )
+    # A LIMIT no ledger reaches keeps the rows a subquery of their own: PostgreSQL would
+    # otherwise pull them up into the aggregate and parse each stop twice, once for Sum("r")
+    # and once for Count("r") (a third slower at 10 000 positions).
+    row = rows.order_by()[:BIGINT_MAX].aggregate(
+        count=Count("id"),
+        wins=Count("id", filter=won),
+        losses=Count("id", filter=lost),
+        gross_profit=Coalesce(Sum("realised_pnl", filter=won), ZERO),
+        gross_loss=Coalesce(Sum("realised_pnl", filter=lost), ZERO),
+        holding=Sum(held),
+        r_sum=Coalesce(Sum("r"), ZERO),
+        with_stop=Count("r"),
+        best_id=Max("best"),  # the same on every row: the subquery runs once
+        best_pnl=Max("realised_pnl"),
+        worst_id=Max("worst"),
+        worst_pnl=Min("realised_pnl"),
+    )
+    if not row["count"]:
+        return Totals(0, 0, 0, ZERO, ZERO, ZERO, timedelta(), ZERO, 0, None, None)
+    return Totals(
+        count=row["count"],
+        wins=row["wins"],
+        losses=row["losses"],
+        pnl=_exact_sum(row["gross_profit"], row["gross_loss"]),  # a break-even PnL adds 0
+        gross_profit=row["gross_profit"],
+        gross_loss=row["gross_loss"],
+        holding=row["holding"],
+        r_sum=row["r_sum"],
+        with_stop=row["with_stop"],
+        best=PositionPnl(row["best_id"], row["best_pnl"]),
+        worst=PositionPnl(row["worst_id"], row["worst_pnl"]),
+    )
+
+
+def equity_curve(scope: Scope, *, now: datetime | None = None) -> list[EquityPoint]:
+    """Each UTC day's opening equity, summed over the view's accounts, oldest first; then,
+    when the period runs to today, the equity now (each account's latest snapshot), so the
+    curve ends where the account is rather than at this morning's open."""
     opens = EquitySnapshot.objects.filter(account_id__in=scope.accounts, day_open=True)
     if scope.period.since:
         opens = opens.filter(day__gte=scope.period.since)
     if scope.period.until:
         opens = opens.filter(day__lte=scope.period.until)
     rows = opens.values("day").annotate(total=Sum("equity")).order_by("day")
-    return [EquityPoint(row["day"], row["total"]) for row in rows]
+    curve = [EquityPoint(row["day"], row["total"]) for row in rows]
+    now = now or timezone.now()
+    if curve and (scope.period.until is None or scope.period.until >= now.date()):
+        latest = _equity_now(scope)
+        last_open = _start_of(curve[-1].day)
+        if latest is not None and latest.at is not None and latest.at > last_open:
+            curve.append(latest)
+    return curve
+
+
+def _equity_now(scope: Scope) -> EquityPoint | None:
+    """The sum of each account's latest snapshot, at the latest of their moments: one query,
+    a one-row walk of `equity_snapshot_account_at_idx` per account."""
+    newest = EquitySnapshot.objects.filter(account_id=OuterRef("pk")).order_by("-at")
+    rows = (
+        ExchangeAccount.objects.filter(pk__in=scope.accounts)
+        .annotate(
+            equity=Subquery(newest.values("equity")[:1]), at=Subquery(newest.values("at")[:1])
+        )
+        .filter(at__isnull=False)
+        .values_list("equity", "at")
+    )
+    found = list(rows)
+    if not found:
+        return None
+    at = max(moment for _, moment in found)
+    return EquityPoint(at.astimezone(UTC).date(), sum((equity for equity, _ in found), ZERO), at)
 
 
 @dataclass(frozen=True)
@@ -199,6 +321,70 @@ def daily_pnl(scope: Scope) -> list[tuple[date, Decimal]]:
     return [(row["day"], row["pnl"]) for row in rows]
 
 
+# What the breakdowns and the daily PnL group by, in the one query that reads them all.
+_GROUPS = {
+    **{name: expression for name, (_, expression) in BREAKDOWNS.items()},
+    "day": TruncDate("closed_at", tzinfo=UTC),
+}
+
+
+def grouped(scope: Scope) -> tuple[dict[str, list[BreakdownRow]], list[tuple[date, Decimal]]]:
+    """Every breakdown (best PnL first) and the daily PnL (oldest day first).
+
+    On PostgreSQL, one pass over the view's closed positions: `GROUP BY GROUPING SETS`, one set
+    per breakdown and one for the days, over the rows the ORM selects (less than half the time
+    of six GROUP BYs at 10 000 positions). SQLite (the embedded desk) has no grouping sets:
+    there, one GROUP BY each (`breakdown`, `daily_pnl`), which the tests hold this one to.
+    """
+    if not scope.accounts:  # a trader without an account: nothing to group (nor any SQL)
+        return {name: [] for name in BREAKDOWNS}, []
+    if connection.vendor != "postgresql":
+        return {name: breakdown(scope, name) for name in BREAKDOWNS}, daily_pnl(scope)
+    quote = connection.ops.quote_name
+    names = list(_GROUPS)
+    keys = [quote(f"key_{name}") for name in names]
+    rows = (
+        closed_positions(scope)
+        .order_by()
+        .values(
+            pnl=F("realised_pnl"),
+            cost=F("entry_cost"),
+            **{f"key_{name}": expression for name, expression in _GROUPS.items()},
+        )
+    )
+    ledger, params = rows.query.sql_with_params()
+    listed, sets = ", ".join(keys), ", ".join(f"({key})" for key in keys)
+    # PnL is the wins' sum plus the losses' (a break-even position adds 0): one sum fewer for
+    # the database to add up in every set, a quarter of the query's time.
+    query = f"""
+        SELECT GROUPING({listed}), {listed}, COUNT(*), COUNT(*) FILTER (WHERE pnl > 0),
+               COALESCE(SUM(pnl) FILTER (WHERE pnl > 0), 0),
+               COALESCE(SUM(pnl) FILTER (WHERE pnl < 0), 0), SUM(cost)
+        FROM ({ledger}) AS ledger GROUP BY GROUPING SETS ({sets})
+    """  # noqa: S608 (names and SQL from the ORM; values travel as parameters)
+    breakdowns: dict[str, list[BreakdownRow]] = {name: [] for name in BREAKDOWNS}
+    daily = []
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        for mask, *values in cursor.fetchall():
+            # GROUPING() sets a bit for each key *not* grouped by, the first key highest.
+            index = next(i for i in range(len(names)) if not mask >> (len(names) - 1 - i) & 1)
+            name, key = names[index], values[index]
+            count, wins, gross_profit, gross_loss, cost = values[len(names) :]
+            pnl = _exact_sum(gross_profit, gross_loss)
+            if name == "day":
+                daily.append((key, pnl))
+                continue
+            breakdowns[name].append(
+                BreakdownRow(
+                    key, _label(name, key), count, wins, pnl, gross_profit, gross_loss, cost
+                )
+            )
+    for found in breakdowns.values():
+        found.sort(key=lambda row: (-row.pnl, row.key))
+    return breakdowns, sorted(daily)
+
+
 def open_pnl(scope: Scope) -> Decimal:
     """Unrealised PnL of the view's open positions now, at their last seen prices."""
     held = PositionGroup.objects.filter(
@@ -232,16 +418,15 @@ class Performance:
 def performance(scope: Scope) -> Performance:
     """Everything the page shows for `scope`."""
     curve = equity_curve(scope)
+    breakdowns, daily = grouped(scope)
     return Performance(
         scope=scope,
-        figures=figures(ledger(scope), curve),
+        figures=figures_of(totals(scope), curve),
         open_pnl=open_pnl(scope),
         curve=curve,
         drawdowns=drawdown_series(curve),
-        daily=daily_pnl(scope),
-        breakdowns=[
-            (name, heading, breakdown(scope, name)) for name, (heading, _) in BREAKDOWNS.items()
-        ],
+        daily=daily,
+        breakdowns=[(name, heading, breakdowns[name]) for name, (heading, _) in BREAKDOWNS.items()],
     )
 
 
@@ -256,10 +441,16 @@ def chart_series(view: Performance) -> dict[str, list[dict[str, str]]]:
     """The charts' data for the page's data- attributes. Values travel as exact decimal strings;
     static/js/performance.js turns them into numbers only to draw them."""
     return {
-        "equity": [{"time": p.day.isoformat(), "value": plain(p.equity)} for p in view.curve],
+        "equity": [{"time": _seconds(p), "value": plain(p.equity)} for p in view.curve],
         "drawdown": [
-            {"time": p.day.isoformat(), "value": plain(dd.quantize(Decimal("0.0001")))}
+            {"time": _seconds(p), "value": plain(dd.quantize(Decimal("0.0001")))}
             for p, dd in zip(view.curve, view.drawdowns, strict=True)
         ],
         "daily": [{"time": day.isoformat(), "value": plain(pnl)} for day, pnl in view.daily],
     }
+
+
+def _seconds(point: EquityPoint) -> int:
+    """The chart's time of a point (UTC seconds): a day's open at 00:00, the equity now at its
+    moment, so both fit on one time axis."""
+    return int((point.at or _start_of(point.day)).timestamp())

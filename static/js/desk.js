@@ -1,9 +1,13 @@
-// TradeDesk page behaviour that htmx does not cover: the theme switch and the live indicator.
+// TradeDesk page behaviour that htmx does not cover: the theme switch, the phone's menu and the
+// live indicator.
 // Loaded in <head> (no defer) so the saved theme applies before first paint; everything else is
 // delegated to `document`, so it works for content swapped in later.
 (function () {
   "use strict";
   var root = document.documentElement;
+  // Script runs: the stylesheet may fold the phone's menu behind its button (without script
+  // the menu stays open, so every page is still reachable).
+  root.classList.add("js");
   var saved = localStorage.getItem("theme");
   if (saved === "dark" || saved === "light") root.dataset.theme = saved;
 
@@ -17,6 +21,16 @@
     var next = currentTheme() === "dark" ? "light" : "dark";
     root.dataset.theme = next;
     localStorage.setItem("theme", next);
+  });
+
+  // The phone's menu button opens and closes the main menu it controls.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-nav-toggle]");
+    if (!toggle) return;
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (menu) menu.classList.toggle("open", open);
   });
 
   function setLive(state) {

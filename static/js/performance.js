@@ -13,10 +13,14 @@
     return rows.map(function (row) { return { time: row.time, value: parseFloat(row.value) }; });
   }
 
+  // 10,013.26: the axis and crosshair labels with thousands separators, 2 places.
+  var money = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
   function chartIn(el, height) {
     return LightweightCharts.createChart(el, {
       autoSize: true,
       height: height,
+      localization: { priceFormatter: function (v) { return money.format(v); } },
       // The logo injects a <style> element, which the strict CSP refuses; credited below.
       layout: { attributionLogo: false, background: { color: "transparent" }, textColor: css("--muted") || "#888" },
       grid: { vertLines: { visible: false }, horzLines: { color: css("--border") || "#ddd" } },
@@ -46,7 +50,7 @@
         var drawdown = chartIn(under, 120);
         drawdown.addSeries(LightweightCharts.AreaSeries, {
           lineColor: loss, topColor: loss, bottomColor: "rgba(0,0,0,0)", lineWidth: 1,
-          priceFormat: { type: "custom", formatter: function (v) { return v.toFixed(2) + " %"; } },
+          priceFormat: { type: "custom", formatter: function (v) { return money.format(v) + " %"; } },
         }).setData(points(data.drawdown));
         charts.push(drawdown);
       }

@@ -82,6 +82,12 @@
       grid: { vertLines: { color: border }, horzLines: { color: border } },
       rightPriceScale: { borderColor: border },
       timeScale: { borderColor: border, timeVisible: true, secondsVisible: false },
+      // 80,000.00: prices on the market's places with thousands separators.
+      localization: {
+        priceFormatter: function (v) {
+          return v.toLocaleString("en-US", { minimumFractionDigits: data.places, maximumFractionDigits: data.places });
+        },
+      },
     });
     var tick = data.tick ? Number(data.tick) : Math.pow(10, -data.places);
     this.series = this.chart.addSeries(LightweightCharts.CandlestickSeries, {

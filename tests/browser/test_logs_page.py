@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from apps.core.events import Facts, record_event
 from apps.core.models import Event
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import log_in
+from tests.browser.layout import ARTIFACTS, OVERFLOWING, watch_console
 from tests.exchanges.factories import ExchangeAccountFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-# Elements wider than the viewport, or reaching past its right edge (a table inside a
-# scrolling card is allowed to be wide: its card is not).
-OVERFLOWING = """() => {
-  const width = document.documentElement.clientWidth;
-  const inScroller = (el) => el.closest('.table-scroll') && !el.classList.contains('table-scroll');
-  return [...document.querySelectorAll('body *')]
-    .filter((el) => !inScroller(el) && el.getClientRects().length)
-    .filter((el) => {
-      const box = el.getBoundingClientRect();
-      return box.right > width + 1 || box.width > width + 1;
-    })
-    .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + el.className);
-}"""
-
-
-def watch_console(page: Page) -> list[str]:
-    errors: list[str] = []
-
-    def console(message) -> None:
-        # The desk has no favicon yet (the cockpit issue adds one): Chromium's own request for
-        # /favicon.ico is not the page's error.
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
-            errors.append(f"{message.text} ({message.location.get('url')})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "response",
-        lambda response: (
-            response.status >= 400 and errors.append(f"{response.status} {response.url}")
-        ),
-    )
-    return errors
 
 
 @pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)])

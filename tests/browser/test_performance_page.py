@@ -3,7 +3,6 @@ no console error, no CSP violation, nothing wider than the viewport at 1440 and 
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -11,12 +10,11 @@ from playwright.sync_api import expect
 
 from tests.accounts.factories import PASSWORD
 from tests.browser.conftest import log_in
-from tests.browser.test_logs_page import OVERFLOWING, watch_console
+from tests.browser.layout import ARTIFACTS, OVERFLOWING, watch_console
 from tests.performance.ledger import RANGE, build_ledger
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 # Whether any canvas of the chart holds a painted pixel (the line, the axes' labels).
 PAINTED = """(selector) => [...document.querySelectorAll(selector + ' canvas')].some((canvas) => {
   if (!canvas.width || !canvas.height) return false;

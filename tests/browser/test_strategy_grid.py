@@ -5,7 +5,6 @@ being exactly the one shown; at desk and phone widths, under the strict CSP."""
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -13,13 +12,12 @@ from playwright.sync_api import Page, expect
 from apps.strategies.models import Strategy
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import log_in
+from tests.browser.layout import ARTIFACTS, OVERFLOWING, watch_console
 from tests.browser.test_desk_ticket import funded_paper_account
-from tests.browser.test_logs_page import OVERFLOWING, watch_console
 from tests.tickets.factories import StrategyFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TYPED_PRICE = Decimal("64999.99")
 
 

@@ -61,21 +61,26 @@ def test_the_inputs_are_a_definition_list_with_words_and_exact_numbers(client):
             "pnl": Decimal("-12.50000"),
             "avg_entry": "156.043946684005",
             "stop_loss_pct": "1.5",
+            "pnl_pct": "1.786732021195600316427247046",
             "winners": [{"group": 7, "close_qty": "0.010"}, {"group": 9, "close_qty": "0.5"}],
             "limits": {"max_open_groups": 3, "paused": False},
             "orders": [1, 2],
         },
     )
     html = event_page(client, trader, event)
-    # The facts a trader reads first lead, then the rest by name; Decimals as written.
-    assert '<dl class="facts inputs"><dt>PnL</dt><dd>-12.50000</dd>' in html
+    # The facts a trader reads first lead, then the rest by name; Decimals as written, less
+    # their trailing zeros; a percentage to 2 places, exact on hover.
+    assert '<dl class="facts inputs"><dt>PnL</dt><dd>-12.5</dd>' in html
     assert "<dt>Average entry</dt><dd>156.043946684005</dd><dt>Limits</dt>" in html
     assert "<dt>Stop loss %</dt><dd>1.5</dd>" in html
     assert f'<dt>Position</dt><dd><a href="{reverse("positions:detail", args=[7])}">#7</a>' in html
-    assert "<dt>Close quantity</dt><dd>0.010</dd>" in html
+    assert "<dt>Close quantity</dt><dd>0.01</dd>" in html
+    assert '<dd><span title="1.786732021195600316427247046">1.79</span></dd>' in html
     assert "<dt>Max open groups</dt><dd>3</dd><dt>Paused</dt><dd>No</dd>" in html
     assert "<dt>Orders</dt><dd>1, 2</dd>" in html
     assert "{&#x27;" not in html  # no Python dict dumped
+    # The kind in words as the title, its code beside the facts.
+    assert "<h1>Risk action</h1>" in html and "<dd><code>risk.action</code></dd>" in html
 
 
 def test_an_event_without_inputs_says_so(client):

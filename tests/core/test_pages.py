@@ -24,6 +24,26 @@ def test_every_desk_page_renders_with_the_navigation(client, path):
     assert 'aria-current="page"' in html
 
 
+NAV_OF = {
+    "/": "Desk",
+    "/signals/": "Signals",
+    "/queue/": "Queue",
+    "/risk/": "Risk",
+    "/performance/": "Performance",
+    "/logs/": "Logs",
+    "/settings/": "Settings",
+}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_is_built_and_marks_its_own_navigation_entry(client, path):
+    client.force_login(UserFactory())
+    html = client.get(path).content.decode()
+    assert f'<a href="{path}" aria-current="page">{NAV_OF[path]}</a>' in html
+    assert html.count('aria-current="page"') == 1
+    assert "not built yet" not in html
+
+
 def test_an_unknown_section_is_404(client):
     client.force_login(UserFactory())
     assert client.get("/nonsense/").status_code == 404
@@ -35,6 +55,10 @@ def test_the_desk_shows_its_health_in_one_line_and_opens_the_live_socket(client)
     # No loop has ticked in this test: the one line says so and links to the Status page.
     health = html[html.index('id="figure-health"') :].split("</div>")[0]
     assert "loops need attention" in health
+    # One line: two loops by name, the count of the rest, the whole list on hover.
+    detail = health[health.index('class="figure-detail"') :]
+    assert detail.count(",") == 1 and " more · see Status" in detail
+    assert "core.heartbeat, " in health[: health.index(">")]  # the title attribute
     assert 'href="/status/"' in health
     assert 'ws-connect="/ws/desk/"' in html
     # htmx 2 and its ws extension come from django-htmx's vendored copies, not a CDN.

@@ -12,9 +12,12 @@ import pytest
 from apps.performance.domain.figures import (
     ClosedPosition,
     EquityPoint,
+    PositionPnl,
+    Totals,
     daily_returns,
     drawdown_series,
     figures,
+    figures_of,
     max_drawdown,
     risk_at_stop,
 )
@@ -94,8 +97,34 @@ def test_sharpe_sortino_calmar_over_daily_returns(result):
     assert result.sortino > result.sharpe  # two losing days of four
 
 
+def test_the_figures_of_the_ledgers_totals_written_out_are_its_figures(result):
+    totals = Totals(
+        count=4,
+        wins=2,
+        losses=2,
+        pnl=D("14.785") - D("10.39") + D("4.95") - D("2.50"),
+        gross_profit=D("14.785") + D("4.95"),
+        gross_loss=D("-10.39") - D("2.50"),
+        holding=timedelta(hours=6 + 2 + 24 + 4),
+        r_sum=D("14.785") / D("5.005") + D("-10.39") / D("10.01"),
+        with_stop=2,
+        best=PositionPnl(1, D("14.785")),
+        worst=PositionPnl(2, D("-10.39")),
+    )
+    assert figures_of(totals, CURVE) == result
+
+
+def test_equal_pnls_name_the_lower_id():
+    twins = [ClosedPosition(9, D(5), D(50), T0, T0), ClosedPosition(3, D(5), D(50), T0, T0)]
+    twins += [ClosedPosition(8, D(-5), D(50), T0, T0), ClosedPosition(4, D(-5), D(50), T0, T0)]
+    result = figures(twins, [])
+    assert result.best == PositionPnl(3, D(5)) and result.worst == PositionPnl(4, D(-5))
+
+
 def test_an_empty_ledger_has_no_ratios():
     empty = figures([], [])
+    nothing = Totals(0, 0, 0, D(0), D(0), D(0), timedelta(), D(0), 0, None, None)
+    assert figures_of(nothing, []) == empty
     assert empty.count == 0 and empty.closed_pnl == 0
     assert empty.win_rate is None and empty.profit_factor is None and empty.expectancy is None
     assert empty.best is None and empty.drawdown is None and empty.sharpe is None

@@ -82,6 +82,23 @@ def test_the_period_filter_narrows_the_ledger(client, ledger):
     assert figure(html, "closed-pnl") == "+2.45 USDT"
 
 
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ({}, "30d"),
+        ({"range": "bogus"}, "30d"),
+        ({"from": "2026-03-01"}, "custom"),
+        ({"range": "all"}, "all"),
+    ],
+)
+def test_the_period_box_shows_the_period_in_use(client, ledger, query, shown):
+    html = client.get("/performance/", query).content.decode()
+    selected = re.findall(r'<option value="([^"]*)" selected>', html)
+    assert selected[0] == shown
+    if query.get("range") == "bogus":
+        assert "There is no period “bogus”. That filter is ignored." in html
+
+
 def test_an_empty_range_explains_itself(client, ledger):
     html = client.get("/performance/", {"range": "7d"}).content.decode()
     assert "No closed positions in this range yet" in html

@@ -75,10 +75,16 @@ def test_every_reason_a_loser_is_not_eligible_is_given():
         "blocked",
         "skipping once",
         "a sell is in flight",
-        "loss -3 % is not beyond the -5 % threshold",
+        "PnL -3 % is short of the -5 % loss threshold",
         "pyramids 2 of 5",
         "timer: 40 min 00 s left",
     )
+
+
+def test_a_group_in_profit_is_not_called_a_loss():
+    result = loser_eligibility(group(1, price="100.74"), EngineSettings(), now=NOW)
+    assert "in profit (PnL +0.74 %)" in result.reasons
+    assert not any("loss" in reason for reason in result.reasons)
 
 
 def test_the_threshold_is_inclusive_and_pyramids_can_be_ignored():

@@ -144,7 +144,7 @@ def test_a_loser_that_recovers_before_execution_aborts_the_action_with_the_reaso
 
     assert action.status == RiskAction.Status.ABORTED
     assert action.reason.startswith("Aborted: ETH/USDT 15 long")
-    assert "loss -3.12 % is not beyond the -5 % threshold" in action.reason
+    assert "PnL -3.12 % is short of the -5 % loss threshold" in action.reason
     assert not Order.objects.filter(purpose=Order.Purpose.RISK).exists()
     assert Event.objects.filter(kind="risk.action_aborted").count() == 1
 

@@ -1,8 +1,12 @@
 """An event's inputs (`Event.data`) as a trader reads them: labels in words, nested values as
 nested lists, numbers exactly as they were recorded (Decimals are stored as their strings and
-shown as written), ids of positions, trades and signals as links to their pages."""
+shown as written, without trailing zeros; a percentage to 2 places, its exact value on hover),
+ids of positions, trades and signals as links to their pages."""
 
 from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.conf import settings
@@ -12,6 +16,7 @@ from django.utils.safestring import SafeString
 
 from apps.core.events import FACT_KEYS
 from apps.core.events import category_label as _category_label
+from apps.core.numbers import plain
 
 register = template.Library()
 
@@ -57,6 +62,15 @@ def label(key: str) -> str:
     return words[:1].upper() + words[1:] if words else "(no name)"
 
 
+# A number as a Decimal's string (how events store them): `0.030800000000000000`, `-1.5`.
+_NUMBER = re.compile(r"-?\d{1,30}\.\d{1,40}", re.ASCII)
+CENTS = Decimal("0.01")
+
+
+def _is_pct(key: str) -> bool:
+    return key == "pct" or str(key).endswith("_pct")
+
+
 def _scalar(value) -> str:
     if value is None:
         return "—"
@@ -85,6 +99,12 @@ def _value(key: str, value, depth: int) -> SafeString:
             ),
         )
     text = _scalar(value)
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        exact = plain(Decimal(value))  # trailing zeros go; no digit that counts is lost
+        if _is_pct(key) and exact != plain(Decimal(value).quantize(CENTS, ROUND_HALF_UP)):
+            shown = plain(Decimal(value).quantize(CENTS, ROUND_HALF_UP))
+            return format_html('<span title="{}">{}</span>', exact, shown)
+        return format_html("{}", exact)
     if key == "url" and isinstance(value, str) and _own_link(value):
         return format_html('<a href="{}">{}</a>', value, value)
     if key in LINKED and (isinstance(value, int) or (text.isascii() and text.isdigit())):
@@ -129,3 +149,11 @@ def event_inputs(data) -> SafeString:
 def category_label(category: str) -> str:
     """`position` -> `Positions`: the Logs page's words for an event's category."""
     return _category_label(category or "")
+
+
+@register.filter
+def kind_words(kind: str) -> str:
+    """`group.grid_laid` -> `Group grid laid`: an event's kind as words (the code stays on
+    the event's page and in the CSV, for search and scripts)."""
+    words = str(kind or "").replace(".", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]

@@ -4,6 +4,10 @@ Decimal out, no clock, no Django.
 Conventions (close to freqtrade's `/profit` and its backtest report, differences noted):
 * PnL is realised PnL net of every fee (a position's `realised_pnl`: proceeds net of fees minus
   the cost of what was sold, fees included), partial exits included.
+* The figures come from `Totals` (counts and sums over the ledger, which the database adds up:
+  `figures_of`), or from the positions themselves (`figures`, the same figures computed
+  another way, which the tests hold the database's sums to).
+* Best and worst position: the highest and lowest PnL; between equals, the lower id.
 * Win rate: positions with PnL > 0 over all closed positions (a break-even one is not a win).
 * Profit factor: gross profit / |gross loss|; None without a losing position.
 * Expectancy: mean PnL per position (quote). Expectancy in R: the mean R multiple (PnL / the
@@ -44,9 +48,37 @@ class ClosedPosition:
 
 
 @dataclass(frozen=True)
+class PositionPnl:
+    """One position by its id, with its PnL: the best or the worst of a ledger."""
+
+    id: int
+    pnl: Decimal
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Counts and sums over a ledger of closed positions: all `figures_of` needs of them."""
+
+    count: int
+    wins: int  # PnL > 0
+    losses: int  # PnL < 0
+    pnl: Decimal
+    gross_profit: Decimal  # the sum of the wins
+    gross_loss: Decimal  # the sum of the losses (negative)
+    holding: timedelta  # the sum of every position's time from opening to closing
+    r_sum: Decimal  # the sum of the R multiples of the positions that had a PnL stop
+    with_stop: int  # how many had one
+    best: PositionPnl | None
+    worst: PositionPnl | None
+
+
+@dataclass(frozen=True)
 class EquityPoint:
     day: date
     equity: Decimal
+    # When the equity was measured: None for a day's open (00:00 UTC of `day`); the curve's
+    # last point, the equity now, carries its moment.
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +105,8 @@ class Figures:
     with_stop: int  # positions the R figure is over
     average_win: Decimal | None
     average_loss: Decimal | None
-    best: ClosedPosition | None
-    worst: ClosedPosition | None
+    best: PositionPnl | None
+    worst: PositionPnl | None
     average_holding: timedelta | None
     drawdown: Drawdown | None
     sharpe: Decimal | None
@@ -135,8 +167,48 @@ def calmar(returns: Sequence[Decimal], drawdown: Drawdown | None) -> Decimal | N
     return _mean(returns) * DAYS_PER_YEAR / (drawdown.pct / HUNDRED)
 
 
+def _curve_figures(curve: Sequence[EquityPoint]) -> dict:
+    returns = daily_returns(curve)
+    drawdown = max_drawdown(curve)
+    return {
+        "drawdown": drawdown,
+        "sharpe": sharpe(returns),
+        "sortino": sortino(returns),
+        "calmar": calmar(returns, drawdown),
+        "starting_equity": curve[0].equity if curve else None,
+    }
+
+
+def figures_of(totals: Totals, curve: Sequence[EquityPoint]) -> Figures:
+    """Every figure of the Performance page from a ledger's totals and its daily curve (one
+    point per day, oldest first)."""
+    count, start = totals.count, curve[0].equity if curve else None
+    return Figures(
+        count=count,
+        wins=totals.wins,
+        losses=totals.losses,
+        closed_pnl=totals.pnl,
+        closed_pnl_pct=totals.pnl / start * HUNDRED if start else None,
+        gross_profit=totals.gross_profit,
+        gross_loss=totals.gross_loss,
+        win_rate=Decimal(totals.wins) / count * HUNDRED if count else None,
+        profit_factor=_ratio(totals.gross_profit, -totals.gross_loss),
+        expectancy=totals.pnl / count if count else None,
+        expectancy_r=totals.r_sum / totals.with_stop if totals.with_stop else None,
+        with_stop=totals.with_stop,
+        average_win=totals.gross_profit / totals.wins if totals.wins else None,
+        average_loss=totals.gross_loss / totals.losses if totals.losses else None,
+        best=totals.best,
+        worst=totals.worst,
+        average_holding=totals.holding / count if count else None,
+        **_curve_figures(curve),
+    )
+
+
 def figures(positions: Sequence[ClosedPosition], curve: Sequence[EquityPoint]) -> Figures:
-    """Every figure of the Performance page. `curve` holds one point per day, oldest first."""
+    """Every figure of the Performance page from the positions themselves: the independent
+    calculation `figures_of` is tested against. `curve` holds one point per day, oldest
+    first."""
     pnls = [p.pnl for p in positions]
     won = [x for x in pnls if x > 0]
     lost = [x for x in pnls if x < 0]
@@ -145,8 +217,8 @@ def figures(positions: Sequence[ClosedPosition], curve: Sequence[EquityPoint]) -
     start = curve[0].equity if curve else None
     r_multiples = [p.pnl / p.risk for p in positions if p.risk]
     holdings = [p.closed_at - p.opened_at for p in positions]
-    returns = daily_returns(curve)
-    drawdown = max_drawdown(curve)
+    best = max(positions, key=lambda p: (p.pnl, -p.id), default=None)
+    worst = min(positions, key=lambda p: (p.pnl, p.id), default=None)
     return Figures(
         count=len(positions),
         wins=len(won),
@@ -162,14 +234,10 @@ def figures(positions: Sequence[ClosedPosition], curve: Sequence[EquityPoint]) -
         with_stop=len(r_multiples),
         average_win=_mean(won),
         average_loss=_mean(lost),
-        best=max(positions, key=lambda p: p.pnl, default=None),
-        worst=min(positions, key=lambda p: p.pnl, default=None),
+        best=PositionPnl(best.id, best.pnl) if best else None,
+        worst=PositionPnl(worst.id, worst.pnl) if worst else None,
         average_holding=sum(holdings, timedelta()) / len(holdings) if holdings else None,
-        drawdown=drawdown,
-        sharpe=sharpe(returns),
-        sortino=sortino(returns),
-        calmar=calmar(returns, drawdown),
-        starting_equity=start,
+        **_curve_figures(curve),
     )
 
 

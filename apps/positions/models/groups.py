@@ -125,6 +125,26 @@ class PositionGroup(models.Model):
                 name="position_rules_loop_idx",
                 condition=Q(status="open") & ~Q(exit_rules={}),
             ),
+            # The Performance page (apps.performance.selectors.closed_positions) reads a
+            # trader's closed positions on their accounts by closing time.
+            models.Index(
+                fields=["owner", "account", "closed_at"],
+                name="position_closed_ledger_idx",
+                condition=Q(status="closed"),
+            ),
+            # ... and its best and worst position: the first in PnL order that is in view.
+            models.Index(
+                fields=["owner", "realised_pnl"],
+                name="position_closed_pnl_idx",
+                condition=Q(status="closed"),
+            ),
+            # The Desk's header and the Performance page's open PnL read a trader's positions
+            # still held (open, error, closing): a few rows among thousands closed.
+            models.Index(
+                fields=["owner", "account"],
+                name="position_held_idx",
+                condition=Q(status__in=["open", "error", "closing"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -152,10 +152,12 @@ def loser_eligibility(group: GroupFacts, settings: EngineSettings, *, now: datet
     pct = group.pnl_pct
     if pct is None:
         reasons.append("no position or no price")
+    elif pct >= 0:  # a winner: no "loss 0.74 %" of a group in profit
+        reasons.append(f"in profit (PnL +{fmt(pct.quantize(CENTS))} %)")
     elif pct > settings.loss_threshold_pct:
         reasons.append(
-            f"loss {fmt(pct.quantize(CENTS))} % is not beyond the "
-            f"{fmt(settings.loss_threshold_pct)} % threshold"
+            f"PnL {fmt(pct.quantize(CENTS))} % is short of the "
+            f"{fmt(settings.loss_threshold_pct)} % loss threshold"
         )
     if settings.require_all_pyramids and group.pyramids < group.pyramid_limit:
         reasons.append(f"pyramids {group.pyramids} of {group.pyramid_limit}")

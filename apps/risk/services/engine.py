@@ -248,7 +248,7 @@ def _execute(plan: OffsetPlan, groups: dict[int, PositionGroup], *, now: datetim
         price=plan.loser.price,
         signal_id=None,
         now=now,
-        why=f"loss {fmt(plan.loser.pnl_pct.quantize(selection.CENTS))} % offset by "
+        why=f"PnL {fmt(plan.loser.pnl_pct.quantize(selection.CENTS))} % offset by "
         f"{fmt(plan.covered.quantize(selection.CENTS))} {loser.account.quote_currency} "
         "from winners;",
     )
