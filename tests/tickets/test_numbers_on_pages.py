@@ -104,3 +104,32 @@ def test_the_portfolio_shows_buying_power_in_quote_and_balances_with_their_asset
     assert '<dd class="buying-power">10,000.00 USDT</dd>' in html
     assert "<td>10,000 USDT</td>" in html  # a balance: no market step, its digits kept
     assert Decimal("10000") == paper.balances.get(asset="USDT").free
+
+
+def test_a_positions_row_pushed_live_is_formatted(position):
+    from apps.positions.selectors import groups_for_rows
+
+    groups = attach_formats(groups_for_rows(ids=[position.pk]))  # as the push renders them
+    html = render_to_string("positions/positions_live.html", {"groups": groups, "created": False})
+    row = html.split(f'id="group-{position.pk}"')[1].split("</tr>")[0]
+    assert ENTRY in row and LAST in row and "0.01234 BTC" in row
+    assert f'<td class="num pnl loss">{PNL} <span class="pct">({PCT})</span></td>' in row
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_a_page_of_positions_looks_its_markets_up_once_whatever_their_number(trader, paper, count):
+    symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    for n in range(count):
+        trade = TradeFactory(
+            owner=paper.owner, account=paper, status=Trade.Status.OPEN, symbol=symbols[n % 3]
+        )
+        ticket_position(trade, quantity="1", price="100.123", last_price="101")
+    # One lookup of every row's tick and step per table: the Positions table; on the Desk its
+    # open positions and its tickets. Never one per row.
+    for url, tables in ((reverse("positions:list"), 1), (reverse("tickets:desk"), 2)):
+        with CaptureQueriesContext(connection) as queries:
+            html = trader.get(url).content.decode()
+        markets = [q for q in queries.captured_queries if 'FROM "exchanges_market"' in q["sql"]]
+        lookups = [q for q in markets if '"exchanges_market"."tick_size"' in q["sql"]]
+        assert len(lookups) == tables, url
+        assert html.count("100.12 USDT") >= count  # every row's entry on its 0.01 tick
