@@ -53,8 +53,10 @@ def test_the_desk_lists_the_position_on_its_tick_and_step_with_signed_coloured_p
     assert '<td class="num pnl loss">' in row
     assert "65000.123456" not in html and "64123.456 " not in row
     assert "791.28 USDT" in row  # the value now: 0.01234 × 64123.456, to 2 places
+    # The Tickets card keeps to one line a ticket: the last price and PnL (the average entry is
+    # in the list of open positions above, and on the trade's page).
     tickets = html.split(f'id="trade-{position.trade_id}"')[1].split("</tr>")[0]
-    assert ENTRY in tickets and LAST in tickets and PNL in tickets
+    assert LAST in tickets and PNL in tickets and "0.01234 BTC" in tickets
 
 
 def test_the_desk_list_pushed_live_reads_the_same_and_looks_its_markets_up_once(position):
