@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,10 +16,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import escape
 
 from apps.core.broadcast import join_live
-from apps.positions.models import PositionGroup
+from apps.positions.models import SELL_CODES, Order, PositionGroup
 from apps.positions.selectors import groups_for_rows
+from apps.positions.services.intents import sell_client_order_id
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.figures import figure
 from tests.positions.grouping import Desk, grid_strategy, signal
@@ -248,6 +251,44 @@ def test_a_closed_position_says_why_in_plain_words_on_its_page(trader, group, re
     assert "(exit_signal)" not in html and "(leg_tp)" not in html
 
 
+def test_a_sells_client_id_never_reads_as_a_pyramid_or_leg_and_the_legend_explains_it(
+    trader, group
+):
+    """`tdg1p1` once named a take-profit sell while the legend says p is a pyramid: a sell's
+    code is a letter other than p and l, one per purpose, and the legend lists each."""
+    codes = {}
+    for purpose in SELL_CODES:
+        client_id = sell_client_order_id(group, purpose)
+        code, count = re.fullmatch(rf"tdg{group.pk}([a-z])(\d+)", client_id).groups()
+        assert code not in "pl" and count == "1"
+        codes[purpose] = code
+    assert len(set(codes.values())) == len(SELL_CODES)  # one code, one purpose
+    legend = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    legend = legend.split('id="client-id-legend"')[1].split("</p>")[0]
+    for purpose, code in codes.items():
+        assert f"<code>{code}</code> {escape(SELL_CODES[purpose][1])}" in legend
+
+
+def test_a_take_profit_sell_after_an_old_p_id_gets_a_new_unique_id(group):
+    """Ids already stored stay: a position whose take-profit sell was `tdg…p1` gets `…e2`
+    next, which no stored order holds (client order ids are unique)."""
+    old = Order.objects.create(
+        group=group,
+        account_id=group.account_id,
+        purpose=Order.Purpose.TAKE_PROFIT,
+        symbol=group.symbol,
+        side="sell",
+        type="market",
+        amount=D("0.001"),
+        client_order_id=f"tdg{group.pk}p1",
+        status=Order.Status.CANCELLED,
+    )
+    new = sell_client_order_id(group, Order.Purpose.TAKE_PROFIT)
+    assert new == f"tdg{group.pk}e2"
+    assert not Order.objects.filter(client_order_id=new).exists()
+    assert old.client_id_meaning == f"Position #{group.pk}: sell 1 by the take-profit rule"
+
+
 def test_pyramids_and_legs_count_from_1_on_the_page_its_orders_and_their_client_ids(trader, group):
     html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
     legs = group.legs.order_by("index")
@@ -263,7 +304,7 @@ def test_pyramids_and_legs_count_from_1_on_the_page_its_orders_and_their_client_
     third = group.orders.get(leg=legs[2])
     assert third.client_order_id == f"tdg{group.pk}p1l3"
     assert f'title="Position #{group.pk}, pyramid 1 · leg 3">tdg{group.pk}p1l3</code>' in orders
-    assert f"tdg{group.pk}p2l3</code> is position #{group.pk}, pyramid 2, leg 3" in html
+    assert f"tdg{group.pk}p2l3</code> is position #{group.pk}, pyramid 2 (p), leg 3 (l)" in html
     rows = html.split('class="compact legs"')[1].split("</table>")[0]
     numbers = [row.split("<td>")[1].split("</td>")[0] for row in rows.split("<tr id=")[1:]]
     assert numbers == ["1", "2", "3"]
