@@ -25,9 +25,9 @@ from apps.exchanges.models import Market
 from apps.exchanges.services.markets import rules_of
 from apps.positions.models import (
     EXIT_REASON_WORDS,
+    SELL_CODES,
     DcaLeg,
     Order,
-    SELL_CODES,
     PositionGroup,
     Pyramid,
     leg_label,
