@@ -67,7 +67,7 @@ def test_the_positions_page_lists_groups_with_their_numbers(trader, group):
     html = response.content.decode()
     assert f'id="group-{group.pk}"' in html
     row = html.split(f'id="group-{group.pk}"')[1].split("</tr>")[0]
-    assert "BTC/USDT" in row and ">15<" in row
+    assert "BTC/USDT" in row and ">15m<" in row
     assert "1 / 5" in row  # pyramids of the limit
     assert "2 / 3" in row  # legs filled of those placed
     # On BTC/USDT's tick (0.01) and step (0.00001), with units; never the raw Decimal.
@@ -318,3 +318,15 @@ def group_events(group):
     from apps.core.models import Event
 
     return Event.objects.filter(subject_type="positions.positiongroup", subject_id=str(group.pk))
+
+
+def test_a_signal_positions_timeframe_reads_as_traders_write_it_not_a_bare_number(trader, group):
+    """The signal wrote "15" (TradingView's minutes): pages and names say 15m."""
+    assert group.timeframe == "15"
+    assert str(group) == f"BTC/USDT 15m long position #{group.pk}"
+    page = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    assert "<h1>BTC/USDT 15m long " in page
+    assert "(timeframe 15m)" in page
+    row = trader.get(reverse("positions:list")).content.decode()
+    row = row.split(f'id="group-{group.pk}"')[1].split("</tr>")[0]
+    assert 'signal <span class="muted">15m</span>' in row

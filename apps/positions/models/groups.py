@@ -13,6 +13,7 @@ from apps.core.fields import MoneyField
 from apps.core.formatting import status_words
 from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
+from apps.core.timeframes import timeframe_words
 from apps.positions.models.orders import Order
 from apps.positions.models.rules import parse_stored
 from apps.strategies.domain import dca
@@ -148,7 +149,7 @@ class PositionGroup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.symbol} {self.timeframe} {self.side} position #{self.pk}"
+        return f"{self.symbol} {timeframe_words(self.timeframe)} {self.side} position #{self.pk}"
 
     @property
     def dom_id(self) -> str:
@@ -166,11 +167,11 @@ class PositionGroup(models.Model):
 
     @property
     def name(self) -> str:
-        """How a trader names it: `BTC/USDT 15 long` for a signal's, `BTC/USDT long (ticket
+        """How a trader names it: `BTC/USDT 15m long` for a signal's, `BTC/USDT long (ticket
         #12)` for a ticket's."""
         if self.trade_id:
             return f"{self.symbol} {self.side} (ticket #{self.trade_id})"
-        return f"{self.symbol} {self.timeframe} {self.side}"
+        return f"{self.symbol} {timeframe_words(self.timeframe)} {self.side}"
 
     def parsed_exit_rules(self) -> dict[RuleKind, Rule | None]:
         """The stored exit rules, read back through the catalog (validated when written)."""
