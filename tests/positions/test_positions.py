@@ -25,6 +25,8 @@ from apps.positions.services.intents import sell_client_order_id
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.figures import figure
 from tests.positions.grouping import Desk, grid_strategy, signal
+from tests.tickets.conftest import IMMEDIATELY, STOP_2_PCT, TAKE_3_PCT
+from tests.tickets.factories import TradeFactory, ticket_position
 
 pytestmark = pytest.mark.django_db
 
@@ -330,3 +332,76 @@ def test_a_signal_positions_timeframe_reads_as_traders_write_it_not_a_bare_numbe
     row = trader.get(reverse("positions:list")).content.decode()
     row = row.split(f'id="group-{group.pk}"')[1].split("</tr>")[0]
     assert 'signal <span class="muted">15m</span>' in row
+
+
+@pytest.fixture
+def ticket_group(paper) -> PositionGroup:
+    """A ticket's position (no strategy grid: its rules take profit) holding 0.00310689 BTC."""
+    trade = TradeFactory(
+        owner=paper.owner,
+        account=paper,
+        rules={"entry": IMMEDIATELY, "initial_stop": STOP_2_PCT, "take_profit": TAKE_3_PCT},
+    )
+    return ticket_position(trade, quantity="0.00310689", price="64210.55", last_price="64872.21")
+
+
+def _facts(html: str) -> str:
+    return html.split('class="facts group-facts')[1].split("</dl>")[0]
+
+
+def test_a_tickets_position_says_its_take_profit_rule_once_in_words(trader, ticket_group):
+    """Not `Unrealised PnL % | is at or above | Fixed value | 3` beside `By the ticket's
+    rules, group 0.00 %`: one Take profit, in words; the stop in words too."""
+    html = trader.get(reverse("positions:detail", args=[ticket_group.pk])).content.decode()
+    facts = _facts(html)
+    assert facts.count("<dt>Take profit</dt>") == 1
+    take_profit = facts.split('id="group-take-profit">')[1].split("</dd>")[0]
+    assert take_profit.startswith("Unrealised PnL is at or above 3 %")
+    assert "group 0.00 %" not in facts and "|" not in facts and "Fixed value" not in facts
+    assert (
+        '<dt>Initial stop</dt><dd class="exit-rule">Last price is at or below Entry price -2 %'
+        in facts
+    )
+    assert "<dt>Strategy</dt>" not in facts  # no strategy: no empty row
+
+
+def test_a_leg_without_a_take_profit_of_its_own_does_not_read_like_break_even(trader, ticket_group):
+    """The ticket's leg has TP 0 % stored: its target would be the entry price. It shows –
+    and who takes its profit instead."""
+    html = trader.get(reverse("positions:detail", args=[ticket_group.pk])).content.decode()
+    legs = html.split('class="compact legs"')[1].split("</table>")[0]
+    row = legs.split("<tbody>")[1]
+    cells = [cell.split("</td>")[0] for cell in row.split("<td")[1:]]
+    assert cells[3].endswith(">–")  # TP %
+    assert "by the rule" in cells[-1] and "64,210.55" not in cells[-1]
+
+
+def test_an_aggregate_groups_legs_take_profit_with_the_group(trader, paper, desk):
+    strategy = grid_strategy(paper.owner, tp_mode="aggregate")
+    group_id = desk.act(paper, strategy, signal()).group_id
+    html = trader.get(reverse("positions:detail", args=[group_id])).content.decode()
+    legs = html.split('class="compact legs"')[1].split("</table>")[0]
+    assert legs.count("with the group") == 3 and "by the rule" not in legs
+    take_profit = _facts(html).split('id="group-take-profit">')[1].split("</dd>")[0]
+    assert take_profit.startswith("Aggregate: the whole position at 2.00 % above its average")
+
+
+def test_a_closed_position_says_the_dust_it_leaves_is_below_the_markets_step(trader, ticket_group):
+    """It sold 0.0031 BTC (the step is 0.00001); 0.00000689 BTC stays in the account."""
+    PositionGroup.objects.filter(pk=ticket_group.pk).update(
+        status="closed", exit_reason="take_profit", quantity=D("0.00000689")
+    )
+    html = trader.get(reverse("positions:detail", args=[ticket_group.pk])).content.decode()
+    facts = _facts(html)
+    assert "<dt>Quantity held</dt>" not in facts
+    left = facts.split('id="group-leftover">')[1].split("</dd>")[0]
+    assert left.startswith("0.00000689 BTC")
+    assert "dust left below the market&#x27;s step of 0.00001 BTC" in left
+    assert "<dt>Unrealised PnL</dt>" not in facts  # closed: nothing unrealised
+
+
+def test_the_pyramids_and_legs_take_the_pages_full_width(trader, group):
+    """At 1440 the legs table sat in a half-width card beside the facts, columns hidden."""
+    html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    content = html.split("<h1>")[1]
+    assert 'class="columns"' not in content.split('aria-labelledby="grid-title"')[0]
