@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -103,6 +103,8 @@ class GroupDetail:
     pyramids: list[Pyramid]
     orders: list[Order]
     events: list[Event]
+    # The orders table's legend: what each sell's client order id code means.
+    sell_codes: list[tuple[str, str]] = field(default_factory=Order.sell_codes)
 
 
 def group_detail(group: PositionGroup, *, with_history: bool = True) -> GroupDetail:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.core.confirm import confirmed, refusal
 from apps.core.csv_export import csv_response
 from apps.core.market_formats import attach_formats
+from apps.core.timeframes import timeframe_words
 from apps.exchanges.domain.precision import fmt
 from apps.positions import selectors
 from apps.positions.forms import PositionFilterForm
@@ -145,7 +146,8 @@ def _close_question(group: PositionGroup) -> str:
     """What Close at market sells, as the order will carry it: rounded to the market's step, in
     the base asset, and the dust below the step that stays."""
     preview = close_preview(group=group)
-    question = f"Close {group.symbol} {group.timeframe} position #{group.pk} at market now? "
+    timeframe = timeframe_words(group.timeframe)
+    question = f"Close {group.symbol} {timeframe} position #{group.pk} at market now? "
     question += "Its resting legs are cancelled and "
     if preview.sells is None:
         return question + f"nothing is sold ({preview.why_not})."

@@ -34,7 +34,7 @@ def test_the_position_pages_close_asks_first_and_keeping_it_open_sells_nothing(
     page.click("#position-close")
 
     ask = page.get_by_role("alertdialog")
-    expect(ask).to_contain_text(f"Close BTC/USDT 15 position #{group_id} at market now?")
+    expect(ask).to_contain_text(f"Close BTC/USDT 15m position #{group_id} at market now?")
     expect(ask.locator(".confirm-label")).to_have_text("Confirm:")  # a question, not an error
     expect(ask.locator(".notice.error")).to_have_count(0)
     expect(ask).not_to_contain_text("Nothing was sold")

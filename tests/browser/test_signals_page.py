@@ -75,7 +75,7 @@ def test_a_signal_appears_live_when_received_and_again_when_decided(page, live_s
     as_worker(process_signal, signal_id=answer["signal_id"])  # what the worker does
 
     expect(row).to_contain_text("Executed")
-    expect(row).to_contain_text("Opened BTC/USDT 15 long position #")
+    expect(row).to_contain_text("Opened BTC/USDT 15m long position #")
     row.get_by_role("link", name="details").click()
     details = page.locator(f"#signal-{answer['signal_id']}-detail")
     expect(details).to_contain_text('"symbol": "BINANCE:BTCUSDT"')
@@ -109,7 +109,7 @@ def test_the_curl_make_run_prints_opens_a_paper_position_on_the_embedded_desk(pa
         assert answer["status"] == "accepted", answer
         row = page.locator(f"#signal-{answer['signal_id']}")
         expect(row).to_contain_text("Executed", timeout=15_000)
-        expect(row).to_contain_text("Opened BTC/USDT 15 long position #")
+        expect(row).to_contain_text("Opened BTC/USDT 15m long position #")
         assert page.csp_violations == []
         assert desk.interrupt() == 0
         assert "database is locked" not in desk.output()

@@ -230,7 +230,7 @@ def test_later_entries_add_pyramids_up_to_the_limit_then_are_rejected(paper, des
     assert "Pyramid 2 of 3 added" in second.reason
     assert fourth.decision == "rejected"
     assert (
-        fourth.reason == f"BTC/USDT 15 long: pyramid limit 3 reached (position #{first.group_id})."
+        fourth.reason == f"BTC/USDT 15m long: pyramid limit 3 reached (position #{first.group_id})."
     )
     assert fourth.group_id == first.group_id
     group = PositionGroup.objects.get()
@@ -306,7 +306,7 @@ def test_an_exit_cancels_the_resting_legs_and_closes_the_position_at_market(pape
 def test_an_exit_without_an_open_group_is_rejected(paper, desk, strategy):
     outcome = desk.act(paper, strategy, signal("exit"))
     assert outcome.decision == "rejected"
-    assert outcome.reason == f"No open BTC/USDT 15 long group to exit on {paper.label}."
+    assert outcome.reason == f"No open BTC/USDT 15m long group to exit on {paper.label}."
 
 
 def test_exit_then_entry_closes_the_group_then_opens_a_new_one(paper, desk, strategy):
@@ -361,7 +361,7 @@ def test_a_third_group_beyond_max_open_groups_2_is_queued_and_opens_when_a_slot_
     assert third.decision == "queued"
     assert third.reason == (
         f"Queued at rank 1 of 1: {paper.label}'s pool is full (2 of 2 slots used, max open "
-        "groups 2); SOL/USDT 15 long waits for a free slot."
+        "groups 2); SOL/USDT 15m long waits for a free slot."
     )
     assert not PositionGroup.objects.filter(symbol="SOL/USDT").exists()
     # A pyramid add to an open group is exempt from the cap.

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,13 +16,17 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import escape
 
 from apps.core.broadcast import join_live
-from apps.positions.models import PositionGroup
+from apps.positions.models import SELL_CODES, Order, PositionGroup
 from apps.positions.selectors import groups_for_rows
+from apps.positions.services.intents import sell_client_order_id
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.figures import figure
 from tests.positions.grouping import Desk, grid_strategy, signal
+from tests.tickets.conftest import IMMEDIATELY, STOP_2_PCT, TAKE_3_PCT
+from tests.tickets.factories import TradeFactory, ticket_position
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +69,7 @@ def test_the_positions_page_lists_groups_with_their_numbers(trader, group):
     html = response.content.decode()
     assert f'id="group-{group.pk}"' in html
     row = html.split(f'id="group-{group.pk}"')[1].split("</tr>")[0]
-    assert "BTC/USDT" in row and ">15<" in row
+    assert "BTC/USDT" in row and ">15m<" in row
     assert "1 / 5" in row  # pyramids of the limit
     assert "2 / 3" in row  # legs filled of those placed
     # On BTC/USDT's tick (0.01) and step (0.00001), with units; never the raw Decimal.
@@ -248,6 +253,44 @@ def test_a_closed_position_says_why_in_plain_words_on_its_page(trader, group, re
     assert "(exit_signal)" not in html and "(leg_tp)" not in html
 
 
+def test_a_sells_client_id_never_reads_as_a_pyramid_or_leg_and_the_legend_explains_it(
+    trader, group
+):
+    """`tdg1p1` once named a take-profit sell while the legend says p is a pyramid: a sell's
+    code is a letter other than p and l, one per purpose, and the legend lists each."""
+    codes = {}
+    for purpose in SELL_CODES:
+        client_id = sell_client_order_id(group, purpose)
+        code, count = re.fullmatch(rf"tdg{group.pk}([a-z])(\d+)", client_id).groups()
+        assert code not in "pl" and count == "1"
+        codes[purpose] = code
+    assert len(set(codes.values())) == len(SELL_CODES)  # one code, one purpose
+    legend = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    legend = legend.split('id="client-id-legend"')[1].split("</p>")[0]
+    for purpose, code in codes.items():
+        assert f"<code>{code}</code> {escape(SELL_CODES[purpose][1])}" in legend
+
+
+def test_a_take_profit_sell_after_an_old_p_id_gets_a_new_unique_id(group):
+    """Ids already stored stay: a position whose take-profit sell was `tdg…p1` gets `…e2`
+    next, which no stored order holds (client order ids are unique)."""
+    old = Order.objects.create(
+        group=group,
+        account_id=group.account_id,
+        purpose=Order.Purpose.TAKE_PROFIT,
+        symbol=group.symbol,
+        side="sell",
+        type="market",
+        amount=D("0.001"),
+        client_order_id=f"tdg{group.pk}p1",
+        status=Order.Status.CANCELLED,
+    )
+    new = sell_client_order_id(group, Order.Purpose.TAKE_PROFIT)
+    assert new == f"tdg{group.pk}e2"
+    assert not Order.objects.filter(client_order_id=new).exists()
+    assert old.client_id_meaning == f"Position #{group.pk}: sell 1 by the take-profit rule"
+
+
 def test_pyramids_and_legs_count_from_1_on_the_page_its_orders_and_their_client_ids(trader, group):
     html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
     legs = group.legs.order_by("index")
@@ -263,7 +306,7 @@ def test_pyramids_and_legs_count_from_1_on_the_page_its_orders_and_their_client_
     third = group.orders.get(leg=legs[2])
     assert third.client_order_id == f"tdg{group.pk}p1l3"
     assert f'title="Position #{group.pk}, pyramid 1 · leg 3">tdg{group.pk}p1l3</code>' in orders
-    assert f"tdg{group.pk}p2l3</code> is position #{group.pk}, pyramid 2, leg 3" in html
+    assert f"tdg{group.pk}p2l3</code> is position #{group.pk}, pyramid 2 (p), leg 3 (l)" in html
     rows = html.split('class="compact legs"')[1].split("</table>")[0]
     numbers = [row.split("<td>")[1].split("</td>")[0] for row in rows.split("<tr id=")[1:]]
     assert numbers == ["1", "2", "3"]
@@ -277,3 +320,88 @@ def group_events(group):
     from apps.core.models import Event
 
     return Event.objects.filter(subject_type="positions.positiongroup", subject_id=str(group.pk))
+
+
+def test_a_signal_positions_timeframe_reads_as_traders_write_it_not_a_bare_number(trader, group):
+    """The signal wrote "15" (TradingView's minutes): pages and names say 15m."""
+    assert group.timeframe == "15"
+    assert str(group) == f"BTC/USDT 15m long position #{group.pk}"
+    page = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    assert "<h1>BTC/USDT 15m long " in page
+    assert "(timeframe 15m)" in page
+    row = trader.get(reverse("positions:list")).content.decode()
+    row = row.split(f'id="group-{group.pk}"')[1].split("</tr>")[0]
+    assert 'signal <span class="muted">15m</span>' in row
+
+
+@pytest.fixture
+def ticket_group(paper) -> PositionGroup:
+    """A ticket's position (no strategy grid: its rules take profit) holding 0.00310689 BTC."""
+    trade = TradeFactory(
+        owner=paper.owner,
+        account=paper,
+        rules={"entry": IMMEDIATELY, "initial_stop": STOP_2_PCT, "take_profit": TAKE_3_PCT},
+    )
+    return ticket_position(trade, quantity="0.00310689", price="64210.55", last_price="64872.21")
+
+
+def _facts(html: str) -> str:
+    return html.split('class="facts group-facts')[1].split("</dl>")[0]
+
+
+def test_a_tickets_position_says_its_take_profit_rule_once_in_words(trader, ticket_group):
+    """Not `Unrealised PnL % | is at or above | Fixed value | 3` beside `By the ticket's
+    rules, group 0.00 %`: one Take profit, in words; the stop in words too."""
+    html = trader.get(reverse("positions:detail", args=[ticket_group.pk])).content.decode()
+    facts = _facts(html)
+    assert facts.count("<dt>Take profit</dt>") == 1
+    take_profit = facts.split('id="group-take-profit">')[1].split("</dd>")[0]
+    assert take_profit.startswith("Unrealised PnL is at or above 3 %")
+    assert "group 0.00 %" not in facts and "|" not in facts and "Fixed value" not in facts
+    assert (
+        '<dt>Initial stop</dt><dd class="exit-rule">Last price is at or below Entry price -2 %'
+        in facts
+    )
+    assert "<dt>Strategy</dt>" not in facts  # no strategy: no empty row
+
+
+def test_a_leg_without_a_take_profit_of_its_own_does_not_read_like_break_even(trader, ticket_group):
+    """The ticket's leg has TP 0 % stored: its target would be the entry price. It shows –
+    and who takes its profit instead."""
+    html = trader.get(reverse("positions:detail", args=[ticket_group.pk])).content.decode()
+    legs = html.split('class="compact legs"')[1].split("</table>")[0]
+    row = legs.split("<tbody>")[1]
+    cells = [cell.split("</td>")[0] for cell in row.split("<td")[1:]]
+    assert cells[3].endswith(">–")  # TP %
+    assert "by the rule" in cells[-1] and "64,210.55" not in cells[-1]
+
+
+def test_an_aggregate_groups_legs_take_profit_with_the_group(trader, paper, desk):
+    strategy = grid_strategy(paper.owner, tp_mode="aggregate")
+    group_id = desk.act(paper, strategy, signal()).group_id
+    html = trader.get(reverse("positions:detail", args=[group_id])).content.decode()
+    legs = html.split('class="compact legs"')[1].split("</table>")[0]
+    assert legs.count("with the group") == 3 and "by the rule" not in legs
+    take_profit = _facts(html).split('id="group-take-profit">')[1].split("</dd>")[0]
+    assert take_profit.startswith("Aggregate: the whole position at 2.00 % above its average")
+
+
+def test_a_closed_position_says_the_dust_it_leaves_is_below_the_markets_step(trader, ticket_group):
+    """It sold 0.0031 BTC (the step is 0.00001); 0.00000689 BTC stays in the account."""
+    PositionGroup.objects.filter(pk=ticket_group.pk).update(
+        status="closed", exit_reason="take_profit", quantity=D("0.00000689")
+    )
+    html = trader.get(reverse("positions:detail", args=[ticket_group.pk])).content.decode()
+    facts = _facts(html)
+    assert "<dt>Quantity held</dt>" not in facts
+    left = facts.split('id="group-leftover">')[1].split("</dd>")[0]
+    assert left.startswith("0.00000689 BTC")
+    assert "dust left below the market&#x27;s step of 0.00001 BTC" in left
+    assert "<dt>Unrealised PnL</dt>" not in facts  # closed: nothing unrealised
+
+
+def test_the_pyramids_and_legs_take_the_pages_full_width(trader, group):
+    """At 1440 the legs table sat in a half-width card beside the facts, columns hidden."""
+    html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
+    content = html.split("<h1>")[1]
+    assert 'class="columns"' not in content.split('aria-labelledby="grid-title"')[0]

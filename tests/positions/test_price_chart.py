@@ -188,7 +188,10 @@ def test_a_fill_pushes_the_pages_facts_and_chart_state_after_commit(paper, group
     pages = [html for html in async_to_sync(drain)() if f'id="chart-live-{group.pk}"' in html]
     assert pages, "no push of the position's page"
     last = pages[-1]
-    assert f'<dl class="facts group-facts" id="group-facts-{group.pk}" hx-swap-oob="true">' in last
+    assert (
+        f'<dl class="facts group-facts two-up" id="group-facts-{group.pk}" hx-swap-oob="true">'
+        in last
+    )
     assert "2 of at most" not in last  # one pyramid: "1 of at most"
     assert "1 of at most" in last
     state_attribute = last.split('data-state="')[1].split('"')[0]

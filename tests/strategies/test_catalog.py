@@ -776,3 +776,20 @@ def test_round_trip_holds_for_any_legal_value_period_and_timeframe(case, value, 
     assert rule.value in (None, value)
     assert {operand.period for operand in rule.operands} <= {None, period}
     assert {operand.timeframe for operand in rule.operands} <= {None, timeframe}
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "words"),
+    [
+        (STOP, STOP_2_PCT, "Last price is at or below Entry price -2 %"),
+        (TAKE, TAKE_3_PCT, "Unrealised PnL is at or above 3 %"),
+        (TRAIL, TRAIL_1_5_PCT, "Last price retraces 1.5 % from Highest since entry"),
+        (ENTRY, EMA_ENTRY, "Last price crosses above EMA(21, 15m) +0.2 %"),
+        (ENTRY, IMMEDIATELY, "Immediately, at market"),
+    ],
+)
+def test_a_rule_reads_as_a_sentence_without_the_builders_pipes(kind, data, words):
+    """A position's page says its rules in words, not `Unrealised PnL % | … | Fixed value | 3`."""
+    rule = parse_rule(kind, LONG, data)
+    assert rule.words == words
+    assert "|" not in rule.words and "Fixed value" not in rule.words

@@ -68,7 +68,7 @@ def test_a_groups_close_without_the_answer_asks_and_sells_nothing(client, paper,
     assert response.status_code == 200
     html = response.content.decode()
     box = html.split('id="close-confirm"')[1].split("</form>")[0]
-    assert f"Close BTC/USDT 15 position #{group.pk} at market now?" in box
+    assert f"Close BTC/USDT 15m position #{group.pk} at market now?" in box
     assert said_why(box, data)
     assert 'name="confirm" value="yes"' in box and "Keep it open" in box
     assert PositionGroup.objects.get(pk=group.pk).status == PositionGroup.Status.OPEN

@@ -98,7 +98,7 @@ def test_an_exit_for_a_queued_key_cancels_it(pool, desk, strategy):
 
     assert exit_.decision == "executed"
     assert exit_.reason == (
-        "Cancelled the ETH/USDT 15 long entry waiting in the queue; no ETH/USDT 15 long group "
+        "Cancelled the ETH/USDT 15m long entry waiting in the queue; no ETH/USDT 15m long group "
         "is open to exit."
     )
     queued = row(pool, "ETH/USDT")
@@ -114,7 +114,7 @@ def test_an_exit_for_a_queued_key_cancels_it(pool, desk, strategy):
 def test_an_exit_with_nothing_queued_or_open_is_still_rejected(pool, desk, strategy):
     outcome = desk.act(pool, strategy, signal("exit", symbol="ETH/USDT"))
     assert outcome.decision == "rejected"
-    assert outcome.reason.startswith("No open ETH/USDT 15 long group to exit")
+    assert outcome.reason.startswith("No open ETH/USDT 15m long group to exit")
 
 
 def test_queued_entries_expire_after_the_accounts_expiry(pool, desk, strategy):
@@ -153,7 +153,7 @@ def test_when_a_group_closes_the_highest_priority_entry_is_promoted_at_once(pool
     group = PositionGroup.objects.get(symbol="SOL/USDT")
     assert (promoted.status, promoted.group_id) == ("promoted", group.pk)
     assert promoted.reason.startswith("Promoted from the queue (waited ")
-    assert f"Opened SOL/USDT 15 long position #{group.pk}" in promoted.reason
+    assert f"Opened SOL/USDT 15m long position #{group.pk}" in promoted.reason
     assert group.pyramids.get().entry_price == D("153")  # the signal's own price
     assert group.orders.get().status == "filled"  # its order was sent and filled
     assert waiting_keys(pool) == ["XRP/USDT 15", "ETH/USDT 15"]

@@ -85,7 +85,7 @@ def test_a_queued_signal_is_replaced_cancelled_by_exit_and_promoted_each_a_decis
     assert second.status == "queued"
     assert first.status == "replaced"
     assert first.reason.startswith(
-        f"Replaced in the queue by a newer ETH/USDT 15 long entry (signal {second.pk}); "
+        f"Replaced in the queue by a newer ETH/USDT 15m long entry (signal {second.pk}); "
     )
     assert row(pool, "ETH/USDT").replacements == 1
 
@@ -94,7 +94,7 @@ def test_a_queued_signal_is_replaced_cancelled_by_exit_and_promoted_each_a_decis
     assert exit_.status == "executed"
     assert second.status == "cancelled"
     assert second.reason == (
-        f"Cancelled by exit signal {exit_.pk}: the ETH/USDT 15 long entry waiting for a slot "
+        f"Cancelled by exit signal {exit_.pk}: the ETH/USDT 15m long entry waiting for a slot "
         "is dropped."
     )
 

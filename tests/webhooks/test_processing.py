@@ -59,7 +59,7 @@ def test_an_entry_signal_opens_a_paper_position_and_links_its_orders(deliver):
 
     group = PositionGroup.objects.get()
     assert (signal.status, signal.group_id) == (Signal.Status.EXECUTED, group.pk)
-    assert signal.reason.startswith("Opened BTC/USDT 15 long position #")
+    assert signal.reason.startswith("Opened BTC/USDT 15m long position #")
     assert (group.symbol, group.timeframe, group.status) == ("BTC/USDT", "15", "open")
     assert signal.order_ids == list(
         Order.objects.filter(signal=signal).values_list("pk", flat=True)

@@ -8,6 +8,7 @@ writing is `apps.core.formatting`'s.
 - `{{ value|quote:"USDT" }}`, `{{ value|signed:"USDT" }}`: QUOTE_PLACES, signed for PnL.
 - `{{ value|pct }}` (`1.20 %`), `{{ value|change }}` (`+1.20 %`, a signed change).
 - `{{ value|tone }}`: `gain` / `loss` / `` for the figure's class.
+- `{{ value|timeframe }}`: as traders write it (`240` -> `4h`, `1D`), `apps.core.timeframes`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.conf import settings
 
 from apps.core import formatting
 from apps.core.formatting import MarketFormat
+from apps.core.timeframes import timeframe_words
 
 register = template.Library()
 
@@ -73,3 +75,8 @@ def change(value) -> str:
 @register.filter
 def tone(value) -> str:
     return formatting.tone(value, places=_places())
+
+
+@register.filter
+def timeframe(value) -> str:
+    return timeframe_words(value)

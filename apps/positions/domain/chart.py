@@ -7,19 +7,17 @@ browser turns them into numbers, to draw.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from apps.core.numbers import plain
+from apps.core.timeframes import ccxt_timeframe
 
 # A ticket has no timeframe of its own (its rules may name several): its chart shows this one
 # unless its rules read candles of one timeframe, which it then shows.
 DEFAULT_TIMEFRAME = "15m"
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-# ccxt's timeframes, largest unit first, for turning TradingView's minutes into one.
-_AS_CCXT = ((10080, "w"), (1440, "d"), (60, "h"), (1, "m"))
 
 
 @dataclass(frozen=True)
@@ -52,18 +50,7 @@ def chart_timeframe(stored: str | None) -> str:
     """The ccxt timeframe of a position's candles: its own, as TradingView wrote it ("15",
     "240", "1D", "1W": digits are minutes) or as ccxt writes it ("15m", "4h"); DEFAULT_TIMEFRAME
     when it has none or one a chart cannot show (seconds, months)."""
-    text = (stored or "").strip()
-    if re.fullmatch(r"\d+[mhdw]", text) and int(text[:-1]) > 0:
-        return text
-    if re.fullmatch(r"\d+", text) and int(text) > 0:
-        minutes = int(text)
-        for size, unit in _AS_CCXT:
-            if minutes % size == 0:
-                return f"{minutes // size}{unit}"
-    match = re.fullmatch(r"(\d+)([DW])", text)
-    if match and int(match.group(1)) > 0:
-        return f"{int(match.group(1))}{match.group(2).lower()}"
-    return DEFAULT_TIMEFRAME
+    return ccxt_timeframe(stored) or DEFAULT_TIMEFRAME
 
 
 def timeframe_seconds(timeframe: str) -> int:

@@ -5,6 +5,14 @@ moved in state only (migration `positions/0001`), so no installed desk rewrites 
 """
 
 from apps.positions.models.groups import DcaLeg, PositionGroup, Pyramid, leg_label
-from apps.positions.models.orders import EXIT_REASON_WORDS, Order
+from apps.positions.models.orders import EXIT_REASON_WORDS, SELL_CODES, Order
 
-__all__ = ["EXIT_REASON_WORDS", "DcaLeg", "Order", "PositionGroup", "Pyramid", "leg_label"]
+__all__ = [
+    "EXIT_REASON_WORDS",
+    "SELL_CODES",
+    "DcaLeg",
+    "Order",
+    "PositionGroup",
+    "Pyramid",
+    "leg_label",
+]

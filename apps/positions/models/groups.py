@@ -10,13 +10,17 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.fields import MoneyField
-from apps.core.formatting import status_words
+from apps.core.formatting import pct, status_words
 from apps.core.market_formats import FormatSlot
 from apps.core.numbers import ZERO
+from apps.core.timeframes import timeframe_words
 from apps.positions.models.orders import Order
 from apps.positions.models.rules import parse_stored
 from apps.strategies.domain import dca
-from apps.strategies.domain.catalog import Rule, RuleKind, Side
+from apps.strategies.domain.catalog import InvalidRule, Rule, RuleKind, Side
+
+# The grid's take-profit modes that give each leg a take profit of its own.
+OWN_LEG_TP = (dca.TpMode.PER_LEG, dca.TpMode.HYBRID)
 
 
 def leg_label(pyramid: int, leg: int) -> str:
@@ -148,7 +152,9 @@ class PositionGroup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.symbol} {self.timeframe} {self.side} position #{self.pk}"
+        # A ticket's position has no timeframe: no double space where it would be.
+        words = (self.symbol, timeframe_words(self.timeframe), self.side)
+        return f"{' '.join(word for word in words if word)} position #{self.pk}"
 
     @property
     def dom_id(self) -> str:
@@ -166,15 +172,68 @@ class PositionGroup(models.Model):
 
     @property
     def name(self) -> str:
-        """How a trader names it: `BTC/USDT 15 long` for a signal's, `BTC/USDT long (ticket
+        """How a trader names it: `BTC/USDT 15m long` for a signal's, `BTC/USDT long (ticket
         #12)` for a ticket's."""
         if self.trade_id:
             return f"{self.symbol} {self.side} (ticket #{self.trade_id})"
-        return f"{self.symbol} {self.timeframe} {self.side}"
+        return f"{self.symbol} {timeframe_words(self.timeframe)} {self.side}"
 
     def parsed_exit_rules(self) -> dict[RuleKind, Rule | None]:
         """The stored exit rules, read back through the catalog (validated when written)."""
         return parse_stored(self.side, self.exit_rules)
+
+    def _rule_words(self) -> dict[RuleKind, str]:
+        """Its exit rules in words, by kind (a rule the catalog no longer accepts says so)."""
+        try:
+            rules = self.parsed_exit_rules()
+        except InvalidRule:
+            return {RuleKind.INITIAL_STOP: "no longer valid: edit and save the ticket"}
+        return {kind: rule.words for kind, rule in rules.items() if rule is not None}
+
+    @property
+    def stop_words(self) -> list[tuple[str, str]]:
+        """(Initial stop / Trailing stop, the rule in words) of the rules it carries."""
+        words = self._rule_words()
+        return [
+            (kind.label, words[kind])
+            for kind in (RuleKind.INITIAL_STOP, RuleKind.TRAILING_STOP)
+            if kind in words
+        ]
+
+    @property
+    def take_profit_words(self) -> str:
+        """Its take profit said once: the ticket's rule, or the grid's mode (with a rule the
+        strategy adds beside it)."""
+        rule = self._rule_words().get(RuleKind.TAKE_PROFIT, "")
+        if self.tp_mode == dca.TpMode.RULES:
+            return rule or "none: the ticket has no take-profit rule"
+        over = "above" if self.side == Side.LONG else "below"
+        whole = f"the whole position at {pct(self.group_tp_pct)} {over} its average entry"
+        grid = {
+            dca.TpMode.PER_LEG: "Per leg: each filled leg at its own TP % from its fill",
+            dca.TpMode.AGGREGATE: f"Aggregate: {whole}",
+            dca.TpMode.HYBRID: f"Hybrid: each leg at its own TP %, or {whole}, whichever first",
+        }.get(self.tp_mode, self.get_tp_mode_display())
+        return f"{grid}; and {rule}" if rule else grid
+
+    @property
+    def has_rules(self) -> bool:
+        """It carries exit rules, which the desk's rules loop evaluates."""
+        return bool(self.exit_rules)
+
+    @property
+    def leftover_words(self) -> str:
+        """What a closed position still holds, and why it stays: the close sold all a market
+        order could carry, rounded down to the market's step and within its minimums; the rest
+        stays in the account, no longer managed. "" when nothing is left."""
+        if not self.is_closed or self.quantity <= 0:
+            return ""
+        step = self.fmt.step
+        if step and self.quantity < step:
+            why = f"below the market's step of {step.normalize():f} {self.fmt.base}"
+        else:
+            why = "below the market's minimum order"
+        return f"dust left {why}: no order can sell it; it stays in the account, unmanaged"
 
     @property
     def status_words(self) -> str:
@@ -308,6 +367,16 @@ class DcaLeg(models.Model):
     @property
     def open_quantity(self) -> Decimal:
         return self.quantity - self.closed_quantity
+
+    @property
+    def has_own_tp(self) -> bool:
+        """Its take profit is its own (per leg, hybrid); else the group's or the rule's."""
+        return self.group.tp_mode in OWN_LEG_TP
+
+    @property
+    def tp_by(self) -> str:
+        """Who takes its profit when it has no take profit of its own."""
+        return "by the rule" if self.group.tp_mode == dca.TpMode.RULES else "with the group"
 
     @property
     def target_price(self) -> Decimal | None:

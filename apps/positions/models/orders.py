@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import models
 from django.db.models import Q
 
@@ -21,6 +23,23 @@ EXIT_REASON_WORDS = {
     "close": "closed by the trader",
     "risk": "risk engine",
     "kill_switch": "kill switch",
+}
+
+
+# What a sell's client order id ends in (before its count): `tdg42x1` is position #42's first
+# exit-signal sell. Letters only, and never `p` or `l`, which a leg's id uses (`tdg42p2l3`:
+# pyramid 2, leg 3). The ticket's take-profit rule once used `p`; ids already stored keep it
+# (client order ids are unique and never rewritten), new ones end in `e`.
+SELL_CODES = {
+    RuleKind.INITIAL_STOP.value: ("s", "the stop"),
+    RuleKind.TRAILING_STOP.value: ("w", "the trailing stop"),
+    RuleKind.TAKE_PROFIT.value: ("e", "the take-profit rule"),
+    "leg_tp": ("t", "a leg's own take profit"),
+    "group_tp": ("a", "the group (aggregate) take profit"),
+    "exit_signal": ("x", "an exit signal"),
+    "close": ("c", "your close"),
+    "risk": ("r", "the risk engine"),
+    "kill_switch": ("k", "the kill switch"),
 }
 
 
@@ -116,11 +135,25 @@ class Order(models.Model):
     @property
     def client_id_meaning(self) -> str:
         """What its client order id says, for the order's row: `tdg42p2l3` is position #42's
-        pyramid 2 · leg 3; `tdg42x1` its first exit-signal sell (read the leg with
+        pyramid 2 · leg 3; `tdg42x1` its sell 1 by an exit signal (read the leg with
         `select_related("leg__pyramid")`)."""
+        where = f"Position #{self.group_id}"
         if self.leg_id is not None:
-            return f"Position #{self.group_id}, {self.leg.label}"
-        return f"Position #{self.group_id}: {self.get_purpose_display().lower()} order"
+            where += f", {self.leg.label}"
+        if self.side != "sell":
+            return where if self.leg_id is not None else f"{where}: {self.purpose_words} order"
+        count = re.search(r"\d+$", self.client_order_id)
+        why = SELL_CODES.get(self.purpose, ("", self.purpose_words))[1]
+        return f"{where}: sell{f' {count.group()}' if count else ''} by {why}"
+
+    @property
+    def purpose_words(self) -> str:
+        return self.get_purpose_display().lower()
+
+    @classmethod
+    def sell_codes(cls) -> list[tuple[str, str]]:
+        """(code, what it means) of every sell, for the orders table's legend."""
+        return list(SELL_CODES.values())
 
     @classmethod
     def exit_words(cls, purpose: str) -> str:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.core.hooks import Hook
+from apps.core.timeframes import timeframe_words
 
 position_settled = Hook("positions.settled")
 position_changed = Hook("positions.changed")
@@ -63,7 +64,7 @@ class Entry:
 
     @property
     def key(self) -> str:
-        return f"{self.symbol} {self.timeframe} {self.side}"
+        return f"{self.symbol} {timeframe_words(self.timeframe)} {self.side}"
 
 
 @dataclass(frozen=True)

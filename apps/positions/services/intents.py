@@ -26,6 +26,7 @@ from apps.exchanges.models import Market
 from apps.exchanges.services.markets import rules_of
 from apps.positions.models import (
     EXIT_REASON_WORDS,
+    SELL_CODES,
     DcaLeg,
     Order,
     PositionGroup,
@@ -37,17 +38,6 @@ from apps.positions.services.events import group_event
 from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import Side
 
-_SELL_CODE = {
-    Order.Purpose.INITIAL_STOP: "s",
-    Order.Purpose.TRAILING_STOP: "w",
-    Order.Purpose.TAKE_PROFIT: "p",
-    Order.Purpose.LEG_TAKE_PROFIT: "t",
-    Order.Purpose.GROUP_TAKE_PROFIT: "a",
-    Order.Purpose.EXIT_SIGNAL: "x",
-    Order.Purpose.CLOSE: "c",
-    Order.Purpose.RISK: "r",
-    Order.Purpose.KILL_SWITCH: "k",
-}
 # Why a position closes, in the words its events use (the one wording: the model's).
 CLOSE_REASONS = EXIT_REASON_WORDS
 
@@ -225,9 +215,11 @@ def lay_pyramid(
 
 
 def sell_client_order_id(group: PositionGroup, purpose: str) -> str:
-    """`tdg42x1`: group 42's first exit-signal sell (t: leg TP, a: group TP, c: trader)."""
+    """`tdg42x1`: group 42's first exit-signal sell; the codes (`SELL_CODES`) are never a leg
+    id's `p` or `l`. The count is of every sell of the purpose, old ids included, so a new id
+    never repeats a stored one."""
     sequence = group.orders.filter(purpose=purpose).count() + 1
-    return f"tdg{group.pk}{_SELL_CODE[purpose]}{sequence}"
+    return f"tdg{group.pk}{SELL_CODES[purpose][0]}{sequence}"
 
 
 def prepare_sell(

@@ -21,6 +21,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from apps.core.message_figures import figures_of
+from apps.core.timeframes import timeframe_words
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError, TransientExchangeError
@@ -115,7 +116,7 @@ def act_on_signal(
 
 
 def _key(order: SignalOrder) -> str:
-    return f"{order.symbol} {order.timeframe} {order.side}"
+    return f"{order.symbol} {timeframe_words(order.timeframe)} {order.side}"
 
 
 # --- Entry ------------------------------------------------------------------------------------
@@ -479,7 +480,7 @@ def _add_pyramid(
     now: datetime,
 ) -> SignalOutcome:
     count = group.pyramids.count()  # below the limit: the caller checked, under the lock
-    key = f"{group.symbol} {group.timeframe} {group.side}"
+    key = group.name
     planned = _plan(
         _group_grid(group),
         reference=reference,
@@ -660,7 +661,7 @@ def close_group_locked(
     live.push_group(group)
     return SignalOutcome(
         EXECUTED,
-        f"Closing {group.symbol} {group.timeframe} {group.side} position #{group.pk}: {action}.",
+        f"Closing {group}: {action}.",
         group.pk,
         (sell.pk,) if sell else (),
     )

@@ -234,6 +234,31 @@ class Rule:
         return " | ".join(parts)
 
     @property
+    def words(self) -> str:
+        """The rule as a sentence, for a position's page: `Last price is at or below Entry
+        price -2 %`, `Unrealised PnL is at or above 3 %`, `Last price retraces 1.5 % from
+        Highest since entry` (a Fixed value is just its number; a PnL % reads as a %)."""
+        if self.condition == Condition.AT_MARKET:
+            return "Immediately, at market"
+        primary = self.primary.label
+        value = (
+            "" if self.value is None else format_value(self.value, self.unit, signed=self._offset)
+        )
+        fixed = self.secondary is None or self.secondary.source == "fixed"
+        if fixed and self.primary.definition.dimension == Dimension.PERCENT and value:
+            primary, value = primary.removesuffix(" %"), f"{value} %"
+        if self.condition == Condition.RETRACES_FROM and self.secondary is not None:
+            return " ".join(
+                p for p in (primary, "retraces", value, "from", self.secondary.label) if p
+            )
+        parts = [primary, self.condition.label]
+        if not fixed:
+            parts.append(self.secondary.label)
+        if value:
+            parts.append(value)
+        return " ".join(parts)
+
+    @property
     def _offset(self) -> bool:
         return (
             self.secondary is not None
