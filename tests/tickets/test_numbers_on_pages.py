@@ -135,3 +135,21 @@ def test_a_page_of_positions_looks_its_markets_up_once_whatever_their_number(tra
         lookups = [q for q in markets if '"exchanges_market"."tick_size"' in q["sql"]]
         assert len(lookups) == tables, url
         assert html.count("100.12 USDT") >= count  # every row's entry on its 0.01 tick
+
+
+@pytest.mark.parametrize(
+    ("sizing", "shown"),
+    [
+        (("quote", "200.50"), "200.5 USDT"),
+        (("base", "0.01"), "0.01 BTC"),
+        (("buying_power_pct", "5"), "5 % of buying power"),
+    ],
+)
+def test_a_waiting_tickets_size_reads_in_its_markets_units(trader, paper, sizing, shown):
+    trade = TradeFactory(owner=paper.owner, account=paper, rules__sizing=sizing)
+    html = trader.get(reverse("tickets:desk")).content.decode()
+    row = html.split(f'id="trade-{trade.pk}"')[1].split("</tr>")[0]
+    assert f'<span class="muted">{shown}</span>' in row
+    assert " quote<" not in row and " base<" not in row
+    detail = trader.get(reverse("tickets:detail", args=[trade.pk])).content.decode()
+    assert f"<dt>Sizing</dt><dd>{shown}</dd>" in detail
