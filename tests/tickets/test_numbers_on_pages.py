@@ -104,7 +104,8 @@ def test_the_trade_page_shows_its_position_formatted(trader, position):
 def test_the_portfolio_shows_buying_power_in_quote_and_balances_with_their_asset(trader, paper):
     html = trader.get(reverse("exchanges:portfolio")).content.decode()
     assert '<dd class="buying-power">10,000.00 USDT</dd>' in html
-    assert "<td>10,000 USDT</td>" in html  # a balance: no market step, its digits kept
+    # The quote currency's balance is money, to QUOTE_PLACES (another asset keeps its digits).
+    assert "<td>10,000.00 USDT</td>" in html
     assert Decimal("10000") == paper.balances.get(asset="USDT").free
 
 
