@@ -55,11 +55,6 @@ def tick_at(price: Decimal) -> None:
     as_worker(move_and_tick)
 
 
-def eight_places(value: Decimal) -> str:
-    """How the timeline shows a computed price: 8 places, no trailing zeros."""
-    return f"{value.quantize(Decimal('1e-8')).normalize():f}"
-
-
 def to_tens(price: Decimal, rounding: str) -> Decimal:
     return (price / TEN).quantize(Decimal(1), rounding=rounding) * TEN
 
@@ -236,7 +231,8 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     messages = timeline.locator("td:nth-child(4)").all_inner_texts()
     steps = [
         ("trade.saved", "Ticket saved: long BTC/USDT on Paper"),
-        ("trade.activated", f"BTC at {eight_places(threshold)} passes precision and minimums"),
+        # The reference price on the market's 0.01 tick, as every page writes a price.
+        ("trade.activated", f"BTC at {figure(threshold, 2)} passes precision and minimums"),
         ("trade.rule_evaluated", "EMA(21, 15m) | +0.2 %: not met"),
         ("trade.entry_triggered", "Entry rule met"),
         ("trade.entry_filled", "Entry filled: 0.01"),

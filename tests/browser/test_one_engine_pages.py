@@ -64,7 +64,8 @@ def test_the_desk_and_positions_list_both_and_the_kill_switch_closes_both(page, 
     rows = desk.locator("#desk-positions tbody tr.group")
     expect(rows).to_have_count(2)
     expect(desk.locator(f"#desk-group-{from_ticket.pk}")).to_contain_text(f"ticket #{trade.pk}")
-    expect(desk.locator(f"#desk-group-{from_signal.pk}")).to_contain_text("signal · 60")
+    # TradingView's "60", as traders write it.
+    expect(desk.locator(f"#desk-group-{from_signal.pk}")).to_contain_text("signal · 1h")
     expect(desk.locator(f"#trade-{trade.pk}")).to_contain_text(f"position #{from_ticket.pk}")
     expect(desk.locator("#figure-positions .figure-value")).to_have_text("2")
     expect(desk.locator("#desk-positions tfoot")).to_contain_text("Total · 2 positions in USDT")
@@ -88,7 +89,7 @@ def test_the_desk_and_positions_list_both_and_the_kill_switch_closes_both(page, 
     plan = risk.locator("#kill-confirm")
     expect(plan).to_contain_text("Closes 2 positions at market, from tickets and signals")
     expect(plan).to_contain_text(f"(ticket #{trade.pk}) #{from_ticket.pk}")
-    expect(plan).to_contain_text(f"BTC/USDT 60 long #{from_signal.pk}")
+    expect(plan).to_contain_text(f"BTC/USDT 1h long #{from_signal.pk}")
     risk.locator("#kill-confirm button.confirm-yes").click()
     expect(risk.locator("body")).to_contain_text("Kill switch engaged on Paper")
     as_worker(send_what_was_written)  # the worker sends the two market sells
