@@ -106,7 +106,7 @@ def test_one_loser_three_winners_partly_closed_for_the_right_quantities_and_pnl_
     assert gross - fee_bound <= net < gross
     event = Event.objects.get(kind="risk.action")
     assert D(event.data["required"]) == D("239.76") and event.account_id == paper.pk
-    assert "ETH/USDT 15 long" in event.message and "skipped" not in event.message
+    assert "ETH/USDT 15m long" in event.message and "skipped" not in event.message
     assert not PaperOrder.objects.filter(account=paper, status="open").exists()
 
 
@@ -128,7 +128,7 @@ def test_a_winner_that_closes_between_selection_and_execution_is_left_out_and_th
     assert action.covered == D("74.922") + D("6.659") * D("10.5")  # partial offset
     assert action.covered < action.required
     changes = action.calculation["changes"]
-    assert any("BTC/USDT 15 long" in c and "no longer a winner" in c for c in changes)
+    assert any("BTC/USDT 15m long" in c and "no longer a winner" in c for c in changes)
     assert "Since selection" in action.reason
     assert PositionGroup.objects.get(pk=book["ETH"].pk).status == PositionGroup.Status.CLOSED
 
@@ -143,7 +143,7 @@ def test_a_loser_that_recovers_before_execution_aborts_the_action_with_the_reaso
     action = desk.run(services.run, account=paper, now=timezone.now(), expected=expected)
 
     assert action.status == RiskAction.Status.ABORTED
-    assert action.reason.startswith("Aborted: ETH/USDT 15 long")
+    assert action.reason.startswith("Aborted: ETH/USDT 15m long")
     assert "PnL -3.12 % is short of the -5 % loss threshold" in action.reason
     assert not Order.objects.filter(purpose=Order.Purpose.RISK).exists()
     assert Event.objects.filter(kind="risk.action_aborted").count() == 1
