@@ -32,8 +32,6 @@ os.environ["REDIS_URL"] = ""  # in-memory cache and channel layer: measure the p
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradedesk.settings")
 
 import django  # noqa: E402
-import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
 
 django.setup()
 
@@ -48,6 +46,7 @@ from apps.core.event_csv import CHUNK_SIZE  # noqa: E402
 from apps.core.keyset import Cursor  # noqa: E402
 from apps.core.models import Event  # noqa: E402
 from apps.exchanges.models import ExchangeAccount  # noqa: E402
+from benchmarks.common import drop_bench_database  # noqa: E402
 
 PASSWORD = "bench-password-not-secret"  # noqa: S105 (a throwaway bench login)
 BATCH = 100_000
@@ -105,19 +104,6 @@ FROM (
 """
 
 
-def fresh_database() -> None:
-    """Drop the bench database (as benchmarks/webhooks_load.py does): each run starts empty."""
-    params = connection.get_connection_params()
-    name = params.pop("dbname")
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop {name!r}: point DATABASE_URL at a *bench* database.")
-    connection.close()
-    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
 def build(total: int, reuse: bool):
     """The users and accounts, and `total` events (kept if `reuse` and already there)."""
     if reuse:
@@ -125,7 +111,7 @@ def build(total: int, reuse: bool):
         call_command("migrate", "--noinput", verbosity=0)
         if Event.objects.count() == total:
             return _people()
-    fresh_database()
+    drop_bench_database()  # each run starts empty
     call_command("createdb")
     call_command("migrate", "--noinput", verbosity=0)
     trader, users, accounts = _people()

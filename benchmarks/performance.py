@@ -46,8 +46,6 @@ os.environ["REDIS_URL"] = ""  # in-memory cache and channel layer: measure the p
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradedesk.settings")
 
 import django  # noqa: E402
-import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
 
 django.setup()
 
@@ -62,6 +60,7 @@ from apps.exchanges.models import ExchangeAccount  # noqa: E402
 from apps.positions.models import Order, PositionGroup  # noqa: E402
 from apps.strategies.models import Strategy  # noqa: E402
 from apps.tickets.models import Trade  # noqa: E402
+from benchmarks.common import drop_bench_database  # noqa: E402
 
 PASSWORD = "bench-password-not-secret"  # noqa: S105 (a throwaway bench login)
 SNAPSHOT_SECONDS = 300  # EQUITY_SNAPSHOT_SECONDS's default
@@ -106,16 +105,8 @@ SATOSHI = Decimal("0.00000001")
 
 
 def fresh_database() -> None:
-    """Drop the bench database (as benchmarks/logs_filter.py does): each run starts empty."""
-    params = connection.get_connection_params()
-    name = params.pop("dbname")
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop {name!r}: point DATABASE_URL at a *bench* database.")
-    connection.close()
-    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    """An empty bench database: each run starts from nothing."""
+    drop_bench_database()
     call_command("createdb")
     call_command("migrate", "--noinput", verbosity=0)
 

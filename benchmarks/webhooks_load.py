@@ -49,13 +49,10 @@ os.environ.setdefault("CHANNEL_PREFIX", "tradedesk-bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradedesk.settings")
 
 import django  # noqa: E402
-import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
 
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -67,6 +64,7 @@ from apps.positions.models import Order  # noqa: E402
 from apps.strategies.models import Strategy  # noqa: E402
 from apps.webhooks.models import Signal, WebhookRoute  # noqa: E402
 from apps.webhooks.services.routes import create_route  # noqa: E402
+from benchmarks.common import drop_bench_database  # noqa: E402
 from tests.servers import PYTHON, free_port, serve  # noqa: E402
 
 USERNAME, PASSWORD = "bench-webhooks", "bench-password-not-secret"
@@ -74,22 +72,9 @@ RUN = str(int(time.time()))
 DECIDED_WAIT_SECONDS = 180
 
 
-def fresh_database() -> None:
-    """Drop the bench database: each run starts empty, so no run pays for an earlier one's
-    open groups in its loops."""
-    params = connection.get_connection_params()
-    name = params.pop("dbname")
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop {name!r}: point DATABASE_URL at a *bench* database.")
-    connection.close()
-    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
 def setup(total: int, *, rate_limit_per_minute: int | None = None) -> WebhookRoute:
-    fresh_database()
+    # Each run starts empty, so no run pays for an earlier one's open groups in its loops.
+    drop_bench_database()
     call_command("createdb")
     call_command("migrate", "--noinput", verbosity=0)
     user = ensure_user(username=USERNAME, password=PASSWORD)

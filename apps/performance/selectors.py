@@ -32,7 +32,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Abs, Coalesce, NullIf, TruncDate
+from django.db.models.functions import Abs, Coalesce, Left, NullIf, StrIndex, TruncDate
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -440,10 +440,42 @@ def performance(scope: Scope) -> Performance:
     )
 
 
+def _fees(currency):
+    """The sum of a position's order fees paid in `currency` (an expression on the position's
+    row): a correlated subquery on `orders.group`."""
+    paid = Order.objects.filter(group=OuterRef("pk"), fee_currency=currency).exclude(fee_cost=0)
+    return Coalesce(
+        Subquery(paid.values("group").annotate(total=Sum("fee_cost")).values("total")[:1]),
+        ZERO,
+        output_field=DecimalField(),
+    )
+
+
+_BASE = Left(OuterRef("symbol"), StrIndex(OuterRef("symbol"), Value("/")) - 1)
+# Columns computed for the CSV beside the position's own fields: what the position sold at on
+# average (proceeds net of fees / quantity sold), and the fees its orders paid in the quote and
+# in the base currency (a fee in a third currency, an exchange's token, is in neither: the
+# position's orders show it).
+CSV_COMPUTED = {
+    "average_exit": Case(
+        When(exit_quantity__gt=0, then=F("exit_proceeds") / F("exit_quantity")),
+        output_field=DecimalField(),
+    ),
+    "fees_quote": _fees(OuterRef("account__quote_currency")),
+    "fees_base": _fees(_BASE),
+}
+CSV_HEADER = [*CSV_FIELDS, *CSV_COMPUTED]
+
+
 def csv_rows(scope: Scope) -> Iterable[tuple]:
-    """Every field of every closed position behind the view, oldest close first, streamed
-    from a server-side cursor so the download starts at once."""
-    rows = closed_positions(scope).order_by("closed_at", "pk").values_list(*CSV_FIELDS)
+    """Every field of every closed position behind the view (then `CSV_COMPUTED`), oldest
+    close first, streamed from a server-side cursor so the download starts at once."""
+    rows = (
+        closed_positions(scope)
+        .annotate(**CSV_COMPUTED)
+        .order_by("closed_at", "pk")
+        .values_list(*CSV_HEADER)
+    )
     return rows.iterator(chunk_size=2000)
 
 

@@ -51,5 +51,5 @@ def performance_csv(request: HttpRequest) -> StreamingHttpResponse:
     _, scope = _scope(request)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return csv_response(
-        f"tradedesk-performance-{stamp}.csv", selectors.CSV_FIELDS, selectors.csv_rows(scope)
+        f"tradedesk-performance-{stamp}.csv", selectors.CSV_HEADER, selectors.csv_rows(scope)
     )

@@ -33,6 +33,18 @@
     if (menu) menu.classList.toggle("open", open);
   });
 
+  // The loaded ticket's status badge follows its row in the Tickets table, which the desk
+  // pushes whole after every change (an entry's fill turns "Active / Pending" into "Open").
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (!event.target || event.target.id !== "trades-table") return;
+    document.querySelectorAll("[data-trade-status]").forEach(function (badge) {
+      var row = document.querySelector("#trade-" + badge.dataset.tradeStatus + " .trade-status .badge");
+      if (!row) return;
+      badge.textContent = row.textContent;
+      badge.className = row.className;
+    });
+  });
+
   function setLive(state) {
     var indicator = document.getElementById("live-indicator");
     if (indicator) indicator.dataset.state = state;

@@ -102,7 +102,7 @@ def record_csp_violation(page: Page, message) -> None:
 
 
 def status_cell(page: Page, trade: Trade):
-    return page.locator(f"#trade-{trade.pk} td").nth(3)
+    return page.locator(f"#trade-{trade.pk} td.trade-status")
 
 
 def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_server_url):
@@ -175,23 +175,27 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     threshold = ema * Decimal("1.002")
     below = to_tens(threshold, ROUND_FLOOR) - 20
     tick_at(below)  # below the threshold: nothing to cross from yet
-    expect(row.locator("td").nth(5)).to_have_text(figure(below, 2, "USDT"))  # on the tick
+    last = row.locator(f"#trade-{trade.pk}-last")
+    expect(last).to_have_text(figure(below, 2, "USDT"))  # on the tick
     expect(status_cell(page, trade)).to_have_text("Active / Pending")
     entry = to_tens(threshold, ROUND_CEILING) + 10
     tick_at(entry)  # crosses above: the entry fires and the market buy fills at once
 
     expect(status_cell(page, trade)).to_have_text("Open")
+    # The loaded ticket's badge follows its row, live.
+    expect(page.locator("#ticket-title [data-trade-status]")).to_have_text("Open")
     trade.refresh_from_db()
     assert trade.position.average_entry == entry
-    expect(row.locator("td").nth(4)).to_have_text(figure(entry, 2, "USDT"))
-    # The same position is in the Desk's one list of open positions, opened by the ticket.
+    # The same position is in the Desk's one list of open positions, opened by the ticket, at
+    # its average entry on the tick.
     position_row = page.locator(f"#desk-group-{trade.position.pk}")
     expect(position_row).to_contain_text(f"ticket #{trade.pk}")
+    expect(position_row).to_contain_text(figure(entry, 2, "USDT"))
     expect(page.locator("#figure-positions .figure-value")).to_have_text("1")  # the header, live
 
     halfway = entry * Decimal("1.015")  # +1.5 %: take profit not met; exact on a multiple of 10
     tick_at(halfway)
-    expect(row.locator("td").nth(5)).to_have_text(figure(halfway, 2, "USDT"))
+    expect(row.locator(f"#trade-{trade.pk}-last")).to_have_text(figure(halfway, 2, "USDT"))
     expect(row.locator("td.pnl")).to_contain_text("(+1.50 %)")
     expect(status_cell(page, trade)).to_have_text("Open")
 
@@ -201,8 +205,10 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     trade_page.goto(f"{live_server_url}/trades/{trade.pk}/")
     wait_for_live_socket(trade_page)
     trade_page.evaluate("window.notReloaded = true")
+    # The kind in words, its code as the cell's title.
     live_steps = trade_page.locator("#timeline tr.event td:nth-child(3)")
-    expect(live_steps.last).to_have_text("trade.rule_evaluated")
+    expect(live_steps.last).to_have_text("Trade rule evaluated")
+    expect(live_steps.last).to_have_attribute("title", "trade.rule_evaluated")
 
     tick_at(entry * Decimal("1.035"))  # +3.5 %: take profit; the market sell fills at once
 
@@ -213,12 +219,12 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     assert position.realised_pnl > 0
     realised = position.realised_pnl.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     # A closed row shows what was sold and the realised PnL instead of an unrealised one.
-    expect(row.locator("td").nth(2)).to_have_text(figure(position.exit_quantity, 5, "BTC"))
+    expect(row.locator("td").nth(1)).to_have_text(figure(position.exit_quantity, 5, "BTC"))
     expect(row.locator("td.pnl")).to_have_text(f"realised +{realised} USDT")
     expect(row.locator("td.pnl")).to_have_class("num pnl gain")
     assert page.evaluate("window.notReloaded") is True
-    expect(live_steps.last).to_have_text("position.closed")
-    expect(live_steps.nth(-3)).to_have_text("trade.take_profit_hit")
+    expect(live_steps.last).to_have_attribute("title", "position.closed")
+    expect(live_steps.nth(-3)).to_have_attribute("title", "trade.take_profit_hit")
     assert trade_page.evaluate("window.notReloaded") is True
     trade_page.close()
 
@@ -226,7 +232,7 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     expect(page.locator("#trade-status")).to_contain_text("Closed")
     expect(page.locator("#trade-facts")).to_contain_text(f"{realised} USDT")
     timeline = page.locator("#timeline tr.event")
-    kinds = timeline.locator("td:nth-child(3)").all_inner_texts()
+    kinds = timeline.locator("td:nth-child(3)").evaluate_all("cells => cells.map(c => c.title)")
     messages = timeline.locator("td:nth-child(4)").all_inner_texts()
     steps = [
         ("trade.saved", "Ticket saved: long BTC/USDT on Paper"),
@@ -314,7 +320,7 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
 
     row.locator("a.load-trade").click()
     expect(page.locator("#ticket-state")).to_have_text(
-        "Revision 1 is running (open). Modify to edit a new revision; it takes over only when "
+        "Revision 1 is running. Modify to edit a new revision; it takes over only when "
         "you Activate it."
     )
     expect(page.locator('input[name="take_profit-value"]')).to_be_disabled()
@@ -330,7 +336,7 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
     )
 
     tick_at(Decimal("66000.00"))  # revision 1 is what the rules loop evaluates meanwhile
-    expect(row.locator("td").nth(5)).to_have_text("66,000.00 USDT")
+    expect(row.locator(f"#trade-{trade.pk}-last")).to_have_text("66,000.00 USDT")
     trade.refresh_from_db()
     assert (trade.revision.number, trade.next_revision.number) == (1, 2)
     assert trade.next_revision.rules["take_profit"]["value"] == "5"
@@ -344,7 +350,8 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
 
     page.click("button[name=action][value=activate]")
     expect(page.locator("#ticket-notice")).to_have_text("Revision 2 is now running.")
-    expect(page.locator("#ticket-state")).to_contain_text("Revision 2 is running (open).")
+    expect(page.locator("#ticket-state")).to_contain_text("Revision 2 is running.")
+    expect(page.locator("#ticket-title [data-trade-status]")).to_have_text("Open")
     trade.refresh_from_db()
     assert (trade.revision.number, trade.next_revision) == (2, None)
     trade.position.refresh_from_db()
@@ -353,7 +360,7 @@ def test_modify_keeps_the_running_revision_until_the_new_one_is_activated(page, 
     tick_at(Decimal("67000.00"))  # +3.08 %: revision 1 would have taken profit here
     trade.refresh_from_db()
     assert trade.status == Trade.Status.OPEN
-    expect(row.locator("td").nth(5)).to_have_text("67,000.00 USDT")
+    expect(row.locator(f"#trade-{trade.pk}-last")).to_have_text("67,000.00 USDT")
     expect(status_cell(page, trade)).to_have_text("Open")
     tick_at(Decimal("68250.00"))  # +5 %: revision 2's take profit
     expect(status_cell(page, trade)).to_have_text("Closed")

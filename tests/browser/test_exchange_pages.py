@@ -14,6 +14,7 @@ from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.paper.services import current_price
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.browser.conftest import as_worker, log_in, wait_for_live_socket
+from tests.figures import figure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +39,7 @@ def test_add_a_paper_account_test_it_and_preview_an_order(page, live_server_url)
     page.fill("#order-preview #id_price", "30000.123")
     page.click("button:has-text('Preview')")
     expect(page.locator("#preview-result")).to_have_text(
-        "Would send: limit buy 0.00123 BTC/USDT at 30000.12 = 36.9001476."
+        "Would send: limit buy 0.00123 BTC (BTC/USDT) at 30,000.12 USDT = 36.90 USDT."
     )
     page.fill("#order-preview #id_size", "0.00001")
     page.click("button:has-text('Preview')")
@@ -52,7 +53,7 @@ def test_the_desk_portfolio_updates_live_when_funds_are_committed(page, live_ser
     services.check_connection(account=account)
     log_in(page, live_server_url, trader.username, PASSWORD)
     portfolio = page.locator(f"#portfolio-{account.pk}")
-    expect(portfolio.locator(".buying-power")).to_have_text("10000 USDT")
+    expect(portfolio.locator(".buying-power")).to_have_text("10,000.00 USDT")
     wait_for_live_socket(page)
     page.evaluate("window.notReloaded = true")
 
@@ -72,5 +73,5 @@ def test_the_desk_portfolio_updates_live_when_funds_are_committed(page, live_ser
     limit = as_worker(commit_funds_to_a_resting_buy)
 
     expected = Decimal("10000") - Decimal("0.01") * limit
-    expect(portfolio.locator(".buying-power")).to_have_text(f"{expected.normalize():f} USDT")
+    expect(portfolio.locator(".buying-power")).to_have_text(figure(expected, 2, "USDT"))
     assert page.evaluate("window.notReloaded") is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -54,8 +56,45 @@ def test_filtering_the_logs_swaps_the_table_and_nothing_overflows(
     page.screenshot(path=str(ARTIFACTS / f"logs-filtered-{width}.png"), full_page=True)
     assert page.evaluate(OVERFLOWING) == []
     page.goto(f"{live_server_url}/logs/{Event.objects.filter(user=trader).first().pk}/")
-    expect(page.locator("h1")).to_contain_text(".")
+    # The event's page names its kind in words (the code is on hover), not `trade.activated`.
+    expect(page.locator("h1")).to_have_text(
+        re.compile(r"^\s*(Trade activated|Signal rejected)\s*$")
+    )
     page.screenshot(path=str(ARTIFACTS / f"event-detail-{width}.png"), full_page=True)
+    assert page.evaluate(OVERFLOWING) == []
+    assert errors == []
+    assert page.csp_violations == []
+
+
+def test_on_a_phone_the_first_logs_rows_message_is_on_screen_without_scrolling(
+    page, live_server_url
+):
+    trader = UserFactory()
+    account = ExchangeAccountFactory(owner=trader, label="Main")
+    record_event(
+        kind="position.closed",
+        message="Position closed (group take profit): realised +1.77 USDT (+1.77 %).",
+        user=trader,
+        account=account,
+        level=Event.Level.SUCCESS,
+        facts=Facts(symbol="SOL/USDT"),
+    )
+    errors = watch_console(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server_url, trader.username, PASSWORD)
+    page.goto(f"{live_server_url}/logs/")
+    row = page.locator("#log-results tr.event").first
+    message = row.locator("td.log-message")
+    message.scroll_into_view_if_needed()
+    box = message.bounding_box()
+    assert box is not None
+    # The whole message cell lies inside the 390 px viewport: nothing to scroll sideways to.
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    expect(message).to_contain_text("realised +1.77 USDT")
+    time = row.locator("td[data-label='Time (UTC)']").bounding_box()
+    assert time is not None and time["y"] < box["y"]  # the time line above the message
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "logs-rows-390.png"), full_page=True)
     assert page.evaluate(OVERFLOWING) == []
     assert errors == []
     assert page.csp_violations == []

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
@@ -202,3 +204,20 @@ def test_a_testnet_is_refused_on_an_exchange_that_has_none(client, trader):
         ).sandbox
         is True
     )
+
+
+def test_the_account_pages_write_refresh_times_as_every_other_page_does_in_utc(client, trader):
+    account = services.create_account(
+        owner=trader, label="Main", kind="binance", api_key="KEY-1", api_secret="SECRET-1"
+    )
+    refreshed = datetime(2026, 12, 4, 18, 25, 10, tzinfo=UTC)
+    ExchangeAccount.objects.filter(pk=account.pk).update(
+        markets_refreshed_at=refreshed, balances_refreshed_at=None
+    )
+    detail = client.get(reverse("exchanges:account-detail", args=[account.pk])).content.decode()
+    assert "refreshed 2026-12-04 18:25:10 UTC" in detail
+    assert "Dec. 4, 2026" not in detail and "p.m." not in detail
+    listing = client.get(reverse("exchanges:account-list")).content.decode()
+    assert "Markets refreshed (UTC)" in listing
+    assert "<td>2026-12-04 18:25:10</td>" in listing
+    assert "<td>never</td>" in listing  # no balances refresh yet

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal as D
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.performance.selectors import CSV_FIELDS
+from apps.positions.models import Order
 from tests.performance.ledger import PRECISE_PROCEEDS, RANGE, build_ledger
 
 pytestmark = pytest.mark.django_db
@@ -117,13 +119,35 @@ def test_queries_do_not_grow_with_the_ledger(client, ledger):
     assert len(many) == len(few)
 
 
+def _order(position, n: int, side: str, fee: str, currency: str) -> Order:
+    return Order.objects.create(
+        group=position, account=position.account, purpose=Order.Purpose.ENTRY,
+        symbol=position.symbol, side=side, type="market", amount=D("0.5"),
+        client_order_id=f"perfcsv{position.pk}n{n}", status=Order.Status.FILLED,
+        fee_cost=D(fee), fee_currency=currency,
+    )  # fmt: skip
+
+
 def test_the_csv_holds_every_field_unrounded(client, ledger):
+    # A (BTC/USDT) paid its buys' fees in BTC and its sells' in USDT, and one in BNB.
+    a = ledger.positions[0]
+    for n, (side, fee, currency) in enumerate(
+        [("buy", "0.0005", "BTC"), ("buy", "0.00025", "BTC"), ("sell", "0.05744", "USDT"),
+         ("sell", "0.0575", "USDT"), ("sell", "0.001", "BNB")]
+    ):  # fmt: skip
+        _order(a, n, side, fee, currency)
     response = client.get("/performance/csv", RANGE)
     assert response.streaming
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == CSV_FIELDS
+    assert rows[0] == [*CSV_FIELDS, "average_exit", "fees_quote", "fees_base"]
     assert len(rows) == 5
     first = dict(zip(rows[0], rows[1], strict=True))
     assert first["exit_proceeds"] == str(PRECISE_PROCEEDS)
     assert first["realised_pnl"] == "14.785" and first["symbol"] == "BTC/USDT"
+    # Sold 1 for 114.885…: its average exit; the fees by currency (BNB in neither).
+    assert D(first["average_exit"]) == PRECISE_PROCEEDS
+    assert D(first["fees_quote"]) == D("0.11494") and D(first["fees_base"]) == D("0.00075")
+    second = dict(zip(rows[0], rows[2], strict=True))  # no orders recorded, nothing sold
+    assert D(second["fees_quote"]) == 0 and D(second["fees_base"]) == 0
+    assert second["average_exit"] == ""
     assert not any("DOGE/USDT" in row for row in rows)  # another trader's position

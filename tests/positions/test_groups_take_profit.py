@@ -124,7 +124,34 @@ def test_aggregate_sells_the_whole_position_at_average_entry_plus_the_group_tp(p
     basis = (COST_0 + COST_1) * D("0.01083") / (LEG_0 + LEG_1)
     assert group.realised_pnl == stored(proceeds - basis)
     hit = Event.objects.get(kind="trade.take_profit_hit", subject_id=str(group.pk))
-    assert f"group's target {target.quantize(D('0.00000001'))}" in hit.message
+    # The message quotes its prices on the market's 0.01 tick; the event's data stays exact.
+    assert target.quantize(D("0.01")) == D("65725.60")
+    assert (
+        "last 65,726.00 reached the group's target 65,725.60 (average entry 64,436.87 + 2 %)"
+        in (hit.message)
+    )
+    assert D(hit.data["price"]) == D("65726")
+    # The entry and DCA fills, the sell and the close read on the 0.01 tick and the 0.00001
+    # step (an amount off the step keeps its digits), quote values to 2 places with the unit.
+    events = Event.objects.filter(subject_id=str(group.pk), subject_type="positions.positiongroup")
+    fills = [e.message for e in events.filter(kind="trade.entry_filled").order_by("pk")]
+    assert fills == [
+        "DCA pyramid 1 · leg 1 filled: 0.00615 BTC at 65,000.00. The position holds "
+        "0.00614385 BTC, average entry 65,000.00.",
+        "DCA pyramid 1 · leg 2 filled: 0.00470 BTC at 63,700.00. The position holds "
+        "0.01083915 BTC, average entry 64,436.87.",
+    ]
+    assert average.quantize(D("0.01")) == D("64436.87")
+    assert group.realised_pnl.quantize(D("0.01")) == D("12.55")
+    sold = events.get(kind="group.sold")
+    assert sold.message == (
+        "Group take profit order filled 0.01083 BTC at 65,726.00 for the position: realised "
+        "+12.55 USDT."
+    )
+    assert D(sold.data["pnl"]) == group.realised_pnl
+    assert events.get(kind="position.closed").message.startswith(
+        "Position closed (group take profit): realised +12.55 USDT (+1.80 %)."
+    )
     closed = Event.objects.get(kind="position.closed", subject_id=str(group.pk))
     assert closed.data["pnl"] == str(group.realised_pnl)
     assert closed.data["reason"] == "group take profit"

@@ -105,6 +105,18 @@ def test_one_loser_three_winners_partly_closed_for_the_right_quantities_and_pnl_
     net = winners_pnl + booked["ETH"]
     assert gross - fee_bound <= net < gross
     event = Event.objects.get(kind="risk.action")
+    # Prices on each market's tick, amounts on its step, quote values to 2 places with the
+    # unit, the PnL % to 2 places; the data keep the exact figures (74.922 realised by LTC).
+    assert event.message.startswith(
+        f"Risk action #{action.pk}: ETH/USDT 15 long #{book['ETH'].pk} at \u22128.00 % needs "
+        f"239.76 USDT. Winners: BTC/USDT 15 long #{book['BTC'].pk} 0.01536 at 71,500.00 "
+        f"realises 99.84 USDT; LTC/USDT 15 long #{book['LTC'].pk} 12.487 at 86.00 realises "
+        f"74.92 USDT; SOL/USDT 15 long #{book['SOL'].pk} 6.190 at 160.50 realises 65.00 USDT."
+    )
+    closing = Event.objects.get(kind="risk.winner_closing", subject_id=str(book["LTC"].pk))
+    assert "selling 12.487 LTC of this winner" in closing.message
+    assert "to realise about 74.92 USDT" in closing.message
+    assert D(closing.data["realised"]) == D("74.922")
     assert D(event.data["required"]) == D("239.76") and event.account_id == paper.pk
     assert "ETH/USDT 15m long" in event.message and "skipped" not in event.message
     assert not PaperOrder.objects.filter(account=paper, status="open").exists()

@@ -355,6 +355,24 @@ def test_a_crossing_explains_both_ticks():
     )
 
 
+def test_an_explanation_writes_prices_on_the_tick_and_a_pnl_pct_to_two_places():
+    # The trader's trial read "threshold 62926.339" and "Unrealised PnL % 0.05642375".
+    stop = rule(STOP, **STOP_2_PCT)
+    evaluation = evaluate(stop, Inputs(last=D("64210.4"), entry_price=D("64210.55")), LONG, None)
+    assert evaluation.threshold == D("62926.3390")  # exact in the evaluation (and its event)
+    assert evaluation.explain(D("0.1")) == (
+        "Last price | is at or below | Entry price | -2 %: not met "
+        "(Last price 64,210.4, threshold 62,926.3)."
+    )
+    assert "threshold 62,926.339)" in evaluation.explain()  # no tick known: as it is, 8 at most
+    take = rule(TAKE, primary="pnl_pct", condition="at_or_above", secondary="fixed", value="3")
+    inputs = Inputs(last=D("100.0564237"), entry_price=D(100))
+    assert evaluate(take, inputs, LONG, None).explain(D("0.01")) == (
+        "Unrealised PnL % | is at or above | Fixed value | 3: not met "
+        "(Unrealised PnL % 0.06, threshold 3.00)."
+    )
+
+
 # --- Properties -----------------------------------------------------------------------------
 
 prices = st.decimals(

@@ -142,3 +142,4 @@ def test_the_strategies_list_is_linked_from_settings(trader, strategy):
     assert reverse("strategies:list") in trader.get(reverse("core:settings")).content.decode()
     html = trader.get(reverse("strategies:list")).content.decode()
     assert "Dip buyer" in html and edit(strategy) in html
+    assert "Fixed amount (quote): 100.00</td>" in html  # its sizing to QUOTE_PLACES

@@ -129,6 +129,25 @@ def test_initial_stop_sells_when_price_falls_two_percent(paper, on_commit):
     assert trade.position.exit_reason == Order.Purpose.INITIAL_STOP
     assert trade.position.realised_pnl < 0
     assert "trade.stop_hit" in kinds(trade)
+    # The messages quote the market's tick (0.01) and QUOTE_PLACES, signed for the PnL; the
+    # events' data keep every digit.
+    events = {event.kind: event for event in timeline(trade).events}
+    messages = {kind: event.message for kind, event in events.items()}
+    assert messages["trade.stop_hit"] == (
+        "Initial stop: Last price | is at or below | Entry price | -2 %: met (Last price "
+        "63,700.00, threshold 63,700.00); closing the position: selling 0.01536 BTC at market "
+        f"(order tdg{trade.position.pk}s1)."
+    )
+    loss = trade.position.realised_pnl
+    assert loss.quantize(Decimal("0.01")) == Decimal("-21.95")
+    assert messages["group.sold"] == (
+        "Initial stop order filled 0.01536 BTC at 63,700.00 for the position: realised "
+        "\u221221.95 USDT."
+    )
+    assert messages["position.closed"].startswith(
+        "Position closed (initial stop): realised \u221221.95 USDT (\u22122.20 %)."
+    )
+    assert Decimal(events["position.closed"].data["pnl"]) == loss  # exact, not the rounded figure
 
 
 def test_trailing_stop_follows_the_highest_price(paper, on_commit):

@@ -53,8 +53,10 @@ def test_the_desk_lists_the_position_on_its_tick_and_step_with_signed_coloured_p
     assert '<td class="num pnl loss">' in row
     assert "65000.123456" not in html and "64123.456 " not in row
     assert "791.28 USDT" in row  # the value now: 0.01234 × 64123.456, to 2 places
+    # The Tickets card keeps to one line a ticket: the last price and PnL (the average entry is
+    # in the list of open positions above, and on the trade's page).
     tickets = html.split(f'id="trade-{position.trade_id}"')[1].split("</tr>")[0]
-    assert ENTRY in tickets and LAST in tickets and PNL in tickets
+    assert LAST in tickets and PNL in tickets and "0.01234 BTC" in tickets
 
 
 def test_the_desk_list_pushed_live_reads_the_same_and_looks_its_markets_up_once(position):
@@ -102,5 +104,53 @@ def test_the_trade_page_shows_its_position_formatted(trader, position):
 def test_the_portfolio_shows_buying_power_in_quote_and_balances_with_their_asset(trader, paper):
     html = trader.get(reverse("exchanges:portfolio")).content.decode()
     assert '<dd class="buying-power">10,000.00 USDT</dd>' in html
-    assert "<td>10,000 USDT</td>" in html  # a balance: no market step, its digits kept
+    # The quote currency's balance is money, to QUOTE_PLACES (another asset keeps its digits).
+    assert "<td>10,000.00 USDT</td>" in html
     assert Decimal("10000") == paper.balances.get(asset="USDT").free
+
+
+def test_a_positions_row_pushed_live_is_formatted(position):
+    from apps.positions.selectors import groups_for_rows
+
+    groups = attach_formats(groups_for_rows(ids=[position.pk]))  # as the push renders them
+    html = render_to_string("positions/positions_live.html", {"groups": groups, "created": False})
+    row = html.split(f'id="group-{position.pk}"')[1].split("</tr>")[0]
+    assert ENTRY in row and LAST in row and "0.01234 BTC" in row
+    assert f'<td class="num pnl loss">{PNL} <span class="pct">({PCT})</span></td>' in row
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_a_page_of_positions_looks_its_markets_up_once_whatever_their_number(trader, paper, count):
+    symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    for n in range(count):
+        trade = TradeFactory(
+            owner=paper.owner, account=paper, status=Trade.Status.OPEN, symbol=symbols[n % 3]
+        )
+        ticket_position(trade, quantity="1", price="100.123", last_price="101")
+    # One lookup of every row's tick and step per table: the Positions table; on the Desk its
+    # open positions and its tickets. Never one per row.
+    for url, tables in ((reverse("positions:list"), 1), (reverse("tickets:desk"), 2)):
+        with CaptureQueriesContext(connection) as queries:
+            html = trader.get(url).content.decode()
+        markets = [q for q in queries.captured_queries if 'FROM "exchanges_market"' in q["sql"]]
+        lookups = [q for q in markets if '"exchanges_market"."tick_size"' in q["sql"]]
+        assert len(lookups) == tables, url
+        assert html.count("100.12 USDT") >= count  # every row's entry on its 0.01 tick
+
+
+@pytest.mark.parametrize(
+    ("sizing", "shown"),
+    [
+        (("quote", "200.50"), "200.5 USDT"),
+        (("base", "0.01"), "0.01 BTC"),
+        (("buying_power_pct", "5"), "5 % of buying power"),
+    ],
+)
+def test_a_waiting_tickets_size_reads_in_its_markets_units(trader, paper, sizing, shown):
+    trade = TradeFactory(owner=paper.owner, account=paper, rules__sizing=sizing)
+    html = trader.get(reverse("tickets:desk")).content.decode()
+    row = html.split(f'id="trade-{trade.pk}"')[1].split("</tr>")[0]
+    assert f'<span class="muted">{shown}</span>' in row
+    assert " quote<" not in row and " base<" not in row
+    detail = trader.get(reverse("tickets:detail", args=[trade.pk])).content.decode()
+    assert f"<dt>Sizing</dt><dd>{shown}</dd>" in detail

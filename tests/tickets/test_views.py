@@ -555,7 +555,8 @@ def test_the_live_table_and_rows_swap_in_by_their_ids(paper, django_assert_num_q
     assert f'<td id="trade-{trade.pk}-pnl" hx-swap-oob="true"' in html
     assert "+13.00 USDT" in html and "(+2.00 %)" in html  # 0.01 × 1300 and +2 %
     assert "<tr" not in html  # the row's links and rules are not re-rendered every tick
-    assert "Take profit:</span> Unrealised PnL % | is at or above | Fixed value | 3" in table
+    # The rules on the details link's hover, so a row stays one line in the side card.
+    assert "Take profit: Unrealised PnL % | is at or above | Fixed value | 3" in table
     assert SOURCES["ema"].label in table and RuleKind.ENTRY.label in table
 
 

@@ -171,7 +171,7 @@ def test_the_plain_text_indicator_alert_sizes_by_the_routes_strategy(payloads, r
     group = PositionGroup.objects.get()
     assert (signal.status, signal.group_id) == (Signal.Status.EXECUTED, group.pk)
     assert "quantity" not in signal.parsed  # the text never sizes: the strategy does (500 USDT)
-    assert "500 USDT" in signal.reason
+    assert "with 500.00 USDT" in signal.reason
 
 
 def test_three_commas_deal_start_and_close_at_market_price(payloads, route, send):

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from apps.core.message_figures import figures_of
 from apps.positions.models import PositionGroup
 from apps.positions.services import intents
 from apps.positions.services.signals import close_group_locked
@@ -40,6 +41,7 @@ def close_by_rule(
             price=last,
             signal_id=None,
             now=now,
-            why=evaluation.explain(),
+            # Its sentence ends before the close's: "...threshold 63,700.00); closing ...".
+            why=evaluation.explain(figures_of(position).market.tick).removesuffix(".") + ";",
         )
     return True

@@ -13,9 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 
+from apps.core.message_figures import figures_of
 from apps.core.models import Event
 from apps.core.numbers import ZERO
-from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderStatus
 from apps.positions.models import DcaLeg, Order, PositionGroup
 from apps.positions.services import hooks, intents, live
@@ -123,13 +123,14 @@ def _leg_bought(group: PositionGroup, order: Order, filled, cost, fee) -> None:
     # A ticket's entry is its position's first buy; a signal's legs are named by their place.
     what = "Entry" if order.purpose == Order.Purpose.ENTRY else f"DCA {leg.label}"
     armed = " Its exit rules are armed." if group.exit_rules and leg.index == 0 else ""
+    shown = figures_of(group, unit=group.account.quote_currency)
     group_event(
         group,
         "trade.entry_filled",
-        f"{what} filled: {fmt(filled)} {base} at "
-        f"{fmt(price.normalize())}{' (partial)' if order.status == Order.Status.OPEN else ''}. "
-        f"The position holds {fmt(group.quantity.normalize())} {base}, average entry "
-        f"{fmt(group.average_entry.quantize(Decimal('0.00000001')).normalize())}.{armed}",
+        f"{what} filled: {shown.amount(filled)} {base} at "
+        f"{shown.price(price)}{' (partial)' if order.status == Order.Status.OPEN else ''}. "
+        f"The position holds {shown.amount(group.quantity)} {base}, "
+        f"average entry {shown.price(group.average_entry)}.{armed}",
         level=Event.Level.SUCCESS,
         data={
             "pyramid": leg.pyramid.number,
@@ -167,13 +168,12 @@ def _sold(group: PositionGroup, order: Order, filled, cost, fee) -> None:
     base = intents.base_of(group.symbol)
     price = cost / filled
     whose = leg.label if leg else "the position"
+    shown = figures_of(group, unit=group.account.quote_currency)
     group_event(
         group,
         "group.sold",
-        f"{order.get_purpose_display()} order filled {fmt(filled)} {base} at "
-        f"{fmt(price.normalize())} for {whose}: realised "
-        f"{fmt((proceeds - basis).quantize(Decimal('0.00000001')))} "
-        f"{group.account.quote_currency}.",
+        f"{order.get_purpose_display()} order filled {shown.amount(filled)} {base} at "
+        f"{shown.price(price)} for {whose}: realised {shown.pnl(proceeds - basis)}.",
         data={
             "quantity": str(filled),
             "price": str(price),
@@ -202,7 +202,8 @@ def _order_done(group: PositionGroup, order: Order) -> None:
         }[order.status]
         leg.save(update_fields=["status"])
         if order.status == Order.Status.CANCELLED:
-            kept = f" after filling {fmt(order.filled.normalize())}" if order.filled else ""
+            shown = figures_of(group)
+            kept = f" after filling {shown.amount(order.filled)}" if order.filled else ""
             group_event(
                 group,
                 "group.leg_cancelled",

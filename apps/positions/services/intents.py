@@ -18,6 +18,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils.text import capfirst
 
 from apps.core.background import enqueue_on_commit
+from apps.core.message_figures import figures_of
 from apps.core.numbers import ZERO
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderType
@@ -184,14 +185,15 @@ def lay_pyramid(
         send_on_commit(order)
         orders.append(order)
     laid = [plan for plan in planned if plan.ok]
+    shown = figures_of(group, unit=group.account.quote_currency)
     group_event(
         group,
         "group.grid_laid",
-        f"Pyramid {index + 1} grid laid from {fmt(entry_price)} with {fmt(capital.normalize())} "
-        f"{group.account.quote_currency}: "
+        f"Pyramid {index + 1} grid laid from {shown.price(entry_price)} with "
+        f"{shown.quote(capital)}: "
         + "; ".join(
             f"leg {plan.index + 1} {'market' if is_market_leg(plan) else 'limit'}"
-            f" {fmt(plan.amount)} {base} at {fmt(plan.price)}"
+            f" {shown.amount(plan.amount)} {base} at {shown.price(plan.price)}"
             for plan in laid
         )
         + ".",

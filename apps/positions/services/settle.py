@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from apps.core.message_figures import figures_of
 from apps.core.models import Event
-from apps.exchanges.domain.precision import fmt
 from apps.positions.models import DcaLeg, Order, PositionGroup
 from apps.positions.services import hooks, intents
 from apps.positions.services.events import group_event
-
-CENTS = Decimal("0.01")
-PLACES = Decimal("0.00000001")
 
 
 def settle(group: PositionGroup, *, price: Decimal | None, now: datetime) -> None:
@@ -33,11 +30,12 @@ def settle(group: PositionGroup, *, price: Decimal | None, now: datetime) -> Non
     if group.status == PositionGroup.Status.CLOSING:
         if amount is not None:
             order = intents.write_sell(group, purpose=group.exit_reason, amount=amount)
+            shown = figures_of(group)
             group_event(
                 group,
                 "group.closing",
-                f"Still holding {fmt(group.quantity.normalize())} "
-                f"{intents.base_of(group.symbol)}: selling {fmt(amount)} at market "
+                f"Still holding {shown.amount(group.quantity)} "
+                f"{intents.base_of(group.symbol)}: selling {shown.amount(amount)} at market "
                 f"(order {order.client_order_id}).",
                 data={"quantity": str(amount), "client_order_id": order.client_order_id},
             )
@@ -69,16 +67,16 @@ def close(group: PositionGroup, *, now: datetime, left: str = "") -> None:
     else:
         reason = "no leg was filled"
     pct = group.realised_pnl_pct
+    shown = figures_of(group, unit=group.account.quote_currency)
     note = ""
     if group.quantity > 0:
-        note = f" {fmt(group.quantity.normalize())} {intents.base_of(group.symbol)} left"
+        note = f" {shown.amount(group.quantity)} {intents.base_of(group.symbol)} left"
         note += f" cannot be sold ({left.rstrip('.')})." if left else " cannot be sold."
     group_event(
         group,
         "position.closed",
-        f"Position closed ({reason}): realised "
-        f"{fmt(group.realised_pnl.quantize(PLACES).normalize())} {group.account.quote_currency}"
-        + (f" ({fmt(pct.quantize(CENTS))} %)" if pct is not None else "")
+        f"Position closed ({reason}): realised {shown.pnl(group.realised_pnl)}"
+        + (f" ({shown.pct(pct, signed=True)})" if pct is not None else "")
         + f".{note}",
         level=Event.Level.SUCCESS if group.realised_pnl >= 0 else Event.Level.WARNING,
         data={

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from apps.core.message_figures import figures_of
 from apps.core.timeframes import timeframe_words
 from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import Ticker
@@ -457,11 +458,12 @@ def _open_group(
     )
     skipped = sum(1 for plan in planned if not plan.ok)
     live.push_group(group, created=True)
+    shown = figures_of(group, unit=account.quote_currency)
     return SignalOutcome(
         EXECUTED,
         f"Opened {_key(order)} position #{group.pk}: pyramid 1 of {group.pyramid_limit}, "
-        f"{_legs_text(orders, skipped)} with {fmt(capital.normalize())} "
-        f"{account.quote_currency} from {fmt(reference)}.",
+        f"{_legs_text(orders, skipped)} with {shown.quote(capital)} "
+        f"from {shown.price(reference)}.",
         group.pk,
         tuple(o.pk for o in orders),
     )
@@ -488,11 +490,12 @@ def _add_pyramid(
     )
     if isinstance(planned, str):
         return _rejected(planned, group.pk)
+    shown = figures_of(group, unit=group.account.quote_currency)
     group_event(
         group,
         "group.pyramid_added",
         f"Pyramid {count + 1} of {group.pyramid_limit} added to {key} by an entry signal at "
-        f"{fmt(reference)} with {fmt(capital.normalize())} {group.account.quote_currency}.",
+        f"{shown.price(reference)} with {shown.quote(capital)}.",
         data={
             "pyramid": count + 1,
             "price": str(reference),
@@ -514,8 +517,8 @@ def _add_pyramid(
     return SignalOutcome(
         EXECUTED,
         f"Pyramid {count + 1} of {group.pyramid_limit} added to {key} position #{group.pk}: "
-        f"{_legs_text(orders, skipped)} with {fmt(capital.normalize())} "
-        f"{group.account.quote_currency} from {fmt(reference)}.",
+        f"{_legs_text(orders, skipped)} with {shown.quote(capital)} "
+        f"from {shown.price(reference)}.",
         group.pk,
         tuple(o.pk for o in orders),
     )
@@ -636,7 +639,8 @@ def close_group_locked(
             )
         if sell is not None:
             parts.append(
-                f"selling {fmt(sell.amount)} {base} at market (order {sell.client_order_id})"
+                f"selling {figures_of(group).amount(sell.amount)} {base} at market "
+                f"(order {sell.client_order_id})"
             )
         action = " and ".join(parts) or "nothing held and nothing resting"
         reason = intents.CLOSE_REASONS[purpose]

@@ -22,7 +22,7 @@ from django.db.models import F
 
 from apps.core.bulk import bulk_set
 from apps.core.loops import each_isolated
-from apps.exchanges.domain.precision import fmt
+from apps.core.message_figures import figures_of
 from apps.exchanges.domain.types import OrderSide, Ticker
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
@@ -189,7 +189,7 @@ def act(*, group_id: int, last: Decimal, now: datetime) -> str:
                 price=last,
                 signal_id=None,
                 now=now,
-                why=f"{decision.explain(last)};",
+                why=f"{decision.explain(last, figures_of(group).market.tick)};",
             )
             return dca.TpScope.GROUP.value
         by_pk = {leg.pk: leg for leg in held}
@@ -217,10 +217,12 @@ def _sell_leg(group: PositionGroup, leg: DcaLeg, decision: dca.TakeProfit, last:
             )
         return 0
     order = intents.write_sell(group, purpose=Order.Purpose.LEG_TAKE_PROFIT, amount=amount, leg=leg)
+    shown = figures_of(group)
     group_event(
         group,
         "trade.take_profit_hit",
-        f"Per-leg take profit of {where}: {decision.explain(last)}. Selling {fmt(amount)} "
+        f"Per-leg take profit of {where}: {decision.explain(last, shown.market.tick)}. "
+        f"Selling {shown.amount(amount)} "
         f"{intents.base_of(group.symbol)} at market (order {order.client_order_id}).",
         data={
             "pyramid": leg.pyramid.number,

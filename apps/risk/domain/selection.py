@@ -225,6 +225,8 @@ class WinnerSlice:
     quantity: Decimal  # rounded down to the step; zero when skipped
     realised: Decimal  # quantity × (price − average entry), gross of fees
     skipped: str = ""  # why nothing is closed from it
+    # The winner's market, for the messages' figures (its tick and step); not in the record.
+    rules: MarketRules | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
         return {
@@ -263,6 +265,7 @@ def size_winner(winner: GroupFacts, *, uncovered: Decimal) -> WinnerSlice:
         average_entry=average,
         held=winner.quantity,
         uncovered_before=uncovered,
+        rules=winner.rules,
     )
     if quantity <= 0:
         return WinnerSlice(

@@ -16,11 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings as django_settings
 from django.db import transaction
 
+from apps.core import formatting
 from apps.core.market_formats import attach_formats
+from apps.core.message_figures import figures_of
 from apps.core.models import Event
 from apps.exchanges.domain.precision import fmt
+from apps.exchanges.domain.types import MarketRules
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.positions.models import Order, PositionGroup
@@ -231,12 +235,13 @@ def _execute(plan: OffsetPlan, groups: dict[int, PositionGroup], *, now: datetim
     for piece in plan.closing:
         group = groups[piece.group_id]
         order = intents.write_sell(group, purpose=Order.Purpose.RISK, amount=piece.quantity)
+        shown = figures_of(group, unit=group.account.quote_currency)
         group_event(
             group,
             "risk.winner_closing",
-            f"Risk engine: selling {fmt(piece.quantity)} {intents.base_of(group.symbol)} of "
-            f"this winner at market (order {order.client_order_id}) to realise about "
-            f"{fmt(piece.realised.quantize(selection.CENTS))} {group.account.quote_currency} "
+            f"Risk engine: selling {shown.amount(piece.quantity)} "
+            f"{intents.base_of(group.symbol)} of this winner at market (order "
+            f"{order.client_order_id}) to realise about {shown.quote(piece.realised)} "
             f"against the loss of {plan.loser.label}.",
             data=piece.to_dict() | {"client_order_id": order.client_order_id},
         )
@@ -248,9 +253,8 @@ def _execute(plan: OffsetPlan, groups: dict[int, PositionGroup], *, now: datetim
         price=plan.loser.price,
         signal_id=None,
         now=now,
-        why=f"PnL {fmt(plan.loser.pnl_pct.quantize(selection.CENTS))} % offset by "
-        f"{fmt(plan.covered.quantize(selection.CENTS))} {loser.account.quote_currency} "
-        "from winners;",
+        why=f"PnL {formatting.pct(plan.loser.pnl_pct)} offset by "
+        f"{_quote(plan.covered, loser.account.quote_currency)} from winners;",
     )
     for order in Order.objects.filter(pk__in=outcome.order_ids):
         written.append(_order_data(order, loser.pk, "loser"))
@@ -293,8 +297,8 @@ def _record(
     )
     quote = account.quote_currency
     winners = "; ".join(
-        f"{s.label} {fmt(s.quantity)} at {fmt(s.price)} realises "
-        f"{fmt(s.realised.quantize(selection.CENTS))} {quote}"
+        f"{s.label} {_amount(s.quantity, s.rules)} at {_price(s.price, s.rules)} realises "
+        f"{_quote(s.realised, quote)}"
         if s.quantity > 0
         else f"{s.label} skipped: {s.skipped}"
         for s in plan.slices
@@ -304,8 +308,7 @@ def _record(
         account,
         "risk.action" if status == RiskAction.Status.EXECUTED else "risk.action_skipped",
         f"{verb} #{action.pk}: {plan.loser.label} at "
-        f"{fmt(plan.loser.pnl_pct.quantize(selection.CENTS))} % needs "
-        f"{fmt(plan.required.quantize(selection.CENTS))} {quote}. "
+        f"{formatting.pct(plan.loser.pnl_pct)} needs {_quote(plan.required, quote)}. "
         + (f"Winners: {winners}. " if winners else "")
         + action.reason,
         subject=action,
@@ -350,3 +353,15 @@ def _record_abort(
         data={"reason": why},
     )
     return action
+
+
+def _quote(value: Decimal, unit: str) -> str:
+    return formatting.quote(value, unit, places=django_settings.QUOTE_PLACES)
+
+
+def _price(value: Decimal, rules: MarketRules | None) -> str:
+    return formatting.price(value, rules.tick_size if rules else None)
+
+
+def _amount(value: Decimal, rules: MarketRules | None) -> str:
+    return formatting.amount(value, rules.step_size if rules else None)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from apps.core import formatting
 from apps.core.numbers import ZERO, NumberError, parse_decimal
 from apps.exchanges.domain.precision import (
     OrderRuleViolation,
@@ -351,21 +352,22 @@ class TakeProfit:
     tp_pct: Decimal
     leg: int | None = None
 
-    def explain(self, last: Decimal) -> str:
+    def explain(self, last: Decimal, tick: Decimal | None = None) -> str:
+        """Why it closes, its prices on the market's `tick` (8 places at most without one):
+        the decision itself used every digit."""
+
+        def shown(value: Decimal) -> str:
+            return formatting.price(value, tick)
+
         if self.scope == TpScope.LEG:
             return (
-                f"last {fmt(last)} reached the leg's target {_shown(self.target)} "
-                f"(fill {_shown(self.reference)} + {fmt(self.tp_pct)} %)"
+                f"last {shown(last)} reached the leg's target {shown(self.target)} "
+                f"(fill {shown(self.reference)} + {fmt(self.tp_pct)} %)"
             )
         return (
-            f"last {fmt(last)} reached the group's target {_shown(self.target)} "
-            f"(average entry {_shown(self.reference)} + {fmt(self.tp_pct)} %)"
+            f"last {shown(last)} reached the group's target {shown(self.target)} "
+            f"(average entry {shown(self.reference)} + {fmt(self.tp_pct)} %)"
         )
-
-
-def _shown(value: Decimal) -> str:
-    """A computed price in a message: 8 places (the decision itself used every digit)."""
-    return fmt(value.quantize(Decimal("0.00000001")))
 
 
 def _reached(last: Decimal, target: Decimal, side: Side) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from apps.core import formatting
 from apps.exchanges.domain.precision import fmt as plain
 from apps.strategies.domain.catalog import (
     Condition,
@@ -80,21 +81,31 @@ class Evaluation:
             return "fired"
         return "waiting for data" if self.missing else "not met"
 
-    def explain(self) -> str:
-        """One sentence a trader can read in the timeline."""
+    def explain(self, tick: Decimal | None = None) -> str:
+        """One sentence a trader can read in the timeline: prices on the market's `tick` (at
+        most 8 places without one), a PnL % or an RSI to 2 places; the event's data keeps
+        every digit."""
         rule = self.rule
         if rule.condition == Condition.AT_MARKET:
             return "Entry is immediate, at market."
         if self.missing:
             return f"{rule.label}: waiting for {self.missing}."
+        # The threshold is compared like with like: it has the primary source's dimension.
+        a_price = rule.primary.definition.dimension == Dimension.PRICE
+
+        def shown(value: Decimal | None) -> str:
+            if value is None:
+                return "?"
+            return formatting.price(value, tick) if a_price else formatting.quote(value)
+
         verdict = "met" if self.fired else "not met"
         text = (
-            f"{rule.label}: {verdict} ({rule.primary.label} {fmt(self.primary)}, "
-            f"threshold {fmt(self.threshold)}"
+            f"{rule.label}: {verdict} ({rule.primary.label} {shown(self.primary)}, "
+            f"threshold {shown(self.threshold)}"
         )
         if rule.condition.is_crossing:
             before = (
-                f"before {fmt(self.previous.primary)} vs {fmt(self.previous.threshold)}"
+                f"before {shown(self.previous.primary)} vs {shown(self.previous.threshold)}"
                 if self.previous
                 else "no earlier value yet"
             )

@@ -50,6 +50,15 @@ class Sizing:
                 return f"{fmt(self.value)} % of buying power"
         return f"risk {fmt(self.value)} % of equity"
 
+    def words(self, base: str, quote: str) -> str:
+        """The label with the market's units: `200 USDT`, `0.01 BTC`, `5 % of buying power`."""
+        match self.kind:
+            case SizingKind.BASE:
+                return f"{fmt(self.value)} {base}"
+            case SizingKind.QUOTE:
+                return f"{fmt(self.value)} {quote}"
+        return self.label
+
 
 @dataclass(frozen=True)
 class Size:

@@ -104,6 +104,15 @@ class Trade(models.Model):
         return self.status in self.RUNNING
 
     @property
+    def sizing_words(self) -> str:
+        """The running revision's sizing in the market's units: `200 USDT`, `0.01 BTC`,
+        `5 % of buying power` (empty without a revision)."""
+        if self.revision is None:
+            return ""
+        base, _, quote = self.symbol.partition("/")
+        return self.revision.sizing.words(base, quote.split(":")[0])
+
+    @property
     def position_or_none(self):
         """The position its entry opened, if it has opened one."""
         try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from apps.core.message_figures import figures_of_market
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
 from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError
@@ -109,11 +110,13 @@ def check_activation(
     except (SizingError, OrderRuleViolation) as exc:
         return Plan({"sizing": str(exc)}, price=reference)
     facts = {"entry_reference": str(reference), "amount": str(size.amount)}
+    figures = figures_of_market(market)
     passed = [
         f"{symbol} trading on fresh market rules",
         "fresh price and indicator data",
         "rules coherent",
-        f"{fmt(size.amount)} {market.base} at {shown(reference)} passes precision and minimums",
+        f"{figures.amount(size.amount)} {market.base} at {figures.price(reference)} passes "
+        "precision and minimums",
     ]
     if portfolio:
         problem = buying_power_problem(account=account, market=market, size=size)

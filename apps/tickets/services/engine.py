@@ -20,6 +20,7 @@ from django.db import transaction
 
 from apps.core.bulk import bulk_set
 from apps.core.loops import each_isolated
+from apps.core.market_formats import attach_formats
 from apps.exchanges.domain.types import Ticker
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
@@ -145,6 +146,9 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
 
     moved_tickets = [item for item in changed if isinstance(item, Trade)]
     moved_positions = [item for item in changed if isinstance(item, PositionGroup)]
+    # The messages of new outcomes and fired rules quote prices on their markets' ticks: one
+    # lookup for all of them, only on a tick that has something to say.
+    attach_formats({item for item, _ in outcome_changes} | set(fired))
     with transaction.atomic():
         bulk_set(moved_tickets, ["rule_state", "last_price"])
         bulk_set(moved_positions, ["rule_state", "last_price", "highest", "lowest"])
@@ -273,7 +277,7 @@ def _record_outcome(item: Watched, evaluation: Evaluation, account: ExchangeAcco
     record(
         item,
         "trade.rule_evaluated",
-        evaluation.explain(),
+        evaluation.explain(item.fmt.tick),
         data={
             "rule": evaluation.rule.kind.value,
             "outcome": evaluation.outcome,

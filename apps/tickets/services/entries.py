@@ -19,8 +19,9 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from apps.core.message_figures import figures_of_market
 from apps.core.models import Event
-from apps.exchanges.domain.precision import OrderRuleViolation, fmt
+from apps.exchanges.domain.precision import OrderRuleViolation
 from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.services.markets import rules_of
 from apps.positions.models import Order, PositionGroup
@@ -128,7 +129,7 @@ def _wait(trade: Trade, pool, evaluation: Evaluation) -> None:
     trade_event(
         trade,
         "trade.entry_waiting",
-        f"{reason} ({evaluation.explain()})",
+        f"{reason} ({evaluation.explain(trade.fmt.tick)})",
         level=Event.Level.WARNING,
         data={"reason": reason, "pool_used": pool.used, "pool_size": pool.size},
     )
@@ -192,8 +193,8 @@ def _open(
     trade_event(
         trade,
         "trade.entry_triggered",
-        f"Entry rule met: {evaluation.explain()} Position #{position.pk} opened: buying "
-        f"{fmt(buying)} {market.base}"
+        f"Entry rule met: {evaluation.explain(market.tick_size)} Position #{position.pk} "
+        f"opened: buying {figures_of_market(market).amount(buying)} {market.base}"
         + (f" over a {len(grid)} leg grid." if with_grid else " at market."),
         data={"quantity": str(buying), "price": str(size.price), "position": position.pk},
     )

@@ -82,8 +82,7 @@ class TicketState:
             )
         if self.mode == "running":
             return (
-                f"Revision {trade.revision.number} is running "
-                f"({trade.get_status_display().lower()}). Modify to edit a new revision; it "
+                f"Revision {trade.revision.number} is running. Modify to edit a new revision; it "
                 "takes over only when you Activate it."
             )
         if self.mode == "error":

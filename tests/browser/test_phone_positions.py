@@ -1,0 +1,38 @@
+"""The Desk's open positions on a 390 px phone: the table scrolls sideways inside its card, and
+each row's link and its Close… action stay on screen while it does."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.accounts.factories import PASSWORD
+from tests.browser.conftest import as_worker, log_in
+from tests.browser.test_positions_page import entry, paper_account
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _inside(box, width: int) -> bool:
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+
+
+def test_a_positions_link_and_close_stay_on_a_phones_screen(page, live_server_url):
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    account = as_worker(paper_account)
+    pk = as_worker(entry, account).group_id
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server_url, account.owner.username, PASSWORD)
+    row = page.locator(f"#desk-group-{pk}")
+    close = row.locator("td.row-actions button")
+    link = row.locator("td").first
+    expect(close).to_be_visible()
+    scroller = page.locator("#desk-positions .table-scroll")
+    assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")  # it does scroll
+    for scrolled in (0, 10_000):  # at the start, then scrolled to the end
+        scroller.evaluate(f"el => {{ el.scrollLeft = {scrolled}; }}")
+        assert _inside(close.bounding_box(), 390), scrolled
+        assert _inside(link.bounding_box(), 390), scrolled
+    assert errors == []
+    assert page.csp_violations == []
