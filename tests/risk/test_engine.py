@@ -108,10 +108,10 @@ def test_one_loser_three_winners_partly_closed_for_the_right_quantities_and_pnl_
     # Prices on each market's tick, amounts on its step, quote values to 2 places with the
     # unit, the PnL % to 2 places; the data keep the exact figures (74.922 realised by LTC).
     assert event.message.startswith(
-        f"Risk action #{action.pk}: ETH/USDT 15 long #{book['ETH'].pk} at \u22128.00 % needs "
-        f"239.76 USDT. Winners: BTC/USDT 15 long #{book['BTC'].pk} 0.01536 at 71,500.00 "
-        f"realises 99.84 USDT; LTC/USDT 15 long #{book['LTC'].pk} 12.487 at 86.00 realises "
-        f"74.92 USDT; SOL/USDT 15 long #{book['SOL'].pk} 6.190 at 160.50 realises 65.00 USDT."
+        f"Risk action #{action.pk}: ETH/USDT 15m long #{book['ETH'].pk} at \u22128.00 % needs "
+        f"239.76 USDT. Winners: BTC/USDT 15m long #{book['BTC'].pk} 0.01536 at 71,500.00 "
+        f"realises 99.84 USDT; LTC/USDT 15m long #{book['LTC'].pk} 12.487 at 86.00 realises "
+        f"74.92 USDT; SOL/USDT 15m long #{book['SOL'].pk} 6.190 at 160.50 realises 65.00 USDT."
     )
     closing = Event.objects.get(kind="risk.winner_closing", subject_id=str(book["LTC"].pk))
     assert "selling 12.487 LTC of this winner" in closing.message
