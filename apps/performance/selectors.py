@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from apps.core.numbers import BIGINT_MAX, ZERO, plain
+from apps.core.timeframes import timeframe_words
 from apps.exchanges.models import ExchangeAccount
 from apps.performance.domain.figures import (
     PRICE_SOURCES,
@@ -292,8 +293,8 @@ def _label(name: str, key: str) -> str:
         return capfirst(Order.exit_words(key)) if key else "not recorded"
     if name == "strategy":
         return key or "none (a ticket's own rules)"
-    if name == "timeframe" and not key:
-        return "none (a ticket)"
+    if name == "timeframe":
+        return timeframe_words(key) if key else "none (a ticket)"
     if name == "origin":
         return "Ticket" if key == "ticket" else "Signal"
     return key or "–"

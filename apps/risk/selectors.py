@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from apps.core.confirm import counted, entry_name
 from apps.core.numbers import ZERO
 from apps.core.scoping import owned
+from apps.core.timeframes import timeframe_words
 from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.types import OrderSide, Ticker
 from apps.exchanges.models import ExchangeAccount, Market
@@ -96,7 +97,7 @@ def open_groups(account: ExchangeAccount) -> QuerySet[PositionGroup]:
 
 
 def label_of(group: PositionGroup) -> str:
-    return f"{group.symbol} {group.timeframe} {group.side} #{group.pk}"
+    return f"{group.symbol} {timeframe_words(group.timeframe)} {group.side} #{group.pk}"
 
 
 def facts_of(

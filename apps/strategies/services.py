@@ -141,10 +141,25 @@ class GridPreview:
     # Each leg's take-profit price (its rounded price + its TP %, on the tick), in leg order.
     tp_prices: tuple[Decimal, ...] = ()
     typed_price: bool = False  # the trader's price, not the market's
+    # The group's take-profit price once the placed legs up to each have filled (their average
+    # entry + the group TP %, on the tick), in leg order: what aggregate and hybrid arm.
+    group_tp_prices: tuple[Decimal | None, ...] = ()
+    tp_mode: str = dca.TpMode.HYBRID
 
     @property
-    def rows(self) -> list[tuple[dca.PlannedLeg, Decimal]]:
-        return list(zip(self.legs, self.tp_prices, strict=True))
+    def leg_tps(self) -> bool:
+        """Each leg takes its own profit (per leg, hybrid): the preview shows its price."""
+        return self.tp_mode in (dca.TpMode.PER_LEG, dca.TpMode.HYBRID)
+
+    @property
+    def group_tps(self) -> bool:
+        """The whole position takes profit at the group TP % (aggregate, hybrid)."""
+        return self.tp_mode in (dca.TpMode.AGGREGATE, dca.TpMode.HYBRID)
+
+    @property
+    def rows(self) -> list[tuple[dca.PlannedLeg, Decimal, Decimal | None]]:
+        """(leg, its own take-profit price, the group's once it has filled)."""
+        return list(zip(self.legs, self.tp_prices, self.group_tp_prices, strict=True))
 
     @property
     def total_cost(self) -> Decimal:
@@ -166,6 +181,7 @@ def preview_grid(
     legs: Sequence[dca.LegSpec],
     sizing: Sizing,
     group_tp_pct: Decimal,
+    tp_mode: str = dca.TpMode.HYBRID,
     price: Decimal | None = None,
 ) -> GridPreview:
     """Lay the grid for a first pyramid at `price` (the trader's) or else the current ask,
@@ -194,6 +210,13 @@ def preview_grid(
         rules=rules,
     )
     tp_prices = tuple(dca.leg_tp_price(leg, tick_size=rules.tick_size) for leg in planned)
+    group_tps = dca.group_tp_prices(planned, group_tp_pct=group_tp_pct, tick_size=rules.tick_size)
     return GridPreview(
-        legs=planned, price=price, capital=capital, tp_prices=tp_prices, typed_price=typed
+        legs=planned,
+        price=price,
+        capital=capital,
+        tp_prices=tp_prices,
+        typed_price=typed,
+        group_tp_prices=group_tps,
+        tp_mode=tp_mode,
     )

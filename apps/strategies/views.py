@@ -135,11 +135,12 @@ def _save(request: HttpRequest, form: StrategyGridForm, strategy: Strategy, raw)
 
 def _numbered(preview: GridPreview, rows: list, forms: list) -> list[tuple]:
     """Each previewed leg with the number of its row in the grid (blank rows are skipped, so a
-    leg's place among the filled legs may differ), and its take-profit price."""
+    leg's place among the filled legs may differ), its own take-profit price and the group's
+    once it has filled."""
     numbers = {id(form): number for number, form in enumerate(forms)}
     return [
-        (numbers[id(rows[leg.index])] if leg.index < len(rows) else leg.index, leg, tp_price)
-        for leg, tp_price in preview.rows
+        (numbers[id(rows[leg.index])] if leg.index < len(rows) else leg.index, leg, tp, group_tp)
+        for leg, tp, group_tp in preview.rows
     ]
 
 
@@ -219,5 +220,6 @@ def _preview(form: StrategyGridForm, strategy: Strategy, raw: list[dict]) -> Gri
         legs=dca.parse_grid(raw),
         sizing=Sizing(SizingKind(strategy.sizing_kind), strategy.sizing_value.normalize()),
         group_tp_pct=form.cleaned_data["group_tp_pct"],
+        tp_mode=form.cleaned_data["tp_mode"],
         price=form.cleaned_data.get("preview_price"),
     )

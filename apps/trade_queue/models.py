@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from apps.core.fields import MoneyField
 from apps.core.market_formats import FormatSlot
+from apps.core.timeframes import timeframe_words
 
 DEFAULT_EXPIRY_MINUTES = 60
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
@@ -127,7 +128,7 @@ class QueuedSignal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"queued {self.symbol} {self.timeframe} {self.side} #{self.pk}"
+        return f"queued {self.key} #{self.pk}"
 
     @property
     def dom_id(self) -> str:
@@ -135,4 +136,5 @@ class QueuedSignal(models.Model):
 
     @property
     def key(self) -> str:
-        return f"{self.symbol} {self.timeframe} {self.side}"
+        """`ETH/USDT 15m long`: the timeframe as traders write it (TradingView's "15")."""
+        return f"{self.symbol} {timeframe_words(self.timeframe)} {self.side}"

@@ -14,6 +14,9 @@
   var maximum = document.getElementById("id_" + prefix + "-MAX_NUM_FORMS");
   var addButton = document.querySelector("[data-grid-add]");
   var body = table.tBodies[0];
+  // With no legs left the table would be headers over nothing: say what that means instead.
+  var empty = document.getElementById("grid-empty");
+  var scroller = table.closest(".table-scroll") || table;
   // `legs-3-` and the empty form's `legs-__prefix__-` alike.
   var indexed = new RegExp("^(id_)?" + prefix + "-(\\d+|__prefix__)-");
 
@@ -32,6 +35,10 @@
       });
     });
     total.value = String(body.rows.length);
+    if (empty) {
+      empty.hidden = body.rows.length > 0;
+      scroller.hidden = body.rows.length === 0;
+    }
     if (addButton && maximum && maximum.value) {
       addButton.disabled = body.rows.length >= Number(maximum.value);
     }

@@ -83,7 +83,7 @@ def test_an_open_queue_remove_confirmation_survives_a_live_update_of_its_pool(
     wait_for_live_socket(page)
     page.locator(f"#queued-{eth} button.remove").click()
     ask = page.get_by_role("alertdialog")
-    expect(ask).to_contain_text("Remove ETH/USDT 15 long")
+    expect(ask).to_contain_text("Remove ETH/USDT 15m long")
 
     as_worker(bump_replacements_and_push, account, eth, 7)
 

@@ -74,7 +74,7 @@ def test_preview_then_run_now_and_the_table_updates_live(page, live_server_url):
     page.click("#risk-preview-button")
     preview = page.locator("#risk-preview")
     expect(preview).to_contain_text("Would act:")
-    expect(preview).to_contain_text(f"ETH/USDT 15 long #{loser.pk}")
+    expect(preview).to_contain_text(f"ETH/USDT 15m long #{loser.pk}")
     expect(preview.locator("#risk-preview-winners")).to_contain_text(f"#{winner_id}")
     expect(loser_row).to_be_visible()  # a preview does nothing
 

@@ -105,6 +105,17 @@ def test_adding_and_removing_legs_updates_the_preview_and_saves_what_it_shows(
         {"gap_pct": "3.333", "weight_pct": "60", "tp_pct": "2.5"},
     ]
     expect(rows).to_have_count(2)
+
+    # Every leg removed: no headers over nothing, but what an empty grid does and what to do.
+    expect(page.locator("#grid-empty")).to_be_hidden()
+    page.locator("#leg-row-1 [data-grid-remove]").click()
+    page.locator("#leg-row-0 [data-grid-remove]").click()
+    expect(page.locator("#grid-empty")).to_be_visible()
+    expect(page.locator("#grid-empty")).to_contain_text("No legs: each pyramid buys at market")
+    expect(page.locator("#grid-legs")).to_be_hidden()
+    page.click("[data-grid-add]")
+    expect(page.locator("#grid-empty")).to_be_hidden()
+    expect(page.locator("#grid-legs")).to_be_visible()
     assert errors == [], "\n".join(errors)
     assert page.csp_violations == []
 

@@ -291,3 +291,16 @@ def test_a_trader_without_an_account_sees_an_empty_view(db):
     view = selectors.performance(scope)
     assert view.empty and view.curve == [] and view.daily == []
     assert all(rows == [] for _, _, rows in view.breakdowns)
+
+
+def test_the_timeframe_breakdown_names_timeframes_as_traders_write_them(known):
+    """The ledger's signal positions stored TradingView's "15" and "60": rows read 15m, 1h."""
+    built, _ = known
+    view = selectors.scope_for(user=built.user, account=None, period=ALL_TIME)
+    rows = selectors.breakdown(view, "timeframe")
+    assert {row.key: row.label for row in rows} == {
+        "15": "15m",
+        "60": "1h",
+        "": "none (a ticket)",
+    }
+    assert selectors.grouped(view)[0]["timeframe"] == rows

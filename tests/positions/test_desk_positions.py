@@ -118,3 +118,10 @@ def test_another_traders_position_cannot_be_closed_from_the_desk(client, two):
     client.force_login(UserFactory())
     url = reverse("positions:close", args=[two[0].pk])
     assert client.post(url, {"from": "desk", "confirm": "yes"}, **HTMX).status_code == 404
+
+
+def test_the_desks_list_names_a_signals_timeframe_as_traders_write_it(trader, two):
+    """TradingView's "60" reads 1h on the Desk, not `signal · 60`."""
+    html = trader.get(reverse("tickets:desk")).content.decode()
+    assert "signal · 15m" in html and "signal · 1h" in html
+    assert "signal · 60" not in html

@@ -108,17 +108,17 @@ def test_one_loser_three_winners_partly_closed_for_the_right_quantities_and_pnl_
     # Prices on each market's tick, amounts on its step, quote values to 2 places with the
     # unit, the PnL % to 2 places; the data keep the exact figures (74.922 realised by LTC).
     assert event.message.startswith(
-        f"Risk action #{action.pk}: ETH/USDT 15 long #{book['ETH'].pk} at \u22128.00 % needs "
-        f"239.76 USDT. Winners: BTC/USDT 15 long #{book['BTC'].pk} 0.01536 at 71,500.00 "
-        f"realises 99.84 USDT; LTC/USDT 15 long #{book['LTC'].pk} 12.487 at 86.00 realises "
-        f"74.92 USDT; SOL/USDT 15 long #{book['SOL'].pk} 6.190 at 160.50 realises 65.00 USDT."
+        f"Risk action #{action.pk}: ETH/USDT 15m long #{book['ETH'].pk} at \u22128.00 % needs "
+        f"239.76 USDT. Winners: BTC/USDT 15m long #{book['BTC'].pk} 0.01536 at 71,500.00 "
+        f"realises 99.84 USDT; LTC/USDT 15m long #{book['LTC'].pk} 12.487 at 86.00 realises "
+        f"74.92 USDT; SOL/USDT 15m long #{book['SOL'].pk} 6.190 at 160.50 realises 65.00 USDT."
     )
     closing = Event.objects.get(kind="risk.winner_closing", subject_id=str(book["LTC"].pk))
     assert "selling 12.487 LTC of this winner" in closing.message
     assert "to realise about 74.92 USDT" in closing.message
     assert D(closing.data["realised"]) == D("74.922")
     assert D(event.data["required"]) == D("239.76") and event.account_id == paper.pk
-    assert "ETH/USDT 15 long" in event.message and "skipped" not in event.message
+    assert "ETH/USDT 15m long" in event.message and "skipped" not in event.message
     assert not PaperOrder.objects.filter(account=paper, status="open").exists()
 
 
@@ -140,7 +140,7 @@ def test_a_winner_that_closes_between_selection_and_execution_is_left_out_and_th
     assert action.covered == D("74.922") + D("6.659") * D("10.5")  # partial offset
     assert action.covered < action.required
     changes = action.calculation["changes"]
-    assert any("BTC/USDT 15 long" in c and "no longer a winner" in c for c in changes)
+    assert any("BTC/USDT 15m long" in c and "no longer a winner" in c for c in changes)
     assert "Since selection" in action.reason
     assert PositionGroup.objects.get(pk=book["ETH"].pk).status == PositionGroup.Status.CLOSED
 
@@ -155,7 +155,7 @@ def test_a_loser_that_recovers_before_execution_aborts_the_action_with_the_reaso
     action = desk.run(services.run, account=paper, now=timezone.now(), expected=expected)
 
     assert action.status == RiskAction.Status.ABORTED
-    assert action.reason.startswith("Aborted: ETH/USDT 15 long")
+    assert action.reason.startswith("Aborted: ETH/USDT 15m long")
     assert "PnL -3.12 % is short of the -5 % loss threshold" in action.reason
     assert not Order.objects.filter(purpose=Order.Purpose.RISK).exists()
     assert Event.objects.filter(kind="risk.action_aborted").count() == 1

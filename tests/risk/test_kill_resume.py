@@ -59,8 +59,8 @@ def test_the_kill_switch_removes_every_queued_entry_and_lists_them(paper, desk, 
 
     done = desk.run(services.engage, account=paper, now=timezone.now())
 
-    assert done.queued_removed == [f"ETH/USDT 15 long ({signal_of(queued)})"]
-    assert f"1 queued entry removed: ETH/USDT 15 long ({signal_of(queued)})" in done.summary
+    assert done.queued_removed == [f"ETH/USDT 15m long ({signal_of(queued)})"]
+    assert f"1 queued entry removed: ETH/USDT 15m long ({signal_of(queued)})" in done.summary
     queued.refresh_from_db()
     assert queued.status == QueuedSignal.Status.REMOVED
     assert queued.reason.startswith(f"Removed by the kill switch on {paper.label}")
@@ -146,7 +146,7 @@ def test_resume_plan_says_what_it_releases_keeps_and_promotes(paper, desk, full_
     assert [q.pk for q in plan.promotes] == [queued.pk] and plan.stays_queued == 1
     text = " ".join(plan.items)
     assert (
-        f"Promotes 1 queued entry into free pool slots: ETH/USDT 15 long ({signal_of(queued)})"
+        f"Promotes 1 queued entry into free pool slots: ETH/USDT 15m long ({signal_of(queued)})"
         in text
     )
     assert "1 more keep waiting" in text
@@ -201,10 +201,10 @@ def test_the_kill_switch_and_resume_name_a_queued_entry_by_its_signal_not_its_qu
 
     plan = " ".join(kill_switch_plan(paper))
 
-    assert f"Removes 1 queued entry: ETH/USDT 15 long (signal #{signals[-1].pk})" in plan
+    assert f"Removes 1 queued entry: ETH/USDT 15m long (signal #{signals[-1].pk})" in plan
     assert f"(#{queued.pk})" not in plan and "(s)" not in plan
     assert f"Closes 1 position at market, from tickets and signals: {held.name} #{held.pk}." in plan
     ExchangeAccount.objects.filter(pk=paper.pk).update(max_open_groups=2)
     paper.refresh_from_db()
     resume = " ".join(services.resume_plan(account=paper, now=timezone.now()).items)
-    assert f"ETH/USDT 15 long (signal #{signals[-1].pk})" in resume
+    assert f"ETH/USDT 15m long (signal #{signals[-1].pk})" in resume

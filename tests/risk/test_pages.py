@@ -49,7 +49,7 @@ def test_preview_shows_the_plan_and_run_now_executes_it(client, paper, desk, two
     engine_on(paper)
     client.force_login(paper.owner)
     preview = client.post(f"/risk/{paper.pk}/preview/", **HTMX).content.decode()
-    assert "Would act:" in preview and f"ETH/USDT 15 long #{loser.pk}" in preview
+    assert "Would act:" in preview and f"ETH/USDT 15m long #{loser.pk}" in preview
     assert not RiskAction.objects.exists()
     assert 'name="confirm" value="yes"' in preview.split('id="risk-run-confirm"')[1]
 
@@ -76,7 +76,7 @@ def test_run_now_without_the_answer_shows_what_it_would_sell_and_sells_nothing(
         # The first ask is a question; only the refused answer says why, as an error.
         refused = "Nothing was sold: the confirmation was not answered yes."
         assert (refused in box) is why and ("notice error" in box) is why
-        assert "Would act:" in html and f"ETH/USDT 15 long #{loser.pk}" in html
+        assert "Would act:" in html and f"ETH/USDT 15m long #{loser.pk}" in html
 
     assert not RiskAction.objects.exists()
     assert PositionGroup.objects.get(pk=loser.pk).status == "open"

@@ -57,7 +57,7 @@ def foreign_loser(desk):
 def plan_posted(loser, required="239.76") -> dict:
     return {
         "loser": loser,
-        "loser_label": f"XRP/USDT 15 long #{loser}",
+        "loser_label": f"XRP/USDT 15m long #{loser}",
         "winners": [],
         "required": required,
         "covered": "1",
@@ -186,7 +186,7 @@ def test_a_winner_that_moved_since_the_preview_runs_on_the_fresh_plan_and_says_s
     action = RiskAction.objects.get()
     assert action.status == RiskAction.Status.EXECUTED and action.loser_id == loser.pk
     assert "Since selection" in action.reason and "Since selection" in html
-    assert any("BTC/USDT 15 long" in change for change in action.calculation["changes"])
+    assert any("BTC/USDT 15m long" in change for change in action.calculation["changes"])
     assert Decimal(action.calculation["winners"][0]["price"]) == Decimal("72000")
 
 

@@ -310,3 +310,20 @@ def test_decisions_never_close_more_than_is_held(mode, last):
     assert all(last >= d.target for d in decisions)
     if any(d.scope == TpScope.GROUP for d in decisions):
         assert len(decisions) == 1
+
+
+def _planned(index: int, price: str, amount: str, problem: str = "") -> dca.PlannedLeg:
+    spec = LegSpec(gap_pct=Decimal(0), weight_pct=Decimal(50), tp_pct=Decimal(1))
+    return dca.PlannedLeg(index, spec, Decimal(price), Decimal(amount), problem)
+
+
+def test_the_groups_take_profit_follows_the_average_of_the_legs_filled_so_far():
+    """Leg 1 alone: 100 + 2 %; with leg 2: the average (1 × 100 + 3 × 80) / 4 = 85, + 2 %;
+    a leg not placed never fills, so it moves nothing; a short's target is below."""
+    planned = [_planned(0, "100", "1"), _planned(1, "80", "3"), _planned(2, "70", "1", "too small")]
+    targets = dca.group_tp_prices(planned, group_tp_pct=Decimal(2), tick_size=Decimal("0.01"))
+    assert targets == (Decimal("102.00"), Decimal("86.70"), None)
+    short = dca.group_tp_prices(
+        planned[:1], group_tp_pct=Decimal(2), tick_size=Decimal("0.01"), side=Side.SHORT
+    )
+    assert short == (Decimal("98.00"),)

@@ -63,16 +63,16 @@ def test_the_preview_partial_lays_the_posted_legs_on_the_markets_precision(trade
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="grid-preview"')  # the partial, not the page
     assert 'id="grid-legs"' not in html
-    assert "At the ask of 65,000.00 USDT with 100.00 USDT per pyramid" in html
+    assert "At the ask of 65,000.00 USDT with the strategy's fixed 100.00 USDT per pyramid" in html
     for index, (gap, weight, tp) in enumerate(rows):
         assert cells(html, f"preview-leg-{index}")[1:5] == expected_leg(
             Decimal(65000), gap, weight, tp
         )
     assert cells(html, "preview-leg-0")[1:5] == ["65,000.00", "0.00061 BTC", "39.65", "65,975.00"]
     # 3 USDT at 58500 is 0.00005 BTC, 2.93 USDT: below the 5 USDT minimum notional.
-    assert "not placed" in cells(html, "preview-leg-2")[5]
-    assert "is below the 5 USDT minimum" in cells(html, "preview-leg-2")[5]
-    assert cells(html, "preview-leg-1")[5] == "placed"
+    assert "not placed" in cells(html, "preview-leg-2")[-1]
+    assert "is below the 5 USDT minimum" in cells(html, "preview-leg-2")[-1]
+    assert cells(html, "preview-leg-1")[-1] == "placed"
     assert "1 leg would fall below the market minimum" in html
     assert saved_state(strategy) == before
 
@@ -153,9 +153,68 @@ def test_another_users_strategy_is_404_for_the_preview(client, paper, strategy):
 
 def test_the_full_page_carries_the_editor_and_its_preview(trader, paper, strategy):
     strategy.dca_legs = [{"gap_pct": "0", "weight_pct": "100", "tp_pct": "1"}]
+    strategy.tp_mode = "per_leg"
     strategy.save()
     html = trader.get(edit(strategy)).content.decode()
     assert 'id="grid-editor" hx-post="' in html and 'id="grid-preview"' in html
     assert cells(html, "preview-leg-0")[1:5] == expected_leg(Decimal(65000), "0", "100", "1")
     assert '<template id="leg-row-template">' in html and "legs-__prefix__-gap_pct" in html
     assert "js/grid-editor.js" in html and " style=" not in html
+
+
+def _amount_and_price(gap: str, weight: str) -> tuple[Decimal, Decimal]:
+    price = (Decimal(65000) * (1 - Decimal(gap) / 100)).quantize(TICK, ROUND_HALF_UP)
+    return (Decimal(100) * Decimal(weight) / 100 / price).quantize(STEP, ROUND_DOWN), price
+
+
+def test_an_aggregate_preview_shows_the_groups_take_profit_not_each_legs(trader, paper, strategy):
+    """Aggregate sells the whole position at its average entry + the group TP % (the
+    take-profit loop's target): each row shows that price once it and the legs above have
+    filled, computed here by hand; the legs' own TP % (+1.5 %, +2 %) are not shown."""
+    rows = [("0", "40", "1.5"), ("2.5", "60", "2")]
+    data = grid_post(paper, rows, action="", tp_mode="aggregate", group_tp_pct="2.5")
+    html = trader.post(edit(strategy), data, **HTMX).content.decode()
+    header = html.split('id="preview-legs"')[1].split("</thead>")[0]
+    assert "Group take profit (USDT)" in header and "Leg take profit" not in header
+    filled = []
+    for index, (gap, weight, _tp) in enumerate(rows):
+        filled.append(_amount_and_price(gap, weight))
+        quantity = sum(amount for amount, _ in filled)
+        average = sum(amount * price for amount, price in filled) / quantity
+        target = (average * Decimal("1.025")).quantize(TICK, ROUND_HALF_UP)
+        row = cells(html, f"preview-leg-{index}")
+        assert row[4] == f"{target:,}"
+        assert len(row) == 6  # leg, price, amount, cost, group take profit, check
+    own = (Decimal(65000) * Decimal("1.015")).quantize(TICK, ROUND_HALF_UP)
+    assert f"{own:,}" not in html.split('id="preview-legs"')[1]
+    assert (
+        "The legs&#x27; own TP % are not used" in html or "The legs' own TP % are not used" in html
+    )
+
+
+def test_a_hybrid_preview_shows_both_take_profits_and_per_leg_only_the_legs(
+    trader, paper, strategy
+):
+    rows = [("0", "40", "1.5"), ("2.5", "60", "2")]
+    hybrid = trader.post(edit(strategy), grid_post(paper, rows, action=""), **HTMX)
+    header = hybrid.content.decode().split('id="preview-legs"')[1].split("</thead>")[0]
+    assert "Leg take profit (USDT)" in header and "Group take profit (USDT)" in header
+    data = grid_post(paper, rows, action="", tp_mode="per_leg")
+    per_leg = trader.post(edit(strategy), data, **HTMX).content.decode()
+    header = per_leg.split('id="preview-legs"')[1].split("</thead>")[0]
+    assert "Leg take profit (USDT)" in header and "Group take profit" not in header
+
+
+def test_the_preview_says_the_sizing_once(trader, paper, strategy):
+    """Not `100.00 USDT per pyramid (fixed amount (quote) 100)`: one phrase."""
+    html = trader.post(edit(strategy), grid_post(paper, [("0", "100", "1")], action=""), **HTMX)
+    summary = html.content.decode().split('id="preview-summary"')[1].split("</p>")[0]
+    assert "with the strategy's fixed 100.00 USDT per pyramid:" in summary
+    assert "fixed amount (quote)" not in summary
+
+
+def test_an_empty_grid_says_what_it_does_and_what_to_do(trader, strategy):
+    html = trader.get(edit(strategy)).content.decode()
+    empty = html.split('id="grid-empty"')[1].split("</p>")[0]
+    assert "No legs: each pyramid buys at market in one leg" in empty
+    assert "Add leg" in empty

@@ -68,7 +68,7 @@ def test_promote_over_htmx_answers_with_the_pool_and_what_happened(client, queue
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith(f'<div id="pool-{queued.pk}"')
-    assert "ETH/USDT 15 long takes the next free slot ahead of priority" in html
+    assert "ETH/USDT 15m long takes the next free slot ahead of priority" in html
     assert html.index(f'id="{eth.dom_id}"') < html.index(f'id="{row(queued, "SOL/USDT").dom_id}"')
     assert open_symbols(queued) == ["BTC/USDT"]
 
@@ -83,7 +83,7 @@ def test_remove_asks_first_and_removes_only_when_confirmed_without_htmx(client, 
     assert asked.status_code == 200
     box = asked.content.decode().split(f'id="remove-confirm-queued-{eth.pk}"')[1]
     box = box.split("</form>")[0]
-    assert "Remove ETH/USDT 15 long (no signal) from the queue?" in box
+    assert "Remove ETH/USDT 15m long (no signal) from the queue?" in box
     assert "Confirm:</strong>" in box and "Nothing was removed" not in box  # a question
     assert 'name="confirm" value="yes"' in box
     assert row(queued, "ETH/USDT").status == "queued"
@@ -116,7 +116,7 @@ def test_remove_over_htmx_answers_with_the_rows_confirmation_then_removes(client
         client.post, path=url, data={"confirm": "yes"}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert html.strip().startswith(f'<div id="pool-{queued.pk}" class="pool">')
-    assert "ETH/USDT 15 long entry removed from the queue." in html
+    assert "ETH/USDT 15m long entry removed from the queue." in html
     closed = html.split(f'<div id="pool-{queued.pk}-confirm" class="queue-confirm" hx-swap-oob')[1]
     assert "remove-confirm-" not in closed.split("</div>")[0]  # the confirmation is closed
     assert row(queued, "ETH/USDT").status == "removed"

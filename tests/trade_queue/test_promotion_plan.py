@@ -86,7 +86,7 @@ def test_promote_pins_only_the_callers_entry_and_ignores_posted_plan_data(
     )
 
     assert response.status_code == 200
-    assert "ETH/USDT 15 long takes the next free slot ahead of priority" in response.text
+    assert "ETH/USDT 15m long takes the next free slot ahead of priority" in response.text
     eth.refresh_from_db()
     assert eth.pinned_at is not None and eth.symbol == "ETH/USDT" and eth.signal_price is None
     assert row(queued, "SOL/USDT").pinned_at is None

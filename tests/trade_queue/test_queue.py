@@ -324,7 +324,7 @@ def test_promote_takes_the_next_free_slot_ahead_of_priority_never_beyond_the_cap
     )
 
     assert message == (
-        f"ETH/USDT 15 long takes the next free slot ahead of priority ({pool.label}'s pool: "
+        f"ETH/USDT 15m long takes the next free slot ahead of priority ({pool.label}'s pool: "
         "1 of 1 used)."
     )
     assert open_symbols(pool) == ["BTC/USDT"]  # the cap holds
@@ -357,7 +357,7 @@ def test_remove_takes_an_entry_out_of_the_queue(pool, desk, strategy):
         remove_queued, queued_id=row(pool, "ETH/USDT").pk, now=timezone.now(), by="Trader"
     )
 
-    assert message == "ETH/USDT 15 long entry removed from the queue."
+    assert message == "ETH/USDT 15m long entry removed from the queue."
     assert row(pool, "ETH/USDT").status == "removed"
     desk.act(pool, strategy, signal("exit", symbol="BTC/USDT"))
     assert open_symbols(pool) == []

@@ -258,6 +258,33 @@ def leg_tp_price(leg: PlannedLeg, *, tick_size: Decimal, side: Side = Side.LONG)
     return round_price(target_price(leg.price, leg.spec.tp_pct, side), tick_size)
 
 
+def group_tp_prices(
+    planned: Sequence[PlannedLeg],
+    *,
+    group_tp_pct: Decimal,
+    tick_size: Decimal,
+    side: Side = Side.LONG,
+) -> tuple[Decimal | None, ...]:
+    """Where the group's take profit sells once each leg and the placed legs before it have
+    filled at their prices: their quantity-weighted average entry moved by the group TP %, on
+    the tick (what aggregate and hybrid modes arm, `take_profit`). None for a leg that is not
+    placed: it never fills, so it moves no target."""
+    targets: list[Decimal | None] = []
+    filled: list[tuple[Decimal, Decimal]] = []
+    for leg in planned:
+        if not leg.ok:
+            targets.append(None)
+            continue
+        filled.append((leg.amount, leg.price))
+        average = average_entry(filled)
+        targets.append(
+            None
+            if average is None
+            else round_price(target_price(average, group_tp_pct, side), tick_size)
+        )
+    return tuple(targets)
+
+
 def _truncated(amount: Decimal, rules: MarketRules) -> Decimal:
     return round_amount(amount, rules.step_size) if amount > 0 else ZERO
 
