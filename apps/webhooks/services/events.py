@@ -7,6 +7,7 @@ from django.urls import reverse
 from apps.core.broadcast import broadcast_fragment
 from apps.core.events import Facts, record_event
 from apps.core.models import Event
+from apps.core.timeframes import timeframe_words
 from apps.webhooks.models import Signal
 
 SIGNAL_ROW_LIVE = "webhooks/signals.html#signal-row-live"
@@ -21,8 +22,9 @@ _KIND = {
 
 
 def describe(signal: Signal) -> str:
-    """`signal 12 (entry BTC/USDT 15 on route TV main)`: what a trader recognises it by."""
-    parts = [signal.action, signal.symbol_shown, signal.timeframe]
+    """`signal 12 (entry BTC/USDT 15m on route TV main)`: what a trader recognises it by (the
+    timeframe as traders write it; the event's data keeps TradingView's own)."""
+    parts = [signal.action, signal.symbol_shown, timeframe_words(signal.timeframe)]
     what = " ".join(part for part in parts if part)
     return (
         f"Signal {signal.pk}" + (f" ({what})" if what else "") + f" on route {signal.route.label}"
