@@ -46,7 +46,7 @@ from apps.core.event_csv import CHUNK_SIZE  # noqa: E402
 from apps.core.keyset import Cursor  # noqa: E402
 from apps.core.models import Event  # noqa: E402
 from apps.exchanges.models import ExchangeAccount  # noqa: E402
-from benchmarks.common import drop_bench_database  # noqa: E402
+from benchmarks._common import drop_bench_database  # noqa: E402
 
 PASSWORD = "bench-password-not-secret"  # noqa: S105 (a throwaway bench login)
 BATCH = 100_000

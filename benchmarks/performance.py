@@ -60,7 +60,7 @@ from apps.exchanges.models import ExchangeAccount  # noqa: E402
 from apps.positions.models import Order, PositionGroup  # noqa: E402
 from apps.strategies.models import Strategy  # noqa: E402
 from apps.tickets.models import Trade  # noqa: E402
-from benchmarks.common import drop_bench_database  # noqa: E402
+from benchmarks._common import drop_bench_database  # noqa: E402
 
 PASSWORD = "bench-password-not-secret"  # noqa: S105 (a throwaway bench login)
 SNAPSHOT_SECONDS = 300  # EQUITY_SNAPSHOT_SECONDS's default

@@ -64,7 +64,7 @@ from apps.positions.models import Order  # noqa: E402
 from apps.strategies.models import Strategy  # noqa: E402
 from apps.webhooks.models import Signal, WebhookRoute  # noqa: E402
 from apps.webhooks.services.routes import create_route  # noqa: E402
-from benchmarks.common import drop_bench_database  # noqa: E402
+from benchmarks._common import drop_bench_database  # noqa: E402
 from tests.servers import PYTHON, free_port, serve  # noqa: E402
 
 USERNAME, PASSWORD = "bench-webhooks", "bench-password-not-secret"

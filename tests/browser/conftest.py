@@ -46,10 +46,9 @@ def browser() -> Browser:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Page:
-    context = browser.new_context()
-    page = context.new_page()
+def watch_csp(page: Page) -> Page:
+    """Collect the page's CSP violations (Chromium reports them on the console) in
+    `page.csp_violations`."""
     page.csp_violations = []
     page.on(
         "console",
@@ -57,6 +56,13 @@ def page(browser: Browser) -> Page:
             "Content Security Policy" in message.text and page.csp_violations.append(message.text)
         ),
     )
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser) -> Page:
+    context = browser.new_context()
+    page = watch_csp(context.new_page())
     yield page
     context.close()
 

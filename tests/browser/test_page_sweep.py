@@ -18,7 +18,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
 from tests.accounts.factories import PASSWORD
-from tests.browser.conftest import as_worker
+from tests.browser.conftest import as_worker, watch_csp
 from tests.browser.layout import NARROW_SELECTS, OVERFLOWING, screenshot, watch_console
 
 # The module's data is committed once (see `desk`); each test only reads it through the server,
@@ -221,15 +221,7 @@ def logged_in(browser: Browser, live_server_url, desk) -> dict:
 def open_page(browser: Browser, width: str, state: dict | None = None):
     w, h = WIDTHS[width]
     context = browser.new_context(viewport={"width": w, "height": h}, storage_state=state)
-    page = context.new_page()
-    page.csp_violations = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text and page.csp_violations.append(message.text)
-        ),
-    )
-    return context, page
+    return context, watch_csp(context.new_page())
 
 
 def assert_fits(page, name: str) -> None:

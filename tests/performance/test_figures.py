@@ -162,13 +162,8 @@ def test_risk_at_stop_for_a_pnl_stop_or_a_stop_relative_to_the_entry():
     }
     assert risk_at_stop(price_stop, D(100)) is None
     # Last price at or below the entry price -2 %: 2 % of the cost was at risk.
-    below_entry = {
-        "primary": {"source": "last"},
-        "condition": "at_or_below",
-        "secondary": {"source": "entry_price"},
-        "value": "-2",
-        "unit": "percent",
-    }
+    below_entry = {**price_stop, "condition": "at_or_below", "secondary": {"source": "entry_price"},
+                   "value": "-2", "unit": "percent"}  # fmt: skip
     assert risk_at_stop(below_entry, D("250")) == D("5")
     assert risk_at_stop({**below_entry, "unit": "number"}, D("250")) is None
     assert risk_at_stop({**below_entry, "primary": {"source": "ema"}}, D("250")) is None
