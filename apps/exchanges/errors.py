@@ -55,6 +55,11 @@ class DuplicateClientOrderId(InvalidOrder):
     """An order with this client order id exists already: fetch it, do not treat as a failure."""
 
 
+class WouldTriggerImmediately(InvalidOrder):
+    """A stop whose trigger the price has already crossed (binance -2010 "Order would trigger
+    immediately."): nothing was placed; the desk exits at market instead."""
+
+
 class InsufficientFunds(PermanentExchangeError):
     pass
 

@@ -167,6 +167,9 @@ class Market(models.Model):
     max_amount = MoneyField(null=True, blank=True)
     min_notional = MoneyField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    # The order types a stop can turn into here ("market,limit"; "" when the market takes no
+    # stop order): `MarketRules.stop_types`.
+    stop_types = models.CharField(max_length=20, blank=True)
     refreshed_at = models.DateTimeField()
 
     class Meta:

@@ -12,6 +12,17 @@ Rules for implementations:
 * after `OrderNotFound` from `cancel_order`, fetch the order: the cancel may have succeeded and
   only the follow-up read failed;
 * never log or put a credential into an error message.
+
+Stop orders (protective stops that rest on the exchange):
+* `create_order(..., trigger_price=x)` places a stop: a sell triggers once the last price is
+  at or below x (a buy at or above), then fills as `type` (market, or limit at `price`). Only
+  a market whose `MarketRules.stop_types` lists the type takes it;
+* a stop whose trigger the price has already crossed is refused with `WouldTriggerImmediately`
+  (binance -2010 "Order would trigger immediately."), never placed as a market order;
+* `fetch_order`, `cancel_order` take `conditional=True` for a stop: some exchanges (okx algo
+  orders, bybit spot StopOrder) keep them apart from plain orders. A stop that has triggered
+  and filled is reported CLOSED with its fill (the adapter follows the order it became);
+* `fetch_open_orders` lists plain and stop orders alike (stops with their `trigger_price`).
 """
 
 from __future__ import annotations
@@ -51,14 +62,25 @@ class ExchangeAdapter(Protocol):
         amount: Decimal,
         price: Decimal | None,
         client_order_id: str,
+        trigger_price: Decimal | None = None,
     ) -> ExchangeOrder: ...
 
     def cancel_order(
-        self, *, symbol: str, exchange_order_id: str = "", client_order_id: str = ""
+        self,
+        *,
+        symbol: str,
+        exchange_order_id: str = "",
+        client_order_id: str = "",
+        conditional: bool = False,
     ) -> ExchangeOrder: ...
 
     def fetch_order(
-        self, *, symbol: str, exchange_order_id: str = "", client_order_id: str = ""
+        self,
+        *,
+        symbol: str,
+        exchange_order_id: str = "",
+        client_order_id: str = "",
+        conditional: bool = False,
     ) -> ExchangeOrder: ...
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]: ...

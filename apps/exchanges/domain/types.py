@@ -40,6 +40,10 @@ class MarketRules:
     min_notional: Decimal | None = None  # minimum amount x price, in quote (None: no minimum)
     active: bool = True
     exchange_symbol: str = ""  # the exchange's own id, e.g. "BTCUSDT"
+    # The order types a stop (a trigger price) can turn into on this market, e.g.
+    # (MARKET, LIMIT) on binance spot when its orderTypes list STOP_LOSS and STOP_LOSS_LIMIT;
+    # () when the market takes no stop order (the desk's rules loop is then the only stop).
+    stop_types: tuple[OrderType, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,9 @@ class ExchangeOrder:
     fee_cost: Decimal = Decimal(0)
     fee_currency: str = ""
     created_at: datetime | None = None
+    # A stop order's trigger (None for a plain order). Until the price reaches it, the order
+    # is OPEN with nothing filled; then it fills as its `type` (market, or limit at `price`).
+    trigger_price: Decimal | None = None
 
     @property
     def remaining(self) -> Decimal:

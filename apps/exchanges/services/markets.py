@@ -12,7 +12,7 @@ from apps.core.events import record_event
 from apps.core.loops import each_isolated
 from apps.core.models import Event
 from apps.exchanges.adapters import get_adapter
-from apps.exchanges.domain.types import MarketRules
+from apps.exchanges.domain.types import MarketRules, OrderType
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount, Market
 
@@ -104,6 +104,7 @@ def store_markets(account: ExchangeAccount, markets: list[MarketRules], *, now: 
             "max_amount": rules.max_amount,
             "min_notional": rules.min_notional,
             "active": rules.active,
+            "stop_types": ",".join(rules.stop_types),
             "refreshed_at": now,
         }
         current = existing.pop(rules.symbol, None)
@@ -147,4 +148,5 @@ def rules_of(market: Market) -> MarketRules:
         min_notional=market.min_notional,
         active=market.active,
         exchange_symbol=market.exchange_symbol,
+        stop_types=tuple(OrderType(kind) for kind in market.stop_types.split(",") if kind),
     )
