@@ -139,3 +139,16 @@ class LoopTick(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Installation(models.Model):
+    """This desk, once: the short code that starts every client order id it writes, so two
+    desks trading one exchange account never reuse each other's ids and reconciliation can
+    tell this desk's orders from others' (`apps.core.installation`). Generated on first use
+    and never changed: the exchange holds orders with it."""
+
+    code = models.CharField(max_length=4, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"installation {self.code}"

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from apps.core.installation import order_id_prefix
 from apps.core.market_formats import attach_formats
 from apps.core.models import Event
 from apps.core.numbers import ZERO
@@ -105,6 +106,8 @@ class GroupDetail:
     events: list[Event]
     # The orders table's legend: what each sell's client order id code means.
     sell_codes: list[tuple[str, str]] = field(default_factory=Order.sell_codes)
+    # What this installation's client order ids start with (`td7kq2`).
+    id_prefix: str = field(default_factory=order_id_prefix)
 
 
 def group_detail(group: PositionGroup, *, with_history: bool = True) -> GroupDetail:

@@ -14,6 +14,7 @@ from apps.core.models import Event
 from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
 from apps.positions.models import DcaLeg, Order, PositionGroup
 from apps.positions.services import act_on_signal
+from tests.client_ids import client_id
 from tests.positions.grouping import Desk, grid_strategy, signal
 from tests.tickets.conftest import BTC
 
@@ -72,7 +73,7 @@ def test_an_entry_opens_a_group_and_lays_the_grid_leg_0_at_market_the_rest_resti
         None,
         Order.Status.FILLED,
     )
-    assert first.client_order_id == f"tdg{group.pk}p1l1"
+    assert first.client_order_id == client_id(group.pk, "p1l1")
     assert (second.type, second.price, second.amount, second.status) == (
         "limit",
         D("63700"),  # 2 % below
@@ -511,7 +512,10 @@ def test_a_leg_that_fills_before_its_cancel_lands_is_sold_with_the_rest(
     group = PositionGroup.objects.get(pk=group_id)
     assert group.status == PositionGroup.Status.CLOSED
     sells = list(group.orders.filter(side="sell").order_by("pk"))
-    assert [s.client_order_id for s in sells] == [f"tdg{group_id}x1", f"tdg{group_id}x2"]
+    assert [s.client_order_id for s in sells] == [
+        client_id(group_id, "x1"),
+        client_id(group_id, "x2"),
+    ]
     assert sells[1].amount == D("0.00469")  # leg 1's 0.0046953, with the first sell's dust
     assert group.legs.get(index=1).status == "closed"
     assert group.legs.get(index=2).status == "cancelled"

@@ -22,6 +22,7 @@ from apps.core.broadcast import join_live
 from apps.positions.models import SELL_CODES, Order, PositionGroup
 from apps.positions.selectors import groups_for_rows
 from apps.positions.services.intents import sell_client_order_id
+from tests.client_ids import client_id
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.figures import figure
 from tests.positions.grouping import Desk, grid_strategy, signal
@@ -111,7 +112,7 @@ def test_a_row_expands_over_htmx_to_its_pyramids_and_legs_and_collapses(trader, 
 
 def test_a_groups_page_shows_its_orders_and_timeline(trader, group):
     html = trader.get(reverse("positions:detail", args=[group.pk])).content.decode()
-    assert f"tdg{group.pk}p1l1" in html and f"tdg{group.pk}p1l3" in html
+    assert client_id(group.pk, "p1l1") in html and client_id(group.pk, "p1l3") in html
     assert f'data-timeline="positions.positiongroup:{group.pk}"' in html
     assert "group.opened" in html and "trade.entry_filled" in html
     assert "Close at market" in html
@@ -160,9 +161,9 @@ def test_the_positions_csv_has_every_value_unrounded(trader, group):
 def test_the_orders_csv_lists_the_filtered_groups_orders(trader, group):
     orders = rows(trader.get(reverse("positions:orders-csv")))
     assert [o["client_order_id"] for o in orders] == [
-        f"tdg{group.pk}p1l1",
-        f"tdg{group.pk}p1l2",
-        f"tdg{group.pk}p1l3",
+        client_id(group.pk, "p1l1"),
+        client_id(group.pk, "p1l2"),
+        client_id(group.pk, "p1l3"),
     ]
     leg_1 = orders[1]  # the second leg: pyramid 1 · leg 2, counted from 1 as on the pages
     assert (leg_1["pyramid"], leg_1["leg"], leg_1["type"], leg_1["status"]) == (
@@ -256,12 +257,12 @@ def test_a_closed_position_says_why_in_plain_words_on_its_page(trader, group, re
 def test_a_sells_client_id_never_reads_as_a_pyramid_or_leg_and_the_legend_explains_it(
     trader, group
 ):
-    """`tdg1p1` once named a take-profit sell while the legend says p is a pyramid: a sell's
+    """`…g1p1` once named a take-profit sell while the legend says p is a pyramid: a sell's
     code is a letter other than p and l, one per purpose, and the legend lists each."""
     codes = {}
     for purpose in SELL_CODES:
-        client_id = sell_client_order_id(group, purpose)
-        code, count = re.fullmatch(rf"tdg{group.pk}([a-z])(\d+)", client_id).groups()
+        sell_id = sell_client_order_id(group, purpose)
+        code, count = re.fullmatch(rf"{client_id(group, '')}([a-z])(\d+)", sell_id).groups()
         assert code not in "pl" and count == "1"
         codes[purpose] = code
     assert len(set(codes.values())) == len(SELL_CODES)  # one code, one purpose
@@ -282,11 +283,11 @@ def test_a_take_profit_sell_after_an_old_p_id_gets_a_new_unique_id(group):
         side="sell",
         type="market",
         amount=D("0.001"),
-        client_order_id=f"tdg{group.pk}p1",
+        client_order_id=f"tdg{group.pk}p1",  # before the installation prefix
         status=Order.Status.CANCELLED,
     )
     new = sell_client_order_id(group, Order.Purpose.TAKE_PROFIT)
-    assert new == f"tdg{group.pk}e2"
+    assert new == client_id(group.pk, "e2")
     assert not Order.objects.filter(client_order_id=new).exists()
     assert old.client_id_meaning == f"Position #{group.pk}: sell 1 by the take-profit rule"
 
@@ -304,9 +305,13 @@ def test_pyramids_and_legs_count_from_1_on_the_page_its_orders_and_their_client_
     # says what it means on its row (the same numbers: p1l3 is pyramid 1, leg 3).
     assert "<td>pyramid 1 · leg 3</td>" in orders
     third = group.orders.get(leg=legs[2])
-    assert third.client_order_id == f"tdg{group.pk}p1l3"
-    assert f'title="Position #{group.pk}, pyramid 1 · leg 3">tdg{group.pk}p1l3</code>' in orders
-    assert f"tdg{group.pk}p2l3</code> is position #{group.pk}, pyramid 2 (p), leg 3 (l)" in html
+    assert third.client_order_id == client_id(group.pk, "p1l3")
+    third_id = client_id(group, "p1l3")
+    assert f'title="Position #{group.pk}, pyramid 1 · leg 3">{third_id}</code>' in orders
+    assert (
+        f"{client_id(group, 'p2l3')}</code> is position #{group.pk}, pyramid 2 (p), leg 3 (l)"
+        in html
+    )
     rows = html.split('class="compact legs"')[1].split("</table>")[0]
     numbers = [row.split("<td>")[1].split("</td>")[0] for row in rows.split("<tr id=")[1:]]
     assert numbers == ["1", "2", "3"]

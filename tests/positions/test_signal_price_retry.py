@@ -18,6 +18,7 @@ from apps.exchanges.models import PaperSettings
 from apps.positions.models import Order, PositionGroup
 from apps.positions.services import act_on_signal
 from apps.positions.services import signals as group_signals
+from tests.client_ids import client_id
 from tests.positions.grouping import grid_strategy, signal
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_one_or_two_transient_ticker_errors_then_a_price_executes_the_entry(
     assert pauses == list(group_signals.TICKER_RETRY_PAUSES[:failures])
     group = PositionGroup.objects.get(pk=outcome.group_id)
     assert group.status == PositionGroup.Status.OPEN
-    leg_0 = group.orders.get(client_order_id=f"tdg{group.pk}p1l1")
+    leg_0 = group.orders.get(client_order_id=client_id(group.pk, "p1l1"))
     assert leg_0.status == Order.Status.FILLED
 
 

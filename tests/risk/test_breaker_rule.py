@@ -15,6 +15,7 @@ from apps.positions.models import Order
 from apps.positions.services.orders import RECOVERY_GRACE, send_order, sync_orders
 from apps.risk.models import AccountGuard
 from apps.tickets.models import Trade
+from tests.client_ids import client_id
 from tests.tickets.factories import TradeFactory, ticket_entry
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def entry_order(account, amount: str = "0.001") -> Order:
     first leg, not sent yet)."""
     trade = TradeFactory(owner=account.owner, account=account, status=Trade.Status.PENDING)
     order = ticket_entry(trade, amount=amount)
-    assert order.client_order_id == f"tdg{trade.position.pk}p1l1"
+    assert order.client_order_id == client_id(trade.position.pk, "p1l1")
     return order
 
 

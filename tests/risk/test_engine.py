@@ -16,6 +16,7 @@ from apps.positions.models import Order, PositionGroup, Pyramid
 from apps.positions.services import close_group
 from apps.risk import services
 from apps.risk.models import GroupRisk, RiskAction
+from tests.client_ids import client_id
 from tests.positions.grouping import signal
 from tests.risk.conftest import engine_on, open_group
 
@@ -75,10 +76,10 @@ def test_one_loser_three_winners_partly_closed_for_the_right_quantities_and_pnl_
         (D("6.19"), D("64.995")),
     ]
     assert [o["client_order_id"] for o in action.calculation["orders"]] == [
-        f"tdg{book['BTC'].pk}r1",
-        f"tdg{book['LTC'].pk}r1",
-        f"tdg{book['SOL'].pk}r1",
-        f"tdg{book['ETH'].pk}r1",
+        client_id(book["BTC"].pk, "r1"),
+        client_id(book["LTC"].pk, "r1"),
+        client_id(book["SOL"].pk, "r1"),
+        client_id(book["ETH"].pk, "r1"),
     ]
 
     after = {k: PositionGroup.objects.get(pk=g.pk) for k, g in book.items()}

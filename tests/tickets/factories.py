@@ -119,7 +119,7 @@ def ticket_position(
 def ticket_entry(trade: Trade, *, amount: Decimal | str, price: Decimal | str = "65000") -> Order:
     """A ticket's entry as `entries.open_for_ticket` writes it when the entry rule fires, not
     sent yet: its position (nothing bought), pyramid 0 with one leg at market and the leg's
-    order (purpose entry, client id `tdg{position}p1l1`); the trade Open."""
+    order (purpose entry, client id `<prefix>g{position}p1l1`); the trade Open."""
     amount, price = Decimal(amount), Decimal(price)
     now = timezone.now()
     position = opening.create_position(

@@ -22,6 +22,7 @@ from apps.tickets.services import (
     evaluate_rules,
     save_ticket,
 )
+from tests.client_ids import client_id
 from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, ticket
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,7 @@ def test_immediate_entry_then_take_profit_closes_with_realised_pnl(paper, on_com
     assert (entry.purpose, entry.status, entry.client_order_id) == (
         Order.Purpose.ENTRY,
         Order.Status.FILLED,
-        f"tdg{position.pk}p1l1",
+        client_id(position.pk, "p1l1"),
     )
     assert entry.amount == Decimal("0.01538")  # 1000 USDT / 65000, down to the 0.00001 step
     assert trade.status == Trade.Status.OPEN
@@ -136,7 +137,7 @@ def test_initial_stop_sells_when_price_falls_two_percent(paper, on_commit):
     assert messages["trade.stop_hit"] == (
         "Initial stop: Last price | is at or below | Entry price | -2 %: met (Last price "
         "63,700.00, threshold 63,700.00); closing the position: selling 0.01536 BTC at market "
-        f"(order tdg{trade.position.pk}s1)."
+        f"(order {client_id(trade.position, 's1')})."
     )
     loss = trade.position.realised_pnl
     assert loss.quantize(Decimal("0.01")) == Decimal("-21.95")

@@ -25,7 +25,7 @@ OWN_LEG_TP = (dca.TpMode.PER_LEG, dca.TpMode.HYBRID)
 
 def leg_label(pyramid: int, leg: int) -> str:
     """`pyramid 2 · leg 3` from 1-based numbers: pyramids and legs are counted from 1 wherever
-    a trader reads them (pages, orders, events, client order ids `tdg42p2l3`)."""
+    a trader reads them (pages, orders, events, client order ids `td7kq2g42p2l3`)."""
     return f"pyramid {pyramid} · leg {leg}"
 
 

@@ -26,8 +26,8 @@ EXIT_REASON_WORDS = {
 }
 
 
-# What a sell's client order id ends in (before its count): `tdg42x1` is position #42's first
-# exit-signal sell. Letters only, and never `p` or `l`, which a leg's id uses (`tdg42p2l3`:
+# What a sell's client order id ends in (before its count): `td7kq2g42x1` is position #42's first
+# exit-signal sell. Letters only, and never `p` or `l`, which a leg's id uses (`…g42p2l3`:
 # pyramid 2, leg 3). The ticket's take-profit rule once used `p`; ids already stored keep it
 # (client order ids are unique and never rewritten), new ones end in `e`.
 SELL_CODES = {
@@ -134,8 +134,8 @@ class Order(models.Model):
 
     @property
     def client_id_meaning(self) -> str:
-        """What its client order id says, for the order's row: `tdg42p2l3` is position #42's
-        pyramid 2 · leg 3; `tdg42x1` its sell 1 by an exit signal (read the leg with
+        """What its client order id says, for the order's row: `td7kq2g42p2l3` is position #42's
+        pyramid 2 · leg 3; `td7kq2g42x1` its sell 1 by an exit signal (read the leg with
         `select_related("leg__pyramid")`)."""
         where = f"Position #{self.group_id}"
         if self.leg_id is not None:

@@ -18,6 +18,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils.text import capfirst
 
 from apps.core.background import enqueue_on_commit
+from apps.core.installation import order_id_prefix
 from apps.core.message_figures import figures_of
 from apps.core.numbers import ZERO
 from apps.exchanges.domain.precision import OrderRuleViolation, fmt, prepare_order
@@ -98,12 +99,18 @@ def base_of(symbol: str) -> str:
 # --- Laying a pyramid's grid ------------------------------------------------------------------
 
 
+def group_client_prefix(group: PositionGroup) -> str:
+    """`td7kq2g42`: what the client order ids of position 42 start with on this installation
+    (`order_id_prefix`, then `g` and the position)."""
+    return f"{order_id_prefix()}g{group.pk}"
+
+
 def leg_client_order_id(group: PositionGroup, pyramid: int, leg: int) -> str:
-    """`tdg42p2l3`: position 42, pyramid 2, leg 3, counted from 1 as every page counts them
-    (`pyramid` and `leg` are the 0-based indexes). Deterministic, unique, alphanumeric.
-    Orders written before this scheme keep their stored `p0l0` ids; a later pyramid's ids are
-    always above them, so none is ever reused."""
-    return f"tdg{group.pk}p{pyramid + 1}l{leg + 1}"
+    """`td7kq2g42p2l3`: this installation's position 42, pyramid 2, leg 3, counted from 1 as
+    every page counts them (`pyramid` and `leg` are the 0-based indexes). Deterministic,
+    unique, alphanumeric. Orders written before the installation prefix keep their stored
+    `tdg42…` ids, and those before 1-based counting their `p0l0`: none is ever reused."""
+    return f"{group_client_prefix(group)}p{pyramid + 1}l{leg + 1}"
 
 
 def is_market_leg(plan: dca.PlannedLeg) -> bool:
@@ -215,11 +222,11 @@ def lay_pyramid(
 
 
 def sell_client_order_id(group: PositionGroup, purpose: str) -> str:
-    """`tdg42x1`: group 42's first exit-signal sell; the codes (`SELL_CODES`) are never a leg
-    id's `p` or `l`. The count is of every sell of the purpose, old ids included, so a new id
-    never repeats a stored one."""
+    """`td7kq2g42x1`: position 42's first exit-signal sell; the codes (`SELL_CODES`) are never
+    a leg id's `p` or `l`. The count is of every sell of the purpose, old ids included, so a
+    new id never repeats a stored one."""
     sequence = group.orders.filter(purpose=purpose).count() + 1
-    return f"tdg{group.pk}{SELL_CODES[purpose][0]}{sequence}"
+    return f"{group_client_prefix(group)}{SELL_CODES[purpose][0]}{sequence}"
 
 
 def prepare_sell(
