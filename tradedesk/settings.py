@@ -188,6 +188,19 @@ CHART_CANDLES_SECONDS = env.int("CHART_CANDLES_SECONDS", default=10)
 # What a new paper account is credited with, in its quote currency.
 PAPER_INITIAL_BALANCE = Decimal(env.str("PAPER_INITIAL_BALANCE", default="10000"))
 PAPER_PRICE_SECONDS = env.float("PAPER_PRICE_SECONDS", default=2.0)
+# Protection that rests on the exchange (apps.positions.services.protection): a position's
+# initial / trailing stop, where its rule is a price the exchange can hold, rests as a stop
+# order once the entry fills, so it acts while the desk is down.
+RESTING_STOPS = env.bool("RESTING_STOPS", default=True)
+# Where the market takes only stop-limit orders: the limit this far (%) beyond the trigger.
+STOP_LIMIT_OFFSET_PCT = Decimal(env.str("STOP_LIMIT_OFFSET_PCT", default="0.5"))
+# A trailing stop moves its resting order (cancel and replace) at most this often.
+STOP_MOVE_SECONDS = env.int("STOP_MOVE_SECONDS", default=30)
+# Reconciliation with each exchange: at start-up and this often per account.
+RECONCILE_SECONDS = env.int("RECONCILE_SECONDS", default=180)
+# Open orders with this desk's client id prefix that the desk has no row for: reported, and
+# cancelled too when this is on.
+RECONCILE_CANCEL_UNKNOWN = env.bool("RECONCILE_CANCEL_UNKNOWN", default=False)
 
 # --- Celery ---------------------------------------------------------------------------------
 # kombu warns "No hostname was supplied" for a URL without a host, even the in-memory one.
@@ -226,6 +239,9 @@ CELERY_BEAT_SCHEDULE = {
     # indicator cache on each timeframe's last closed candle.
     "rules": {"task": "trades.rules", "schedule": 2.0},
     "order-sync": {"task": "trades.sync_orders", "schedule": 3.0},
+    # Reconciliation with the exchanges: every account at a worker's start, then each account
+    # every RECONCILE_SECONDS (the tick picks the accounts that are due).
+    "reconcile": {"task": "positions.reconcile", "schedule": 30.0},
     # Position groups: per-leg / aggregate / hybrid take profit from one ticker batch per
     # account; market sells, so every 2 s like the rules loop.
     "take-profit": {"task": "trades.take_profit", "schedule": 2.0},

@@ -75,6 +75,10 @@ class ExchangeAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     markets_refreshed_at = models.DateTimeField(null=True, blank=True)
     balances_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The last reconciliation of the desk's orders with the exchange's
+    # (apps.positions.services.reconcile): when, and {"checked", "error", "findings"}.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconciliation = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["label", "id"]

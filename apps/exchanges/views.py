@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import object_id
+from apps.core.installation import order_id_prefix
 from apps.core.market_formats import formats_for
 from apps.core.scoping import get_owned_or_404
 from apps.exchanges import selectors, services
@@ -71,6 +72,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "portfolio": selectors.portfolio(account=account),
         "markets": selectors.markets_of(account=account),
         "preview_form": OrderPreviewForm(),
+        "id_prefix": order_id_prefix(),
     }
     return render(request, "exchanges/account_detail.html", context)
 

@@ -25,3 +25,8 @@ def take_profit() -> bool:
 @shared_task(name="trades.cancel_order")
 def cancel_order(order_id: int) -> None:
     services.cancel_order(order_id=order_id, now=timezone.now())
+
+
+@shared_task(name="positions.reconcile")
+def reconcile() -> bool:
+    return services.reconcile_loop()

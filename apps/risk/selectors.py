@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from apps.core.confirm import counted, entry_name
@@ -16,11 +16,12 @@ from apps.core.numbers import ZERO
 from apps.core.scoping import owned
 from apps.core.timeframes import timeframe_words
 from apps.exchanges.adapters import get_adapter
-from apps.exchanges.domain.types import OrderSide, Ticker
+from apps.exchanges.domain.types import Ticker
 from apps.exchanges.models import ExchangeAccount, Market
 from apps.exchanges.services import market_data
 from apps.exchanges.services.markets import rules_of
 from apps.positions.models import Order, PositionGroup
+from apps.positions.services import intents
 from apps.risk.domain import guards
 from apps.risk.domain.selection import Eligibility, GroupFacts, duration_text
 from apps.risk.models import AccountGuard, GroupRisk, RiskAction, RiskSettings
@@ -86,11 +87,7 @@ def open_groups(account: ExchangeAccount) -> QuerySet[PositionGroup]:
             dca_last_sent_at=Max("orders__sent_at", filter=dca),
             legs_working=Count("legs", filter=Q(legs__status="working"), distinct=True),
             dca_last_fill_at=Max("orders__updated_at", filter=dca & Q(orders__filled__gt=0)),
-            sell_in_flight=Exists(
-                Order.objects.filter(
-                    group=OuterRef("pk"), side=OrderSide.SELL, status__in=Order.LIVE
-                )
-            ),
+            sell_in_flight=intents.sell_in_flight(),
         )
         .order_by("opened_at", "pk")
     )

@@ -90,6 +90,13 @@ class Order(models.Model):
     type = models.CharField(max_length=8)  # market / limit
     amount = MoneyField()
     price = MoneyField(null=True, blank=True)
+    # A stop order's trigger: it rests on the exchange and sells (at market, or as a limit at
+    # `price`) once the last price reaches it. None for every other order.
+    trigger_price = MoneyField(null=True, blank=True)
+    # It rests on the exchange to protect the position (`apps.positions.services.protection`):
+    # replaced as the position changes, cancelled before any other sell, and not a sell in
+    # flight (the desk's own rules keep watching the position: the second line).
+    protective = models.BooleanField(default=False)
     client_order_id = models.CharField(max_length=32, unique=True)
     exchange_order_id = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -145,6 +152,12 @@ class Order(models.Model):
         count = re.search(r"\d+$", self.client_order_id)
         why = SELL_CODES.get(self.purpose, ("", self.purpose_words))[1]
         return f"{where}: sell{f' {count.group()}' if count else ''} by {why}"
+
+    @property
+    def is_stop(self) -> bool:
+        """A stop order (it has a trigger): exchanges such as okx keep these apart, so its
+        lookups and cancels say so (`conditional`)."""
+        return self.trigger_price is not None
 
     @property
     def purpose_words(self) -> str:

@@ -37,6 +37,7 @@ def cancel_order(*, order_id: int, now: datetime) -> None:
         "symbol": order.symbol,
         "exchange_order_id": order.exchange_order_id,
         "client_order_id": order.client_order_id,
+        "conditional": order.is_stop,
     }
     try:
         try:

@@ -18,7 +18,7 @@ from apps.core.models import Event
 from apps.core.numbers import ZERO
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderStatus
 from apps.positions.models import DcaLeg, Order, PositionGroup
-from apps.positions.services import hooks, intents, live
+from apps.positions.services import hooks, intents, live, protection
 from apps.positions.services.events import group_event
 from apps.positions.services.settle import settle
 
@@ -58,6 +58,8 @@ def record_group_order(
        group and realises PnL against the cost of what it sold.
     3. When the order is done, its leg's status follows; then the group settles (sends the
        rest of a close, or closes).
+    4. Its resting stop follows the group (placed, resized, or cancelled for another sell:
+       `protection.protect`); a stop cancelled by someone else is placed again.
     """
     group_id = group_id or group_id_of(order_id)
     with transaction.atomic():
@@ -90,7 +92,11 @@ def record_group_order(
         if order.side == OrderSide.SELL:
             # A leg sold on its own leaves the others: the average entry is theirs now.
             intents.refresh_average(group)
+        cancelled = order.status == Order.Status.CANCELLED
+        if order.protective and cancelled and order.cancel_requested_at is None:
+            protection.cancelled_outside(group, order, now=now)
         settle(group, price=order.average, now=now)
+        protection.protect(group, now=now)
         group.save()
         live.push_group(group)
 
@@ -228,6 +234,15 @@ def refused_group_order(*, order_id: int, error: Exception, now: datetime) -> No
         order.status = Order.Status.REJECTED
         order.error = f"{type(error).__name__}: {error}"
         order.save(update_fields=["status", "error", "updated_at"])
+        if order.protective:
+            # A refused stop leaves the position to the desk's rules (or closes it at market
+            # when the price has already crossed it); it is no error of the position.
+            protection.refused(group, order, error, now=now)
+            settle(group, price=None, now=now)
+            protection.protect(group, now=now)
+            group.save()
+            live.push_group(group)
+            return
         if order.side == OrderSide.BUY:
             DcaLeg.objects.filter(pk=order.leg_id).update(
                 status=DcaLeg.Status.REJECTED, problem=str(error)
@@ -264,5 +279,6 @@ def cancelled_unsent(*, order_id: int, now: datetime, why: str) -> None:
         order.save(update_fields=["status", "error", "updated_at"])
         _order_done(group, order)
         settle(group, price=None, now=now)
+        protection.protect(group, now=now)
         group.save()
         live.push_group(group)

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from apps.core.background import enqueue_on_commit
@@ -251,7 +252,9 @@ def write_sell(
     leg: DcaLeg | None = None,
     signal_id: int | None = None,
 ) -> Order:
-    """A market sell of `amount` (already rounded), sent after commit."""
+    """A market sell of `amount` (already rounded), sent after commit. A resting stop of the
+    group holds the coins: it is cancelled first, and the sell waits for that cancel
+    (`protection.protect` sends it, cut to what is left if the stop filled first)."""
     order = Order.objects.create(
         group=group,
         leg=leg,
@@ -264,7 +267,13 @@ def write_sell(
         amount=amount,
         client_order_id=sell_client_order_id(group, purpose),
     )
-    send_on_commit(order)
+    now = timezone.now()
+    stops = list(live_orders(group).filter(protective=True).select_for_update())
+    for stop in stops:
+        if stop.cancel_requested_at is None:
+            request_cancel(group, stop, now=now)
+    if not any(stop.status in Order.LIVE for stop in stops):
+        send_on_commit(order)
     return order
 
 
@@ -275,10 +284,22 @@ def live_orders(group: PositionGroup):
 def sell_in_flight():
     """For a queryset of positions: one of its sells is live. The loops that sell (take
     profit, rules) leave such a position alone until the sell settles, so two ticks never
-    sell the same coins."""
+    sell the same coins. A resting stop is not one: the loops keep watching its position."""
     return Exists(
-        Order.objects.filter(group=OuterRef("pk"), side=OrderSide.SELL, status__in=Order.LIVE)
+        Order.objects.filter(
+            group=OuterRef("pk"), side=OrderSide.SELL, status__in=Order.LIVE, protective=False
+        )
     )
+
+
+def stop_holds_coins(order: Order) -> bool:
+    """A sell waits while a resting stop of its group is live: the exchange holds the coins
+    for the stop until its cancel lands (`send_order` asks before sending)."""
+    if order.side != OrderSide.SELL or order.protective:
+        return False
+    return Order.objects.filter(
+        group_id=order.group_id, protective=True, status__in=Order.LIVE
+    ).exists()
 
 
 # --- Closing the whole group ------------------------------------------------------------------
@@ -296,12 +317,14 @@ def begin_close(
 
     1. The group becomes Closing (the take-profit loop leaves it alone; a new entry for its
        key opens a new group).
-    2. Each live buy is cancelled: at once if it was never sent, else on the exchange after
-       commit (`cancel_order`); a leg that fills meanwhile is sold when the group settles.
+    2. Each live buy and the resting stop are cancelled: at once if never sent, else on the
+       exchange after commit (`cancel_order`); a leg that fills meanwhile is sold when the
+       group settles, and the sell waits for the stop's cancel (if the stop fills first, it
+       sold those coins: the sell is cut or dropped, never sent twice).
     3. The held quantity, less what sells in flight will sell, is sold at market if it passes
        the minimums; what is left is settled when every live order is done.
 
-    Returns (the sell order or None, the buys being cancelled).
+    Returns (the sell order or None, the orders being cancelled).
     """
     freed = group.status in PositionGroup.POOL
     group.status = PositionGroup.Status.CLOSING
@@ -309,10 +332,12 @@ def begin_close(
     live = list(live_orders(group).select_for_update().order_by("pk"))
     cancelling = []
     for order in live:
-        if order.side == OrderSide.BUY:
+        if order.side == OrderSide.BUY or order.protective:
             request_cancel(group, order, now=now)
             cancelling.append(order)
-    reserved = sum((o.amount - o.filled for o in live if o.side == OrderSide.SELL), ZERO)
+    reserved = sum(
+        (o.amount - o.filled for o in live if o.side == OrderSide.SELL and not o.protective), ZERO
+    )
     amount, _ = prepare_sell(group, group.quantity - reserved, price)
     sell = None
     if amount is not None:

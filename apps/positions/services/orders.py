@@ -24,7 +24,7 @@ from apps.exchanges.adapters import get_adapter
 from apps.exchanges.domain.types import ExchangeOrder, OrderSide, OrderType
 from apps.exchanges.errors import ExchangeError, OrderNotFound, PermanentExchangeError
 from apps.positions.models import Order
-from apps.positions.services import fills, hooks
+from apps.positions.services import fills, hooks, intents
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ def send_order(*, order_id: int, now: datetime) -> None:
     order = Order.objects.select_related("account").filter(pk=order_id).first()
     if order is None or order.status not in (Order.Status.PENDING, Order.Status.UNKNOWN):
         return
+    if order.status == Order.Status.PENDING and intents.stop_holds_coins(order):
+        return  # the resting stop's cancel comes first; `protection.protect` sends it then
     claimed = Order.objects.filter(
         pk=order.pk, status=order.status, attempts=order.attempts
     ).update(attempts=F("attempts") + 1, sent_at=now)
@@ -68,6 +70,7 @@ def send_order(*, order_id: int, now: datetime) -> None:
             amount=order.amount,
             price=order.price,
             client_order_id=order.client_order_id,
+            trigger_price=order.trigger_price,
         )
     except PermanentExchangeError as exc:
         _refused(order.pk, exc)
@@ -151,6 +154,7 @@ def _sync_one(order: Order, now: datetime) -> None:
             symbol=order.symbol,
             exchange_order_id=order.exchange_order_id,
             client_order_id=order.client_order_id,
+            conditional=order.is_stop,
         )
     except OrderNotFound:
         if order.status == Order.Status.UNKNOWN and order.attempts < MAX_SEND_ATTEMPTS:

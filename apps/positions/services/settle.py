@@ -43,10 +43,23 @@ def settle(group: PositionGroup, *, price: Decimal | None, now: datetime) -> Non
         close(group, now=now, left=why_not)
         return
     if amount is None:
-        leg_tps = group.orders.filter(purpose=Order.Purpose.LEG_TAKE_PROFIT, filled__gt=0)
-        if not group.exit_reason and leg_tps.exists():
-            group.exit_reason = Order.Purpose.LEG_TAKE_PROFIT
+        if not group.exit_reason:
+            group.exit_reason = _sold_by(group)
         close(group, now=now, left=why_not)
+
+
+def _sold_by(group: PositionGroup) -> str:
+    """Why an open position that sold everything closed: the resting stop that filled on the
+    exchange, else its legs' own take profits ("" if neither)."""
+    stop = (
+        group.orders.filter(protective=True, filled__gt=0)
+        .order_by("-pk")
+        .values_list("purpose", flat=True)
+    ).first()
+    if stop:
+        return stop
+    leg_tps = group.orders.filter(purpose=Order.Purpose.LEG_TAKE_PROFIT, filled__gt=0)
+    return Order.Purpose.LEG_TAKE_PROFIT if leg_tps.exists() else ""
 
 
 def close(group: PositionGroup, *, now: datetime, left: str = "") -> None:

@@ -633,10 +633,12 @@ def close_group_locked(
         )
         base = intents.base_of(group.symbol)
         parts = []
-        if cancelling:
-            parts.append(
-                f"cancelling {len(cancelling)} resting leg{'s' if len(cancelling) > 1 else ''}"
-            )
+        legs = [order for order in cancelling if not order.protective]
+        if legs:
+            parts.append(f"cancelling {len(legs)} resting leg{'s' if len(legs) > 1 else ''}")
+        if len(legs) < len(cancelling):
+            stop = next(order for order in cancelling if order.protective)
+            parts.append(f"cancelling its resting stop (order {stop.client_order_id}) first")
         if sell is not None:
             parts.append(
                 f"selling {figures_of(group).amount(sell.amount)} {base} at market "

@@ -48,7 +48,12 @@ def close_preview(*, group: PositionGroup) -> ClosePreview:
     """The sell `close_group` would write: the held quantity less what sells in flight will
     sell, rounded down to the market's step and checked against its minimums (`begin_close`)."""
     reserved = sum(
-        (o.amount - o.filled for o in live_orders(group) if o.side == OrderSide.SELL), Decimal(0)
+        (
+            o.amount - o.filled
+            for o in live_orders(group)
+            if o.side == OrderSide.SELL and not o.protective  # a resting stop is cancelled first
+        ),
+        Decimal(0),
     )
     held = group.quantity - reserved
     price = group.last_price or group.average_entry

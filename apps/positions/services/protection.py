@@ -1,0 +1,233 @@
+"""Protection that survives the desk: a position's stop resting on the exchange.
+
+Once a position holds coins, its initial or trailing stop (where the rule is a price the
+exchange can hold: `apps.positions.domain.protection`) rests as one stop order for its whole
+quantity, so it acts while the worker, the database or the machine is down. The desk keeps
+it in line with the position, always with the position locked:
+
+* a fill of the entry, a DCA leg or a pyramid, or a partial sell, resizes it (cancel, then
+  place anew: the exchange holds the coins until the cancel lands);
+* a trailing stop's rising level moves it, never down, at most every STOP_MOVE_SECONDS;
+* any other sell (a take profit, the risk engine, a close) first cancels it and waits for
+  the cancel: the coins are then free, and if the stop filled first there is nothing left
+  to sell; a quantity is never sold twice;
+* a stop cancelled on the exchange by someone else is placed again and the trader told;
+* the exchange refusing it because the price has already crossed it closes the position at
+  market, for that reason.
+
+The desk's rules loop stays the second line: it evaluates the same rules every tick and, if
+one fires first, closes the position the usual way (cancel the stop, then sell what is left).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+
+from apps.core.message_figures import figures_of
+from apps.core.models import Event
+from apps.exchanges.domain.types import OrderSide
+from apps.positions.domain.protection import Plan, WantedStop, plan_stop
+from apps.positions.models import Order, PositionGroup
+from apps.positions.services import intents
+from apps.positions.services.events import group_event
+from apps.strategies.domain.catalog import InvalidRule, Side
+from apps.strategies.domain.evaluation import Inputs
+
+
+def plan_of(group: PositionGroup) -> Plan:
+    """The stop that should rest for the group as it stands (its rules on its entry, its
+    highest and lowest price so far, its quantity)."""
+    try:
+        rules = group.parsed_exit_rules()
+    except InvalidRule:
+        return Plan(None, {})
+    entry = group.average_entry
+    inputs = Inputs(
+        last=group.last_price,
+        entry_price=entry,
+        highest=max(filter(None, (group.highest, entry)), default=None),
+        lowest=min(filter(None, (group.lowest, entry)), default=None),
+    )
+    return plan_stop(
+        rules,
+        inputs,
+        Side(group.side),
+        market=intents.market_rules(group),
+        quantity=group.quantity,
+        limit_offset_pct=settings.STOP_LIMIT_OFFSET_PCT,
+    )
+
+
+def live_protective(group: PositionGroup) -> list[Order]:
+    return list(
+        intents.live_orders(group).filter(protective=True).select_for_update().order_by("pk")
+    )
+
+
+def waiting_sells(group: PositionGroup) -> list[Order]:
+    """The group's other live sells: while any is live, no stop rests (it would hold the
+    coins they sell)."""
+    return list(
+        intents.live_orders(group)
+        .filter(side=OrderSide.SELL, protective=False)
+        .select_for_update()
+        .order_by("pk")
+    )
+
+
+def protect(group: PositionGroup, *, now: datetime) -> None:
+    """Bring the locked group's resting stop in line with it. Called after every change of
+    the group (a recorded fill or cancel) and by the rules loop when a trailing level rose.
+
+    1. Nothing rests unless resting stops are on and the group is Open and holds coins.
+    2. While another sell is live, the stop is cancelled first; once it is gone, the sells
+       that waited for it are sent (`release_sells`).
+    3. A live stop that no longer fits (another amount, a level that rose, or no stop wanted)
+       is cancelled; its cancel's record calls this again, which places the new one.
+    4. With no live stop, the wanted one is written and sent after commit.
+    """
+    resting = live_protective(group)
+    if not settings.RESTING_STOPS or group.status != PositionGroup.Status.OPEN:
+        for order in resting:
+            _cancel(group, order, now)
+        return
+    sells = waiting_sells(group)
+    if sells:
+        for order in resting:
+            _cancel(group, order, now)
+        if not any(order.status in Order.LIVE for order in resting):
+            release_sells(group, sells, now=now)
+        return
+    plan = plan_of(group) if group.quantity > 0 else Plan(None, {})
+    wanted = plan.stop
+    if resting:
+        for order in resting:
+            if wanted is None or _must_replace(order, wanted, now):
+                _cancel(group, order, now)
+        return
+    if wanted is not None:
+        _place(group, wanted)
+
+
+def _must_replace(order: Order, wanted: WantedStop, now: datetime) -> bool:
+    """A resting stop is replaced for another amount at once, and for a higher trigger (a
+    trailing stop's level rose) once it has rested STOP_MOVE_SECONDS; never for a lower one
+    alone: a stop is never loosened by a move."""
+    if order.cancel_requested_at is not None:
+        return False  # already on its way out
+    if order.amount - order.filled != wanted.amount:
+        return True
+    if wanted.trigger > order.trigger_price:
+        return now - order.created_at >= timedelta(seconds=settings.STOP_MOVE_SECONDS)
+    return False
+
+
+def _cancel(group: PositionGroup, order: Order, now: datetime) -> None:
+    if order.status in Order.LIVE and order.cancel_requested_at is None:
+        intents.request_cancel(group, order, now=now)
+
+
+def _place(group: PositionGroup, wanted: WantedStop) -> Order:
+    purpose = wanted.kind.value
+    order = Order.objects.create(
+        group=group,
+        account_id=group.account_id,
+        purpose=purpose,
+        symbol=group.symbol,
+        side=OrderSide.SELL,
+        type=wanted.type,
+        amount=wanted.amount,
+        price=wanted.price,
+        trigger_price=wanted.trigger,
+        protective=True,
+        client_order_id=intents.sell_client_order_id(group, purpose),
+    )
+    shown = figures_of(group)
+    kind = "stop-market" if wanted.price is None else f"stop-limit at {shown.price(wanted.price)}"
+    group_event(
+        group,
+        "protection.stop_placed",
+        f"{wanted.kind.label} rests on the exchange: {kind} sell of "
+        f"{shown.amount(wanted.amount)} {intents.base_of(group.symbol)} triggered at "
+        f"{shown.price(wanted.trigger)} (order {order.client_order_id}).",
+        data={
+            "rule": purpose,
+            "quantity": str(wanted.amount),
+            "trigger": str(wanted.trigger),
+            "price": "" if wanted.price is None else str(wanted.price),
+            "client_order_id": order.client_order_id,
+        },
+    )
+    intents.send_on_commit(order)
+    return order
+
+
+def release_sells(group: PositionGroup, sells: list[Order], *, now: datetime) -> None:
+    """Send the sells that waited for the resting stop's cancel. One never sent is cut to
+    what the group still holds (the stop may have filled first) or, with nothing left,
+    cancelled unsent; the coins are sold once."""
+    sent = sum((o.amount - o.filled for o in sells if o.attempts > 0), Decimal(0))
+    available = group.quantity - sent
+    for order in sells:
+        if order.attempts > 0 or order.status != Order.Status.PENDING:
+            continue
+        amount, why = intents.prepare_sell(
+            group, min(order.amount, available), group.last_price or group.average_entry
+        )
+        if amount is None:
+            Order.objects.filter(pk=order.pk, attempts=0).update(
+                status=Order.Status.CANCELLED,
+                error=f"Not sent: the resting stop sold first ({why}).",
+                updated_at=now,
+            )
+            order.status = Order.Status.CANCELLED
+            continue
+        if amount != order.amount:
+            Order.objects.filter(pk=order.pk, attempts=0).update(amount=amount)
+            order.amount = amount
+        available -= amount
+        intents.send_on_commit(order)
+
+
+def cancelled_outside(group: PositionGroup, order: Order, *, now: datetime) -> None:
+    """The exchange reports a resting stop cancelled that the desk never asked to cancel:
+    someone cancelled it by hand. The trader is told; `protect` places it again."""
+    group_event(
+        group,
+        "protection.stop_cancelled",
+        f"The resting {order.purpose_words} {order.client_order_id} was cancelled on the "
+        "exchange, not by the desk: placing it again.",
+        level=Event.Level.WARNING,
+        data={"client_order_id": order.client_order_id, "rule": order.purpose},
+    )
+
+
+def refused(group: PositionGroup, order: Order, error: Exception, *, now: datetime) -> None:
+    """The exchange refused a resting stop. Refused because the price has already crossed
+    it: the position is closed at market for that reason. Refused otherwise: the desk's rules
+    loop remains its stop, and the trader is told why."""
+    from apps.exchanges.errors import WouldTriggerImmediately
+    from apps.positions.services.signals import close_group_locked
+
+    if isinstance(error, WouldTriggerImmediately) and group.status == PositionGroup.Status.OPEN:
+        close_group_locked(
+            group,
+            purpose=order.purpose,
+            price=group.last_price,
+            signal_id=None,
+            now=now,
+            why=f"The exchange refused the resting {order.purpose_words} {order.client_order_id}: "
+            "the price has already crossed it;",
+        )
+        return
+    group_event(
+        group,
+        "protection.stop_refused",
+        f"The exchange refused the resting {order.purpose_words} {order.client_order_id}: "
+        f"{error}. The desk's rules loop remains the stop.",
+        level=Event.Level.WARNING,
+        data={"client_order_id": order.client_order_id, "reason": str(error)},
+    )

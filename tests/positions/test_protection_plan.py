@@ -1,0 +1,161 @@
+"""Which stops rest on the exchange, at what trigger, type and amount (pure)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from apps.exchanges.domain.types import MarketRules, OrderType
+from apps.positions.domain.protection import plan_stop, resting_level
+from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
+from apps.strategies.domain.evaluation import Inputs
+from tests.tickets.conftest import STOP_2_PCT, TRAIL_1_5_PCT
+
+D = Decimal
+BTC = MarketRules(
+    symbol="BTC/USDT",
+    base="BTC",
+    quote="USDT",
+    tick_size=D("0.01"),
+    step_size=D("0.00001"),
+    min_amount=D("0.00001"),
+    min_notional=D("5"),
+    stop_types=(OrderType.MARKET, OrderType.LIMIT),
+)
+INPUTS = Inputs(last=D("65500"), entry_price=D("65000"), highest=D("66000"), lowest=D("64900"))
+
+
+def rule(kind: RuleKind, data: dict):
+    return parse_rule(kind, Side.LONG, data)
+
+
+def plan(rules, *, market=BTC, quantity=D("0.015384"), inputs=INPUTS):
+    return plan_stop(
+        rules, inputs, Side.LONG, market=market, quantity=quantity, limit_offset_pct=D("0.5")
+    )
+
+
+def test_a_stop_below_the_entry_rests_as_a_stop_market_for_the_quantity_on_the_step():
+    result = plan({RuleKind.INITIAL_STOP: rule(RuleKind.INITIAL_STOP, STOP_2_PCT)})
+
+    stop = result.stop
+    assert (stop.kind, stop.type, stop.price) == (RuleKind.INITIAL_STOP, OrderType.MARKET, None)
+    assert stop.trigger == D("63700.00")  # 65 000 × 0.98
+    assert stop.amount == D("0.01538")  # down to the 0.00001 step
+    assert result.where == {RuleKind.INITIAL_STOP: ""}
+
+
+def test_the_tighter_of_the_initial_and_the_trailing_stop_rests():
+    rules = {
+        RuleKind.INITIAL_STOP: rule(RuleKind.INITIAL_STOP, STOP_2_PCT),
+        RuleKind.TRAILING_STOP: rule(RuleKind.TRAILING_STOP, TRAIL_1_5_PCT),
+    }
+
+    stop = plan(rules).stop
+
+    # 66 000 × 0.985 = 65 010 is above 63 700: the trailing stop is the one that acts first.
+    assert (stop.kind, stop.trigger) == (RuleKind.TRAILING_STOP, D("65010.00"))
+
+
+def test_the_trigger_rounds_up_to_the_tick_toward_safety():
+    odd = {**STOP_2_PCT, "value": "-2.0001"}
+
+    stop = plan({RuleKind.INITIAL_STOP: rule(RuleKind.INITIAL_STOP, odd)}).stop
+
+    assert stop.trigger == D("63699.94")  # 63 699.935 up, never down to .93
+
+
+def test_a_market_with_only_stop_limit_gets_a_limit_the_offset_below_the_trigger():
+    market = MarketRules(**{**BTC.__dict__, "stop_types": (OrderType.LIMIT,)})
+
+    stop = plan(
+        {RuleKind.INITIAL_STOP: rule(RuleKind.INITIAL_STOP, STOP_2_PCT)}, market=market
+    ).stop
+
+    assert (stop.type, stop.trigger, stop.price) == (OrderType.LIMIT, D("63700.00"), D("63381.50"))
+
+
+def test_a_market_without_stop_orders_keeps_the_stop_on_the_desk():
+    market = MarketRules(**{**BTC.__dict__, "stop_types": ()})
+
+    result = plan({RuleKind.INITIAL_STOP: rule(RuleKind.INITIAL_STOP, STOP_2_PCT)}, market=market)
+
+    assert result.stop is None
+    assert result.where == {RuleKind.INITIAL_STOP: "this market takes no stop orders"}
+
+
+def test_a_position_below_the_minimum_keeps_its_stop_on_the_desk():
+    result = plan(
+        {RuleKind.INITIAL_STOP: rule(RuleKind.INITIAL_STOP, STOP_2_PCT)}, quantity=D("0.00005")
+    )
+
+    assert result.stop is None
+    assert "too small for a stop order" in result.where[RuleKind.INITIAL_STOP]
+    assert "below the 5 USDT minimum" in result.where[RuleKind.INITIAL_STOP]
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (
+            {
+                "primary": "close",
+                "primary_period": 21,
+                "primary_timeframe": "15m",
+                "condition": "below",
+                "secondary": "fixed",
+                "value": "60000",
+            },
+            "an exchange stop triggers on the last price",
+        ),
+        (
+            {
+                "primary": "last",
+                "condition": "crosses_below",
+                "secondary": "ema",
+                "secondary_period": 21,
+                "secondary_timeframe": "15m",
+            },
+            "is not a stop an exchange holds",
+        ),
+        (
+            {
+                "primary": "last",
+                "condition": "below",
+                "secondary": "ema",
+                "secondary_period": 21,
+                "secondary_timeframe": "15m",
+            },
+            "which the exchange does not know",
+        ),
+    ],
+)
+def test_a_rule_on_an_indicator_stays_on_the_desk_and_says_why(data, why):
+    stop_rule = rule(RuleKind.INITIAL_STOP, data)
+
+    level, reason = resting_level(stop_rule, INPUTS, Side.LONG)
+    result = plan({RuleKind.INITIAL_STOP: stop_rule})
+
+    assert level is None and why in reason
+    assert result.stop is None and why in result.where[RuleKind.INITIAL_STOP]
+
+
+def test_a_fixed_price_stop_rests_at_that_price():
+    fixed = {"primary": "last", "condition": "at_or_below", "secondary": "fixed", "value": "60000"}
+
+    stop = plan({RuleKind.INITIAL_STOP: rule(RuleKind.INITIAL_STOP, fixed)}).stop
+
+    assert stop.trigger == D("60000.00")
+
+
+def test_a_pnl_stop_rests_at_the_price_of_that_loss():
+    pnl = {"primary": "pnl_pct", "condition": "at_or_below", "secondary": "fixed", "value": "-2"}
+
+    stop = plan({RuleKind.INITIAL_STOP: rule(RuleKind.INITIAL_STOP, pnl)}).stop
+
+    assert stop.trigger == D("63700.00")  # 2 % below the 65 000 entry
+
+
+def test_no_stop_rule_no_resting_stop():
+    assert plan({RuleKind.INITIAL_STOP: None, RuleKind.TRAILING_STOP: None}).stop is None

@@ -1,0 +1,325 @@
+"""A position's stop rests on the (paper) exchange: placed when the entry fills, filled by the
+exchange while no desk process runs, moved up by a trailing stop and never down, resized by a
+pyramid, re-placed after a hand cancel, and never sold twice when the desk's rule races it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.core.models import Event
+from apps.exchanges.models import PaperBalance, PaperOrder
+from apps.exchanges.paper.services import cancel_order as cancel_on_paper
+from apps.exchanges.paper.services import set_price
+from apps.positions.models import Order, PositionGroup
+from apps.positions.services import close_group
+from apps.tickets.models import Trade
+from apps.tickets.services import activate_ticket, evaluate_rules
+from tests.client_ids import client_id
+from tests.positions.grouping import Desk, signal
+from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, ticket
+from tests.tickets.factories import StrategyFactory, stored_rules
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+@pytest.fixture
+def desk(django_capture_on_commit_callbacks) -> Desk:
+    return Desk(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def moves_at_once(settings):
+    settings.STOP_MOVE_SECONDS = 0
+
+
+def activate(desk: Desk, account, **rules) -> Trade:
+    activation = desk.run(
+        activate_ticket,
+        user=account.owner,
+        ticket=ticket(account, **rules),
+        trade=None,
+        now=timezone.now(),
+    )
+    assert activation.ok, activation.plan.problems
+    desk.run(evaluate_rules, now=timezone.now())  # the immediate entry fires and fills
+    activation.trade.refresh_from_db()
+    return activation.trade
+
+
+def tick(desk: Desk):
+    return desk.run(evaluate_rules, now=timezone.now())
+
+
+def price(value: str) -> int:
+    """Move the paper price: the paper exchange fills what it crosses, stops included, with no
+    desk process involved."""
+    return set_price(symbol=BTC, price=D(value))
+
+
+def resting(position: PositionGroup) -> list[Order]:
+    return list(position.orders.filter(protective=True, status__in=Order.LIVE).order_by("pk"))
+
+
+def paper_order(order: Order) -> PaperOrder:
+    return PaperOrder.objects.get(client_order_id=order.client_order_id)
+
+
+def btc(account) -> PaperBalance:
+    return PaperBalance.objects.get(account=account, asset="BTC")
+
+
+def sells_filled(position: PositionGroup) -> Decimal:
+    """What the exchange sold for the position: every paper sell's fill, summed."""
+    ids = position.orders.filter(side="sell").values_list("client_order_id", flat=True)
+    return sum((o.filled for o in PaperOrder.objects.filter(client_order_id__in=list(ids))), D(0))
+
+
+def test_the_entry_fill_rests_the_stop_on_the_exchange_for_the_whole_quantity(paper, desk):
+    trade = activate(desk, paper, initial_stop=STOP_2_PCT)
+    position = trade.position
+
+    [stop] = resting(position)
+    assert (stop.purpose, stop.side, stop.type) == ("initial_stop", "sell", "market")
+    assert stop.trigger_price == D("63700.00")  # 2 % below the 65 000 entry
+    assert stop.amount == D("0.01536")  # the 0.0153646 held, down to the step
+    assert stop.client_order_id == client_id(position, "s1")
+    assert stop.status == Order.Status.OPEN
+    on_paper = paper_order(stop)
+    assert (on_paper.status, on_paper.trigger_price, on_paper.amount) == (
+        "open",
+        D("63700.00"),
+        D("0.01536"),
+    )
+    assert btc(paper).used == D("0.01536")  # the exchange holds the coins for the stop
+    placed = Event.objects.get(kind="protection.stop_placed")
+    assert placed.message == (
+        "Initial stop rests on the exchange: stop-market sell of 0.01536 BTC triggered at "
+        f"63,700.00 (order {stop.client_order_id})."
+    )
+
+
+def test_a_stopped_worker_is_still_protected_and_the_desk_records_the_fill_at_restart(paper, desk):
+    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
+    [stop] = resting(position)
+
+    # The desk's processes are down: nobody runs a loop. The price falls through the stop.
+    assert price("63500.00") == 1
+    on_paper = paper_order(stop)
+    assert (on_paper.status, on_paper.filled) == ("closed", D("0.01536"))
+    position.refresh_from_db()
+    assert position.status == PositionGroup.Status.OPEN  # the desk has not seen it yet
+
+    desk.sync()  # the restart: the order-sync loop's first tick
+
+    position.refresh_from_db()
+    stop.refresh_from_db()
+    assert stop.status == Order.Status.FILLED and stop.filled == D("0.01536")
+    assert position.status == PositionGroup.Status.CLOSED
+    assert position.exit_reason == "initial_stop"
+    assert position.realised_pnl < 0
+    # It sold once: the stop alone, at the price it triggered at (no slippage set).
+    assert list(position.orders.filter(side="sell").values_list("pk", flat=True)) == [stop.pk]
+    assert stop.average == D("63500.00")
+
+
+def test_a_trailing_stop_moves_the_resting_stop_up_and_never_down(paper, desk, moves_at_once):
+    position = activate(desk, paper, trailing_stop=TRAIL_1_5_PCT).position
+    [first] = resting(position)
+    assert first.trigger_price == D("64025.00")  # 65 000 × 0.985
+
+    price("66000.00")
+    tick(desk)  # the highest is 66 000 now: the stop is cancelled, then placed at 65 010
+    [second] = resting(position)
+    first.refresh_from_db()
+    assert first.status == Order.Status.CANCELLED
+    assert paper_order(first).status == "canceled"
+    assert second.trigger_price == D("65010.00")
+    assert paper_order(second).trigger_price == D("65010.00")
+
+    price("65500.00")  # down, above the stop: the highest stays 66 000
+    tick(desk)
+    price("65800.00")
+    tick(desk)
+    assert resting(position) == [second]  # not moved, not loosened
+
+    price("66500.00")
+    tick(desk)
+    [third] = resting(position)
+    assert third.trigger_price == D("65502.50")
+    assert [o.trigger_price for o in position.orders.filter(protective=True).order_by("pk")] == [
+        D("64025.00"),
+        D("65010.00"),
+        D("65502.50"),
+    ]
+
+
+def test_the_trailing_stop_moves_at_most_every_stop_move_seconds(paper, desk, settings):
+    settings.STOP_MOVE_SECONDS = 3600
+    position = activate(desk, paper, trailing_stop=TRAIL_1_5_PCT).position
+    [first] = resting(position)
+
+    price("66000.00")
+    tick(desk)
+
+    assert resting(position) == [first]  # rested for less than an hour: not moved yet
+    assert first.trigger_price == D("64025.00")
+
+
+def test_a_pyramid_resizes_the_resting_stop_to_the_whole_position(paper, desk):
+    strategy = StrategyFactory(
+        owner=paper.owner,
+        sizing_kind="quote",
+        sizing_value=D("1000"),
+        dca_legs=[],
+        rules=stored_rules({"entry": {"primary": "immediately", "condition": "at_market"}})
+        | stored_rules({"initial_stop": STOP_2_PCT}),
+    )
+    opened = desk.act(paper, strategy, signal())
+    position = PositionGroup.objects.get(pk=opened.group_id)
+    [first] = resting(position)
+    assert first.amount == D("0.01536")
+
+    desk.act(paper, strategy, signal())  # a second entry on the key: pyramid 2 at 65 000
+
+    position.refresh_from_db()
+    [second] = resting(position)
+    first.refresh_from_db()
+    assert first.status == Order.Status.CANCELLED
+    assert position.quantity == D("0.03072924")  # two buys of 0.01538 less 0.1 % fees
+    assert second.amount == D("0.03072")  # the whole position, down to the step
+    assert paper_order(second).amount == D("0.03072")
+    assert btc(paper).used == D("0.03072")
+
+
+def test_a_stop_cancelled_by_hand_is_placed_again_and_the_trader_told(paper, desk):
+    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
+    [stop] = resting(position)
+
+    cancel_on_paper(account=paper, client_order_id=stop.client_order_id, now=timezone.now())
+    desk.sync()
+
+    stop.refresh_from_db()
+    assert stop.status == Order.Status.CANCELLED
+    [again] = resting(position)
+    assert again.trigger_price == stop.trigger_price and again.amount == stop.amount
+    assert paper_order(again).status == "open"
+    told = Event.objects.get(kind="protection.stop_cancelled")
+    assert told.level == Event.Level.WARNING
+    assert stop.client_order_id in told.message and "placing it again" in told.message
+
+
+def test_the_desk_rule_first_then_the_stop_fills_before_the_cancel_lands_sells_once(
+    paper, desk, django_capture_on_commit_callbacks
+):
+    """The race: the desk's rule fires and asks to cancel the resting stop; before the cancel
+    reaches the exchange the price goes through the stop and it fills. The cancel finds it
+    filled, the desk's market sell (waiting for the cancel) is dropped: sold once."""
+    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
+    [stop] = resting(position)
+    set_price(symbol=BTC, price=D("63800.00"))  # above the resting 63 700 trigger
+    PaperOrder.objects.filter(pk=paper_order(stop).pk).update(trigger_price=D("63600.00"))
+    price("63700.00")  # the desk's rule holds at 63 700; the exchange's stop (63 600) not yet
+
+    with django_capture_on_commit_callbacks(execute=False) as held:
+        report = evaluate_rules(now=timezone.now())  # fires: cancel requested, sell waits
+    assert (position.pk, "initial_stop") in report.fired
+    price("63500.00")  # the exchange's stop fills before the desk's cancel is sent
+    for callback in held:
+        callback()  # now the cancel (and anything else queued) runs
+    desk.sync()
+
+    position.refresh_from_db()
+    assert position.status == PositionGroup.Status.CLOSED
+    assert sells_filled(position) == D("0.01536")  # the stop's fill, nothing more
+    market_sell = position.orders.get(protective=False, side="sell")
+    assert (market_sell.status, market_sell.filled, market_sell.attempts) == (
+        Order.Status.CANCELLED,
+        D(0),
+        0,
+    )
+    assert "the resting stop sold first" in market_sell.error
+
+
+def test_the_desk_rule_first_cancels_the_stop_then_sells_at_market_once(paper, desk):
+    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
+    [stop] = resting(position)
+    PaperOrder.objects.filter(pk=paper_order(stop).pk).update(trigger_price=D("63000.00"))
+    price("63650.00")  # through the desk's 63 700, above the exchange's 63 000
+
+    report = tick(desk)
+
+    assert (position.pk, "initial_stop") in report.fired
+    position.refresh_from_db()
+    stop.refresh_from_db()
+    assert stop.status == Order.Status.CANCELLED and paper_order(stop).status == "canceled"
+    assert position.status == PositionGroup.Status.CLOSED
+    sell = position.orders.get(protective=False, side="sell")
+    assert (sell.status, sell.filled) == (Order.Status.FILLED, D("0.01536"))
+    assert sells_filled(position) == D("0.01536")
+    assert btc(paper).used == D(0)
+
+
+def test_a_take_profit_cancels_the_stop_first_and_sells_the_coins_once(paper, desk):
+    position = activate(desk, paper, initial_stop=STOP_2_PCT, take_profit=TAKE_3_PCT).position
+    [stop] = resting(position)
+
+    price("67000.00")
+    tick(desk)
+
+    position.refresh_from_db()
+    stop.refresh_from_db()
+    assert stop.status == Order.Status.CANCELLED
+    assert position.status == PositionGroup.Status.CLOSED
+    assert position.exit_reason == "take_profit"
+    assert sells_filled(position) == D("0.01536")
+
+
+def test_the_traders_close_cancels_the_resting_stop_and_sells_at_market(paper, desk):
+    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
+
+    desk.run(close_group, group=position, now=timezone.now())
+
+    position.refresh_from_db()
+    assert position.status == PositionGroup.Status.CLOSED
+    assert resting(position) == []
+    assert sells_filled(position) == D("0.01536")
+    closing = Event.objects.filter(kind="group.exit").latest("pk")
+    assert "cancelling its resting stop" in closing.message
+
+
+def test_a_stop_the_price_has_already_crossed_is_refused_and_the_desk_exits_at_market(
+    paper, desk, django_capture_on_commit_callbacks
+):
+    activation = desk.run(
+        activate_ticket,
+        user=paper.owner,
+        ticket=ticket(paper, initial_stop=STOP_2_PCT),
+        trade=None,
+        now=timezone.now(),
+    )
+    with django_capture_on_commit_callbacks(execute=False) as held:
+        evaluate_rules(now=timezone.now())  # the entry is written; its send is held
+    for callback in held:
+        # The entry fills at 65 000 and the stop is written; the price crashes before the
+        # stop's send reaches the exchange.
+        with django_capture_on_commit_callbacks(execute=False) as stop_sends:
+            callback()
+        price("63000.00")
+        for send in stop_sends:
+            send()
+    desk.sync()
+
+    position = Trade.objects.get(pk=activation.trade.pk).position
+    stop = position.orders.get(protective=True)
+    assert stop.status == Order.Status.REJECTED
+    assert "would trigger immediately" in stop.error.lower()
+    assert position.status == PositionGroup.Status.CLOSED
+    assert position.exit_reason == "initial_stop"
+    hit = Event.objects.filter(kind="trade.stop_hit").latest("pk")
+    assert "the price has already crossed it" in hit.message
+    assert sells_filled(position) == D("0.01536")
