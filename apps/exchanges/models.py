@@ -236,13 +236,30 @@ class PaperBalance(models.Model):
         return f"{self.asset} {self.free}+{self.used}"
 
 
+# The two sets of PaperOrder that matching polls (and their partial indexes cover): open
+# orders that match on their limit price (plain orders and stops that have triggered), and
+# stops still waiting for their trigger.
+PAPER_ORDER_RESTING = Q(status="open") & (
+    Q(trigger_price__isnull=True) | Q(triggered_at__isnull=False)
+)
+PAPER_ORDER_UNTRIGGERED = Q(status="open", trigger_price__isnull=False, triggered_at__isnull=True)
+
+
 class PaperOrder(models.Model):
-    """An order on the paper exchange."""
+    """An order on the paper exchange: a plain market or limit order, or a stop.
+
+    A stop (`trigger_price` set) is OPEN and unfilled until the last price reaches its
+    trigger; `triggered_at` then records the moment it became its `type` (a market order that
+    fills at once, or a limit order resting at `price`).
+    """
 
     class Status(models.TextChoices):
         OPEN = "open"
         CLOSED = "closed"
         CANCELED = "canceled"
+        # A triggered buy stop-market whose fill, after a gap above its trigger, cost more
+        # than its hold and the free balance together: the exchange drops it unfilled.
+        EXPIRED = "expired"
 
     account = models.ForeignKey(
         ExchangeAccount, on_delete=models.CASCADE, related_name="paper_orders"
@@ -259,6 +276,14 @@ class PaperOrder(models.Model):
     fee_cost = MoneyField(default=Decimal(0))
     fee_currency = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    trigger_price = MoneyField(null=True, blank=True, help_text="A stop's trigger.")
+    triggered_at = models.DateTimeField(null=True, blank=True)
+    hold_price = MoneyField(
+        null=True,
+        blank=True,
+        help_text="Quote set aside per base by a buy stop-market: its trigger plus slippage, "
+        "on the tick, as at placement (a limit order holds at its price).",
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -269,11 +294,25 @@ class PaperOrder(models.Model):
             models.UniqueConstraint(
                 fields=["account", "client_order_id"], name="paper_order_client_id_unique"
             ),
+            models.CheckConstraint(
+                condition=Q(trigger_price__isnull=False)
+                | (Q(triggered_at__isnull=True) & Q(hold_price__isnull=True)),
+                name="paper_order_trigger_fields_only_on_stops",
+            ),
         ]
         indexes = [
-            # Matching: resting orders of a symbol, polled on every price update.
+            # match_resting_orders (every price update): resting limit orders of a symbol.
             models.Index(
-                fields=["symbol"], condition=Q(status="open"), name="paper_order_resting_idx"
+                fields=["symbol"],
+                condition=PAPER_ORDER_RESTING,
+                name="paper_order_resting_idx",
+            ),
+            # match_resting_orders (every price update): untriggered stops of a symbol, by the
+            # side and trigger range the new price crosses.
+            models.Index(
+                fields=["symbol", "side", "trigger_price"],
+                condition=PAPER_ORDER_UNTRIGGERED,
+                name="paper_order_untriggered_idx",
             ),
         ]
 

@@ -5,6 +5,12 @@ fills with slippage, partial fills and fees, keeps balances per account, and inj
 on demand (PaperSettings: latency, transient errors, timeouts after placing). Like every
 adapter it returns our Decimal dataclasses and raises only `apps.exchanges.errors`.
 
+Stop orders rest on the paper exchange as on binance spot: stop-market and stop-limit on
+every market (`stop_types`), refused with WouldTriggerImmediately when the price has already
+crossed the trigger, funds set aside at placement, and triggered by the price updates
+themselves (no desk process is needed for a stop to fill). There is one book, so the
+`conditional` flag of fetch_order and cancel_order changes nothing.
+
 Set an account up with `apps.exchanges.paper.services.open_paper_account`; simulated prices
 move with `advance_simulated_prices` (or `set_price` in tests).
 """
@@ -36,6 +42,7 @@ _STATUS = {
     PaperOrder.Status.OPEN: OrderStatus.OPEN,
     PaperOrder.Status.CLOSED: OrderStatus.CLOSED,
     PaperOrder.Status.CANCELED: OrderStatus.CANCELED,
+    PaperOrder.Status.EXPIRED: OrderStatus.EXPIRED,
 }
 
 
@@ -59,6 +66,7 @@ def to_exchange_order(order: PaperOrder) -> ExchangeOrder:
         fee_cost=_plain(order.fee_cost),
         fee_currency=order.fee_currency,
         created_at=order.created_at,
+        trigger_price=_plain(order.trigger_price) if order.trigger_price is not None else None,
     )
 
 
@@ -182,14 +190,18 @@ class PaperExchange:
         amount: Decimal,
         price: Decimal | None,
         client_order_id: str,
+        trigger_price: Decimal | None = None,
     ) -> ExchangeOrder:
-        """Place an order, or return the existing one for a reused client order id.
+        """Place an order (a stop with `trigger_price`), or return the existing one for a
+        reused client order id.
 
         1. Inject faults (latency, transient errors) before anything happens.
         2. A known client order id resolves to its order; nothing is placed.
         3. Look up the market and the last price (network for live prices, no transaction).
         4. Place it (services: checks, funds, fills) and commit. A market order fills at the
-           last price ± slippage; its `price`, if given, is ignored.
+           last price ± slippage; its `price`, if given, is ignored. A stop rests OPEN and
+           unfilled with its funds set aside, or is refused (WouldTriggerImmediately) when
+           the last price has already reached its trigger.
         5. With timeout_after_placing_rate, lose the answer: the order stays placed, the
            caller gets RequestTimedOut and must look it up by its client order id.
         """
@@ -214,6 +226,7 @@ class PaperExchange:
             client_order_id=client_order_id,
             last=self._last_price(config, symbol),
             now=timezone.now(),
+            trigger_price=trigger_price,
         )
         if created and faults.hit(config.timeout_after_placing_rate, what=TIMEOUT_AFTER_PLACING):
             raise RequestTimedOut(
@@ -222,8 +235,14 @@ class PaperExchange:
         return to_exchange_order(order)
 
     def cancel_order(
-        self, *, symbol: str, exchange_order_id: str = "", client_order_id: str = ""
+        self,
+        *,
+        symbol: str,
+        exchange_order_id: str = "",
+        client_order_id: str = "",
+        conditional: bool = False,
     ) -> ExchangeOrder:
+        """Cancel an order (a stop too: `conditional` changes nothing on one book)."""
         config = self._begin()
         self._sync_live(config)
         order = services.cancel_order(
@@ -236,8 +255,14 @@ class PaperExchange:
         return to_exchange_order(order)
 
     def fetch_order(
-        self, *, symbol: str, exchange_order_id: str = "", client_order_id: str = ""
+        self,
+        *,
+        symbol: str,
+        exchange_order_id: str = "",
+        client_order_id: str = "",
+        conditional: bool = False,
     ) -> ExchangeOrder:
+        """An order by either id (a stop too: `conditional` changes nothing on one book)."""
         config = self._begin()
         self._sync_live(config)
         order = services.find_order(
@@ -249,6 +274,7 @@ class PaperExchange:
         return to_exchange_order(order)
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
+        """Open plain orders and stops alike (untriggered stops with their trigger_price)."""
         config = self._begin()
         self._sync_live(config)
         orders = PaperOrder.objects.filter(account=self.account, status=PaperOrder.Status.OPEN)

@@ -4,7 +4,8 @@ Market rules are binance spot filters, copied from the raw exchangeInfo recorded
 `fixtures/ccxt/binance/markets.json` (ccxt's static markets fixture, ccxt/ccxt
 ts/src/test/static/markets/binance.json @ 4c47e712): PRICE_FILTER tickSize, LOT_SIZE
 stepSize/minQty/maxQty and NOTIONAL minNotional. A paper account therefore refuses exactly
-the orders binance would refuse.
+the orders binance would refuse. Like binance spot (orderTypes STOP_LOSS, STOP_LOSS_LIMIT),
+every market takes stop-market and stop-limit orders.
 
 Pure data: no Django, no I/O.
 """
@@ -14,8 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.exchanges.domain.types import MarketRules
+from apps.exchanges.domain.types import MarketRules, OrderType
 from apps.exchanges.errors import UnknownSymbol
+
+# The order types a stop can become on every paper market, simulated or live-priced.
+STOP_TYPES = (OrderType.MARKET, OrderType.LIMIT)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ def _market(
             max_amount=Decimal(max_qty) if max_qty is not None else None,
             min_notional=Decimal(min_notional),
             exchange_symbol=f"{base}USDT",
+            stop_types=STOP_TYPES,
         ),
         start_price=Decimal(start),
         volatility=Decimal(volatility),

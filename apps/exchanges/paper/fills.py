@@ -39,6 +39,11 @@ def crosses(*, side: OrderSide | str, limit: Decimal, last: Decimal) -> bool:
     return last <= limit if side == OrderSide.BUY else last >= limit
 
 
+def triggers(*, side: OrderSide | str, trigger: Decimal, last: Decimal) -> bool:
+    """A sell stop triggers once the price is at or below its trigger, a buy stop at or above."""
+    return last <= trigger if side == OrderSide.SELL else last >= trigger
+
+
 def taker_price(
     *, side: OrderSide | str, last: Decimal, slippage_rate: Decimal, tick: Decimal
 ) -> Decimal:

@@ -3,12 +3,15 @@
 With PaperSettings.price_source == "live", a paper account trades against the public markets
 and tickers of `live_exchange` (no keys), read through our CcxtAdapter. Fills, balances and
 faults stay simulated. Matching is per account, because live prices are not shared through
-PaperPrice: `match_live_account` fetches the prices of the symbols with resting orders and
-fills what they cross. Network calls happen outside any transaction.
+PaperPrice: `match_live_account` fetches the prices of the symbols with resting orders (stops
+included) and fills what they cross and triggers what they reach. Network calls happen
+outside any transaction. Whatever stop orders the real exchange takes, the paper exchange
+takes stop-market and stop-limit on every market (`catalog.STOP_TYPES`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -20,7 +23,8 @@ from django.conf import settings
 from apps.exchanges.domain.types import Candle, MarketRules, Ticker
 from apps.exchanges.errors import UnknownSymbol
 from apps.exchanges.models import ExchangeAccount, PaperOrder
-from apps.exchanges.paper.orders import match_resting_orders
+from apps.exchanges.paper.catalog import STOP_TYPES
+from apps.exchanges.paper.matching import match_resting_orders
 
 DEFAULT_LIVE_EXCHANGE = "binance"
 _MARKETS_TTL_SECONDS = 3600
@@ -43,12 +47,16 @@ def _public_adapter(exchange_id: str):
 
 
 def live_markets(exchange_id: str) -> dict[str, MarketRules]:
-    """The exchange's spot markets, reloaded at most once an hour per thread."""
+    """The exchange's spot markets, reloaded at most once an hour per thread, with the paper
+    exchange's stop types."""
     cache = _local.__dict__.setdefault("markets", {})
     cached = cache.get(exchange_id)
     if cached is not None and time.monotonic() - cached[0] < _MARKETS_TTL_SECONDS:
         return cached[1]
-    markets = {rules.symbol: rules for rules in _public_adapter(exchange_id).load_markets()}
+    markets = {
+        rules.symbol: dataclasses.replace(rules, stop_types=STOP_TYPES)
+        for rules in _public_adapter(exchange_id).load_markets()
+    }
     cache[exchange_id] = (time.monotonic(), markets)
     return markets
 
@@ -82,9 +90,10 @@ def live_candles(
 
 
 def match_live_account(*, account: ExchangeAccount, exchange_id: str, now: datetime) -> int:
-    """Fill the account's resting orders that the exchange's current prices cross.
+    """Fill the account's resting orders that the exchange's current prices cross, and
+    trigger the stops they reach.
 
-    1. Find the symbols with open orders (nothing to fetch if none).
+    1. Find the symbols with open orders, stops included (nothing to fetch if none).
     2. Fetch their tickers and markets (network, no transaction open).
     3. Match each symbol at its last price, for this account only.
     """
@@ -104,7 +113,7 @@ def match_live_account(*, account: ExchangeAccount, exchange_id: str, now: datet
             symbol=symbol,
             last=tickers[symbol].last,
             now=now,
-            step_size=markets[symbol].step_size,
+            market=markets[symbol],
             account=account,
         )
         for symbol in symbols

@@ -1,11 +1,12 @@
-"""Paper exchange services: open an account, move prices, and (re-exported from `orders`)
-place, cancel, find and match orders.
+"""Paper exchange services: open an account, move prices, and (re-exported from `orders` and
+`matching`) place, cancel, find and match orders.
 
 What a real exchange keeps on its side lives in the database: balances (PaperBalance), orders
-(PaperOrder) and the last price of each symbol (PaperPrice, shared by every account on
-simulated prices). Prices move by `advance_simulated_prices` (a beat task every
-PAPER_PRICE_SECONDS) or `set_price` (tests, drills); both then fill the resting orders the new
-price crosses.
+(PaperOrder: market, limit and stop orders) and the last price of each symbol (PaperPrice,
+shared by every account on simulated prices). Prices move by `advance_simulated_prices` (a
+beat task every PAPER_PRICE_SECONDS) or `set_price` (tests, drills); both then fill the
+resting orders the new price crosses and trigger the stops it reaches, with no desk process
+involved.
 """
 
 from __future__ import annotations
@@ -31,12 +32,8 @@ from apps.exchanges.models import (
 )
 from apps.exchanges.paper import candles, faults, walk
 from apps.exchanges.paper.catalog import CATALOG, catalog_market
-from apps.exchanges.paper.orders import (
-    cancel_order,
-    find_order,
-    match_resting_orders,
-    place_order,
-)
+from apps.exchanges.paper.matching import match_resting_orders
+from apps.exchanges.paper.orders import cancel_order, find_order, place_order
 
 __all__ = [
     "advance_simulated_prices",
@@ -130,7 +127,8 @@ def current_price(symbol: str) -> Decimal:
 
 
 def set_price(*, symbol: str, price: Decimal, now: datetime | None = None) -> int:
-    """Set a simulated symbol's last price (tests, drills), then match resting orders.
+    """Set a simulated symbol's last price (tests, drills), then match resting orders and
+    trigger the stops it reaches.
 
     Returns the number of fills. The price must be positive and on the symbol's tick.
     """
@@ -145,19 +143,18 @@ def set_price(*, symbol: str, price: Decimal, now: datetime | None = None) -> in
         _record_step(symbol=symbol, previous=row.last, price=price, now=now)
         row.last, row.updated_at = price, now
         row.save(update_fields=["last", "updated_at"])
-    return match_resting_orders(
-        symbol=symbol, last=price, now=now, step_size=market.rules.step_size
-    )
+    return match_resting_orders(symbol=symbol, last=price, now=now, market=market.rules)
 
 
 def advance_simulated_prices(*, now: datetime, seed: int = WALK_SEED) -> dict[str, Decimal]:
-    """Move every catalog symbol one random-walk step, then match resting orders.
+    """Move every catalog symbol one random-walk step, then match resting orders and stops.
 
     1. Per symbol, lock its PaperPrice row (creating it at the catalog start price), take the
        next deterministic step and save it with its minute bar (the candles' history); the
        lock makes two overlapping runs take two consecutive steps instead of the same one
        twice.
-    2. After the price commit, fill the resting orders the new price crosses.
+    2. After the price commit, fill the resting orders the new price crosses and trigger the
+       stops it reaches.
     """
     prices: dict[str, Decimal] = {}
     for symbol, market in CATALOG.items():
@@ -180,9 +177,7 @@ def advance_simulated_prices(*, now: datetime, seed: int = WALK_SEED) -> dict[st
             row.updated_at = now
             row.save(update_fields=["last", "steps", "updated_at"])
         prices[symbol] = row.last
-        match_resting_orders(
-            symbol=symbol, last=row.last, now=now, step_size=market.rules.step_size
-        )
+        match_resting_orders(symbol=symbol, last=row.last, now=now, market=market.rules)
     return prices
 
 
