@@ -30,7 +30,10 @@ def rule(kind: RuleKind, data: dict):
     return parse_rule(kind, Side.LONG, data)
 
 
-def plan(rules, *, market=BTC, quantity=D("0.015384"), inputs=INPUTS):
+HELD = D("0.015384")
+
+
+def plan(rules, *, market=BTC, quantity=HELD, inputs=INPUTS):
     return plan_stop(
         rules, inputs, Side.LONG, market=market, quantity=quantity, limit_offset_pct=D("0.5")
     )
