@@ -14,7 +14,7 @@ from apps.exchanges.models import PaperBalance, PaperOrder
 from apps.exchanges.paper.services import cancel_order as cancel_on_paper
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
-from apps.positions.services import close_group
+from apps.positions.services import close_group, intents, send_order
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.client_ids import client_id
@@ -293,8 +293,17 @@ def test_the_traders_close_cancels_the_resting_stop_and_sells_at_market(paper, d
 
 
 def test_a_stop_the_price_has_already_crossed_is_refused_and_the_desk_exits_at_market(
-    paper, desk, django_capture_on_commit_callbacks
+    paper, desk, monkeypatch
 ):
+    """The entry fills at 65 000 and the stop is written; the price crashes before the stop's
+    send reaches the exchange, which refuses it: the desk sells at market, saying why."""
+    delayed: list[Order] = []
+    send_now = intents.send_on_commit
+    monkeypatch.setattr(
+        intents,
+        "send_on_commit",
+        lambda order: delayed.append(order) if order.protective else send_now(order),
+    )
     activation = desk.run(
         activate_ticket,
         user=paper.owner,
@@ -302,17 +311,11 @@ def test_a_stop_the_price_has_already_crossed_is_refused_and_the_desk_exits_at_m
         trade=None,
         now=timezone.now(),
     )
-    with django_capture_on_commit_callbacks(execute=False) as held:
-        evaluate_rules(now=timezone.now())  # the entry is written; its send is held
-    for callback in held:
-        # The entry fills at 65 000 and the stop is written; the price crashes before the
-        # stop's send reaches the exchange.
-        with django_capture_on_commit_callbacks(execute=False) as stop_sends:
-            callback()
-        price("63000.00")
-        for send in stop_sends:
-            send()
-    desk.sync()
+    tick(desk)  # the entry fills; the stop's send is delayed
+    [stop] = delayed
+    price("63000.00")
+
+    desk.run(send_order, order_id=stop.pk, now=timezone.now())
 
     position = Trade.objects.get(pk=activation.trade.pk).position
     stop = position.orders.get(protective=True)

@@ -21,19 +21,22 @@ one fires first, closes the position the usual way (cancel the stop, then sell w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import transaction
 
 from apps.core.message_figures import figures_of
 from apps.core.models import Event
 from apps.exchanges.domain.types import OrderSide
-from apps.positions.domain.protection import Plan, WantedStop, plan_stop
+from apps.positions.domain.protection import Plan, WantedStop, plan_stop, resting_level
 from apps.positions.models import Order, PositionGroup
 from apps.positions.services import intents
 from apps.positions.services.events import group_event
-from apps.strategies.domain.catalog import InvalidRule, Side
+from apps.positions.services.settle import settle
+from apps.strategies.domain.catalog import InvalidRule, RuleKind, Side
 from apps.strategies.domain.evaluation import Inputs
 
 
@@ -82,23 +85,21 @@ def protect(group: PositionGroup, *, now: datetime) -> None:
     """Bring the locked group's resting stop in line with it. Called after every change of
     the group (a recorded fill or cancel) and by the rules loop when a trailing level rose.
 
-    1. Nothing rests unless resting stops are on and the group is Open and holds coins.
-    2. While another sell is live, the stop is cancelled first; once it is gone, the sells
-       that waited for it are sent (`release_sells`).
+    1. While another sell is live (a take profit, a close), or the group is not Open, or
+       resting stops are off, the stop is cancelled; once it is gone, the sells that waited
+       for it are sent (`release_sells`).
+    2. Nothing rests for a group that holds nothing sellable.
     3. A live stop that no longer fits (another amount, a level that rose, or no stop wanted)
        is cancelled; its cancel's record calls this again, which places the new one.
     4. With no live stop, the wanted one is written and sent after commit.
     """
     resting = live_protective(group)
-    if not settings.RESTING_STOPS or group.status != PositionGroup.Status.OPEN:
-        for order in resting:
-            _cancel(group, order, now)
-        return
     sells = waiting_sells(group)
-    if sells:
+    wanted_here = settings.RESTING_STOPS and group.status == PositionGroup.Status.OPEN
+    if sells or not wanted_here:
         for order in resting:
             _cancel(group, order, now)
-        if not any(order.status in Order.LIVE for order in resting):
+        if sells and not any(order.status in Order.LIVE for order in resting):
             release_sells(group, sells, now=now)
         return
     plan = plan_of(group) if group.quantity > 0 else Plan(None, {})
@@ -171,6 +172,7 @@ def release_sells(group: PositionGroup, sells: list[Order], *, now: datetime) ->
     cancelled unsent; the coins are sold once."""
     sent = sum((o.amount - o.filled for o in sells if o.attempts > 0), Decimal(0))
     available = group.quantity - sent
+    dropped = False
     for order in sells:
         if order.attempts > 0 or order.status != Order.Status.PENDING:
             continue
@@ -184,12 +186,15 @@ def release_sells(group: PositionGroup, sells: list[Order], *, now: datetime) ->
                 updated_at=now,
             )
             order.status = Order.Status.CANCELLED
+            dropped = True
             continue
         if amount != order.amount:
             Order.objects.filter(pk=order.pk, attempts=0).update(amount=amount)
             order.amount = amount
         available -= amount
         intents.send_on_commit(order)
+    if dropped:
+        settle(group, price=None, now=now)  # nothing left to wait for: it may close now
 
 
 def cancelled_outside(group: PositionGroup, order: Order, *, now: datetime) -> None:
@@ -231,3 +236,54 @@ def refused(group: PositionGroup, order: Order, error: Exception, *, now: dateti
         level=Event.Level.WARNING,
         data={"client_order_id": order.client_order_id, "reason": str(error)},
     )
+
+
+def stops_to_move(positions: Sequence[PositionGroup], *, now: datetime) -> list[int]:
+    """The positions (of a rules-loop tick, their highest price just updated) whose trailing
+    level has risen above their resting stop's trigger, and whose stop has rested long enough
+    to move (STOP_MOVE_SECONDS). One query, whatever the number of positions; only the ones
+    that move cost more (`move_stop`)."""
+    if not settings.RESTING_STOPS or not positions:
+        return []
+    by_pk = {position.pk: position for position in positions}
+    stops = Order.objects.filter(
+        group_id__in=list(by_pk),
+        protective=True,
+        status__in=Order.LIVE,
+        cancel_requested_at__isnull=True,
+    ).values_list("group_id", "trigger_price", "created_at")
+    rested = now - timedelta(seconds=settings.STOP_MOVE_SECONDS)
+    due = []
+    for group_id, trigger, created_at in stops:
+        position = by_pk[group_id]
+        if created_at > rested:
+            continue
+        try:
+            rule = position.parsed_exit_rules().get(RuleKind.TRAILING_STOP)
+        except InvalidRule:
+            continue
+        if rule is None:
+            continue
+        inputs = Inputs(
+            last=position.last_price,
+            entry_price=position.average_entry,
+            highest=position.highest,
+            lowest=position.lowest,
+        )
+        level, _ = resting_level(rule, inputs, Side(position.side))
+        if level is not None and level > trigger:
+            due.append(group_id)
+    return due
+
+
+def move_stop(*, position_id: int, now: datetime) -> None:
+    """Move one position's resting stop up to its trailing level (`protect`, under the lock)."""
+    with transaction.atomic():
+        group = (
+            PositionGroup.objects.select_for_update(of=("self",))
+            .select_related("owner", "account")
+            .filter(pk=position_id, status=PositionGroup.Status.OPEN)
+            .first()
+        )
+        if group is not None:
+            protect(group, now=now)

@@ -26,7 +26,7 @@ from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
 from apps.positions.models import PositionGroup
-from apps.positions.services import intents
+from apps.positions.services import intents, protection
 from apps.positions.services import live as positions_live
 from apps.positions.services.events import group_event
 from apps.positions.services.exits import close_by_rule
@@ -95,7 +95,8 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
        profit) against its memory from the last tick; a position tracks the highest and
        lowest price since it opened.
     4. Write every changed memory and price in one bulk update per kind, and an event per
-       rule whose outcome changed; push the moved rows to their owners.
+       rule whose outcome changed; push the moved rows to their owners. A trailing level
+       that rose moves the position's resting stop (`protection.stops_to_move`).
     5. Act on the rules that fired, each re-checked under a lock: a ticket's entry opens its
        position through the one gate (`entries.open_for_ticket`); a position's exit closes
        it at market (`exits.close_by_rule`).
@@ -157,6 +158,14 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
     live.push_rows(moved_tickets, moved_positions)
     positions_live.push_rows(moved_positions)
     _report_broken(broken, accounts)
+    # A trailing level that rose moves the position's resting stop on the exchange (a
+    # position whose rule fired this tick is closing instead).
+    rising = [item for item in moved_positions if item not in fired]
+    each_isolated(
+        LOOP,
+        protection.stops_to_move(rising, now=now),
+        lambda pk: protection.move_stop(position_id=pk, now=now),
+    )
 
     def act(item: Watched) -> None:
         evaluation, inputs = fired[item]
