@@ -7,6 +7,7 @@ Which exchange does what, and why, is summed up in the package docstring
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +59,7 @@ class CcxtAdapter:
     def load_markets(self) -> list[MarketRules]:
         markets = self._call(lambda: self._exchange.load_markets(reload=self._markets is not None))
         self._markets = {
-            symbol: convert.market_rules(market)
+            symbol: convert.market_rules(market, self.exchange_id)
             for symbol, market in markets.items()
             if market["spot"]
         }
@@ -98,10 +99,12 @@ class CcxtAdapter:
         amount: Decimal,
         price: Decimal | None,
         client_order_id: str,
+        trigger_price: Decimal | None = None,
     ) -> ExchangeOrder:
-        """Place an order and return it as the exchange knows it.
+        """Place an order (a stop, with `trigger_price`) and return it as the exchange knows it.
 
-        1. Check that ccxt will send `amount` and `price` unchanged (they arrive rounded).
+        1. Check that ccxt will send `amount`, `price` and the trigger unchanged (they arrive
+           rounded), and that the market takes a stop of this type.
         2. Send with our client id. A reused client id resolves to the existing order.
         3. An answer without an order id is an unknown outcome (transient): look it up.
         4. An acknowledgement is followed by a fetch; if that fails, the ack is returned.
@@ -109,7 +112,11 @@ class CcxtAdapter:
         self._require_markets(symbol)
         amount_text = self._unchanged(symbol, "amount", amount)
         price_text = self._unchanged(symbol, "price", price) if type == OrderType.LIMIT else None
-        params = {"clientOrderId": client_order_id}  # ccxt maps it to the exchange's field
+        conditional = trigger_price is not None
+        if conditional:
+            params = self._stop_params(symbol, side, type, trigger_price, client_order_id)
+        else:
+            params = {"clientOrderId": client_order_id}  # ccxt maps it to the exchange's field
         try:
             raw = self._call(
                 lambda: self._exchange.create_order(
@@ -117,7 +124,7 @@ class CcxtAdapter:
                 )
             )
         except errors.DuplicateClientOrderId:
-            return self._fetch_existing(symbol, client_order_id)
+            return self._fetch_existing(symbol, client_order_id, conditional)
         if not raw.get("id"):
             raise errors.OutcomeUnknown(
                 f"{self.exchange_id}: the order {client_order_id} was answered without an order"
@@ -126,7 +133,9 @@ class CcxtAdapter:
         if raw.get("status") is not None and raw.get("amount") is not None:
             return self._order(raw, symbol)  # binance answers with the full order
         try:
-            return self.fetch_order(symbol=symbol, exchange_order_id=str(raw["id"]))
+            return self.fetch_order(
+                symbol=symbol, exchange_order_id=str(raw["id"]), conditional=conditional
+            )
         except errors.ExchangeError:
             # The order exists (we hold its id): a failed follow-up must not read as a failure.
             return ExchangeOrder(
@@ -140,41 +149,62 @@ class CcxtAdapter:
                 average=None,
                 exchange_order_id=str(raw["id"]),
                 client_order_id=client_order_id,
+                trigger_price=trigger_price,
             )
 
     def cancel_order(
-        self, *, symbol: str, exchange_order_id: str = "", client_order_id: str = ""
+        self,
+        *,
+        symbol: str,
+        exchange_order_id: str = "",
+        client_order_id: str = "",
+        conditional: bool = False,
     ) -> ExchangeOrder:
         self._require_markets(symbol)
         _require_one_id(exchange_order_id, client_order_id)
         order_id, params = exchange_order_id or None, {}
         if not exchange_order_id:
             params = options.cancel_params(self.exchange_id, client_order_id)
+        if conditional:
+            params = {**params, **options.conditional_params(self.exchange_id)}
         raw = self._call(lambda: self._exchange.cancel_order(order_id, symbol, params))
         if raw.get("status") is not None and raw.get("amount") is not None:
             return self._order(raw, symbol)  # binance answers with the cancelled order
         # bybit/okx/kraken acknowledge only; the order as it now stands needs a fetch.
         if raw.get("id"):
-            return self.fetch_order(symbol=symbol, exchange_order_id=str(raw["id"]))
+            exchange_order_id, client_order_id = str(raw["id"]), ""
         return self.fetch_order(
-            symbol=symbol, exchange_order_id=exchange_order_id, client_order_id=client_order_id
+            symbol=symbol,
+            exchange_order_id=exchange_order_id,
+            client_order_id=client_order_id,
+            conditional=conditional,
         )
 
     def fetch_order(
-        self, *, symbol: str, exchange_order_id: str = "", client_order_id: str = ""
+        self,
+        *,
+        symbol: str,
+        exchange_order_id: str = "",
+        client_order_id: str = "",
+        conditional: bool = False,
     ) -> ExchangeOrder:
         self._require_markets(symbol)
         _require_one_id(exchange_order_id, client_order_id)
+        extra = options.conditional_params(self.exchange_id) if conditional else {}
         if self.exchange_id == "bybit":
             field = "orderId" if exchange_order_id else "orderLinkId"
-            return self._bybit_lookup(symbol, {field: exchange_order_id or client_order_id})
+            return self._bybit_lookup(
+                symbol, {field: exchange_order_id or client_order_id}, conditional
+            )
         if exchange_order_id:
-            raw = self._call(lambda: self._exchange.fetch_order(exchange_order_id, symbol))
+            raw = self._call(lambda: self._exchange.fetch_order(exchange_order_id, symbol, extra))
         elif self.exchange_id in ("binance", "okx"):
-            params = {"clientOrderId": client_order_id}
+            params = {"clientOrderId": client_order_id, **extra}
             raw = self._call(lambda: self._exchange.fetch_order(None, symbol, params))
         else:
             return self._scan_for_client_id(symbol, client_order_id)
+        if self.exchange_id == "okx" and convert.is_okx_algo(raw):
+            return self._okx_algo_order(raw, symbol)
         return self._order(raw, symbol)
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
@@ -183,6 +213,12 @@ class CcxtAdapter:
         else:
             self._ensure_markets()
         raw = self._call(lambda: self._exchange.fetch_open_orders(symbol))
+        # okx and bybit keep stops in a separate book: a second call lists them.
+        stop_params = options.open_conditional_params(self.exchange_id)
+        if stop_params is not None:
+            raw = raw + self._call(
+                lambda: self._exchange.fetch_open_orders(symbol, None, None, dict(stop_params))
+            )
         # Without a symbol some exchanges (okx) list derivatives orders too: not ours to manage.
         known = self._ensure_markets()
         return [self._order(order, symbol) for order in raw if order.get("symbol") in known]
@@ -224,23 +260,103 @@ class CcxtAdapter:
             )
         return text
 
-    def _fetch_existing(self, symbol: str, client_order_id: str) -> ExchangeOrder:
+    def _stop_params(
+        self,
+        symbol: str,
+        side: OrderSide,
+        type: OrderType,
+        trigger_price: Decimal,
+        client_order_id: str,
+    ) -> dict[str, str]:
+        """ccxt params for a stop, after checking the market takes it and the trigger holds."""
+        rules = self._ensure_markets()[symbol]
+        if type not in rules.stop_types:
+            raise errors.InvalidOrder(
+                f"{self.exchange_id} {symbol} takes no stop-{type} orders (it takes:"
+                f" {', '.join(rules.stop_types) or 'none'})"
+            )
+        trigger_text = self._unchanged(symbol, "price", trigger_price)
+        if self.exchange_id == "bybit":
+            self._refuse_crossed_trigger(symbol, side, trigger_price)
+        return options.stop_params(self.exchange_id, client_order_id, trigger_text)
+
+    def _refuse_crossed_trigger(self, symbol: str, side: OrderSide, trigger: Decimal) -> None:
+        # bybit spot conditional orders take no direction (ccxt refuses triggerDirection for
+        # spot): bybit reads it from the last price when the order arrives. A sell stop whose
+        # trigger the price has already fallen through would rest as a *rising* trigger and
+        # leave the position unprotected, so it is refused here, as binance and okx refuse it.
+        # The price can still cross between this read and the order; that window is small.
+        last = convert.dec(self._call(lambda: self._exchange.fetch_ticker(symbol)).get("last"))
+        if last is None:
+            return  # no trade price to judge by; bybit decides
+        crossed = last <= trigger if side == OrderSide.SELL else last >= trigger
+        if crossed:
+            raise errors.WouldTriggerImmediately(
+                f"{self.exchange_id}: a {side} stop at {trigger} on {symbol} would trigger"
+                f" immediately (last price {last})"
+            )
+
+    def _okx_algo_order(self, raw: dict, symbol: str) -> ExchangeOrder:
+        """An okx algo (stop) order; once triggered, with the fill of the order it became.
+
+        ccxt parses an algo order without its fill (no accFillSz on algo orders). After the
+        trigger, okx reports the order it placed in `ordIdList` (older answers: `ordId`); its
+        status, fill and fee are read from a plain fetch of that order.
+        """
+        stop = self._order(raw, symbol)
+        info = raw.get("info") or {}
+        placed = [str(i) for i in info.get("ordIdList") or [] if i] or (
+            [str(info["ordId"])] if info.get("ordId") else []
+        )
+        if not placed:
+            if raw.get("status") == "closed":  # "effective" with no order: cannot be judged
+                raise errors.OutcomeUnknown(
+                    f"okx: stop {stop.exchange_order_id} triggered, but its order is not known"
+                )
+            return stop
+        child = self._order(
+            self._call(lambda: self._exchange.fetch_order(placed[0], symbol)), symbol
+        )
+        return replace(
+            stop,
+            status=child.status,
+            filled=child.filled,
+            average=child.average,
+            fee_cost=child.fee_cost,
+            fee_currency=child.fee_currency,
+        )
+
+    def _fetch_existing(
+        self, symbol: str, client_order_id: str, conditional: bool = False
+    ) -> ExchangeOrder:
         try:
-            return self.fetch_order(symbol=symbol, client_order_id=client_order_id)
+            return self.fetch_order(
+                symbol=symbol, client_order_id=client_order_id, conditional=conditional
+            )
         except errors.OrderNotFound:
             raise errors.DuplicateClientOrderId(
                 f"{self.exchange_id}: client order id {client_order_id} is taken, but no order"
                 " with it could be found"
             ) from None
 
-    def _bybit_lookup(self, symbol: str, params: dict[str, str]) -> ExchangeOrder:
+    def _bybit_lookup(
+        self, symbol: str, params: dict[str, str], conditional: bool = False
+    ) -> ExchangeOrder:
         # Open orders live in /v5/order/realtime, finished ones (filled or cancelled) in
         # /v5/order/history; fetch_closed_orders would add orderStatus=Filled and miss cancels.
-        for fetch in (
-            self._exchange.fetch_open_orders,
-            self._exchange.fetch_canceled_and_closed_orders,
+        # A stop is looked for with orderFilter=StopOrder first, then among plain orders: once
+        # triggered it may be listed with the plain orders (not seen in recorded traffic).
+        filters = [{"trigger": True}, {}] if conditional else [{}]
+        for extra, fetch in (
+            (extra, fetch)
+            for extra in filters
+            for fetch in (
+                self._exchange.fetch_open_orders,
+                self._exchange.fetch_canceled_and_closed_orders,
+            )
         ):
-            found = self._call(lambda fetch=fetch: fetch(symbol, None, None, dict(params)))
+            query = {**params, **extra}
+            found = self._call(lambda fetch=fetch, query=query: fetch(symbol, None, None, query))
             for order in found:
                 if self._same_order(
                     order, params.get("orderId", ""), params.get("orderLinkId", "")

@@ -23,14 +23,28 @@ _MEANINGS: dict[str, dict[str, type[errors.ExchangeError]]] = {
         "Duplicate order sent.": errors.DuplicateClientOrderId,
         "Filter failure: NOTIONAL": errors.BelowMinNotional,  # code -1013
         "Filter failure: MIN_NOTIONAL": errors.BelowMinNotional,  # its older name
+        # -2010, a stop whose trigger the price has crossed. ccxt raises OrderImmediatelyFillable
+        # for these and for a post-only order that would take, so the message decides.
+        "Order would trigger immediately.": errors.WouldTriggerImmediately,
+        "Stop price would trigger immediately.": errors.WouldTriggerImmediately,
     },
     "bybit": {
         "170141": errors.DuplicateClientOrderId,  # Duplicate clientOrderId
         "110072": errors.DuplicateClientOrderId,  # OrderLinkedID is duplicate
         "170140": errors.BelowMinNotional,  # Transaction amount lower than the minimum
         "110094": errors.BelowMinNotional,  # Order notional value below the lower limit
+        # Derivatives only ("expect Rising/Falling, but trigger_price <= / >= current"): spot
+        # conditional orders carry no direction, bybit answers no such refusal there, so the
+        # adapter checks the last price itself before placing a spot stop.
+        "110092": errors.WouldTriggerImmediately,
+        "110093": errors.WouldTriggerImmediately,
     },
-    "okx": {"51016": errors.DuplicateClientOrderId},  # Duplicated client order ID
+    "okx": {
+        "51016": errors.DuplicateClientOrderId,  # Duplicated client order ID
+        # A buy stop must trigger above the last price, a sell stop below it.
+        "51278": errors.WouldTriggerImmediately,  # SL trigger price can not be lower than last
+        "51280": errors.WouldTriggerImmediately,  # SL trigger price can not be higher than last
+    },
     "kraken": {
         "EOrder:Cost minimum not met": errors.BelowMinNotional,
     },
