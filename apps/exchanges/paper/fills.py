@@ -2,7 +2,8 @@
 
 Fees are charged in the asset received, as binance does without BNB: a buy pays its fee in the
 base asset, a sell in the quote asset. Nothing here is rounded except prices (to the tick) and
-fill amounts (down to the step), so balances add up exactly.
+fill amounts (down to the step), so balances add up exactly. Limit orders fill when the price
+`crosses` them; stops start when it `triggers` them.
 """
 
 from __future__ import annotations

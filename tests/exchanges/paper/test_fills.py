@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.exchanges.paper.fills import fill_amount, plan_fill, taker_price
+from apps.exchanges.paper.fills import fill_amount, plan_fill, taker_price, triggers
 
 STEP = Decimal("0.00001")
 steps = st.integers(min_value=1, max_value=10**7).map(lambda n: n * STEP)
@@ -72,3 +73,20 @@ def test_slippage_moves_buys_up_and_sells_down_to_the_tick() -> None:
     assert taker_price(
         side="sell", last=last, slippage_rate=Decimal("0.001"), tick=tick
     ) == Decimal("0.5495")
+
+
+@pytest.mark.parametrize(
+    ("side", "last", "triggered"),
+    [
+        ("sell", "60000.01", False),
+        ("sell", "60000.00", True),  # at the trigger: binance STOP_LOSS fires at or below it
+        ("sell", "59000.00", True),
+        ("buy", "59999.99", False),
+        ("buy", "60000.00", True),
+        ("buy", "61000.00", True),
+    ],
+)
+def test_a_sell_stop_triggers_at_or_below_its_trigger_a_buy_stop_at_or_above(
+    side: str, last: str, triggered: bool
+) -> None:
+    assert triggers(side=side, trigger=Decimal("60000.00"), last=Decimal(last)) is triggered

@@ -4,12 +4,14 @@ process takes part: every fill below comes from `set_price` alone), released by 
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 from decimal import Decimal
 
 import pytest
 
+from apps.exchanges.adapters.base import ExchangeAdapter
 from apps.exchanges.adapters.paper import PaperExchange
 from apps.exchanges.domain.types import MarketRules, OrderSide, OrderStatus, OrderType
 from apps.exchanges.errors import (
@@ -452,7 +454,19 @@ def test_open_orders_list_an_untriggered_stop_with_its_trigger_price(
     assert (done.status, done.trigger_price) == (OrderStatus.CLOSED, Decimal("60000"))
 
 
-# --- Markets --------------------------------------------------------------------------------
+# --- Protocol and markets ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, m in vars(ExchangeAdapter).items() if callable(m) and not n.startswith("_")]
+)
+def test_the_paper_adapter_has_every_protocol_method_with_the_same_parameters(name: str) -> None:
+    def shape(function):
+        return [
+            (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
+        ]
+
+    assert shape(getattr(PaperExchange, name)) == shape(getattr(ExchangeAdapter, name))
 
 
 @pytest.mark.django_db
