@@ -82,6 +82,47 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
         {"account": "Binance main", "symbol": "BTC/USDT", "pnl": "5.98"},
         "[TradeDesk] Position closed · BTC/USDT · PnL 5.98",
     ),
+    "protection.stop_cancelled": (
+        "The resting initial stop tdab12g7s1 was cancelled on the exchange, not by the desk: "
+        "placing it again.",
+        {"account": "Binance main", "symbol": "BTC/USDT", "client_order_id": "tdab12g7s1"},
+        "[TradeDesk] Resting stop cancelled on the exchange · BTC/USDT",
+    ),
+    "protection.stop_refused": (
+        "The exchange refused the resting initial stop tdab12g7s1: this market takes no stop "
+        "orders. The desk's rules loop remains the stop.",
+        {"account": "Binance main", "symbol": "BTC/USDT", "reason": "no stop orders"},
+        "[TradeDesk] Resting stop refused by the exchange · BTC/USDT",
+    ),
+    "reconcile.missed_fill": (
+        "Order tdab12g7s1 (initial stop, position #7) filled 0.01536 more on the exchange than "
+        "the desk had recorded: the fill is recorded now.",
+        {"account": "Binance main", "client_order_id": "tdab12g7s1"},
+        "[TradeDesk] Reconciliation: a missed fill recorded · Binance main",
+    ),
+    "reconcile.never_placed": (
+        "Order tdab12g7p1l2 (DCA leg, position #7) never reached the exchange: recorded as not "
+        "placed.",
+        {"account": "Binance main", "client_order_id": "tdab12g7p1l2"},
+        "[TradeDesk] Reconciliation: an order never placed · Binance main",
+    ),
+    "reconcile.cancelled_outside": (
+        "Order tdab12g7p1l2 (DCA leg, position #7) was cancelled on the exchange, not by the desk.",
+        {"account": "Binance main", "client_order_id": "tdab12g7p1l2"},
+        "[TradeDesk] Reconciliation: an order cancelled outside · Binance main",
+    ),
+    "reconcile.unknown_order": (
+        "Open order tdab12g9s1 (sell 0.01 BTC/USDT) carries this desk's prefix but the desk has "
+        "no record of it.",
+        {"account": "Binance main", "client_order_id": "tdab12g9s1"},
+        "[TradeDesk] Reconciliation: an unknown order with our prefix · Binance main",
+    ),
+    "reconcile.stale_open": (
+        "Order tdab12g7p1l2 (buy 0.01 BTC/USDT) is cancelled on the desk but open on the "
+        "exchange. It is cancelled.",
+        {"account": "Binance main", "client_order_id": "tdab12g7p1l2"},
+        "[TradeDesk] Reconciliation: a cancelled order still open · Binance main",
+    ),
     "signal.rejected": (
         "Signal from TradingView rejected.",
         {"symbol": "ETH/USDT", "reason": "ETH/USDT is not enabled for this strategy."},

@@ -137,6 +137,9 @@ def test_a_strategys_initial_stop_stops_out_a_signal_position(paper, desk):
     position.refresh_from_db()
     assert position.status == PositionGroup.Status.OPEN
 
+    # The stop rests on the exchange; the price falls through it and the exchange sells
+    # before the desk looks. The rules loop's rule fires too (the second line): its close
+    # finds the stop filled and sends nothing more.
     desk.price("63600.00")  # -2.15 % from the 65000 average of the one filled leg
     report = tick(desk)
     assert (position.pk, "initial_stop") in report.fired
@@ -144,8 +147,10 @@ def test_a_strategys_initial_stop_stops_out_a_signal_position(paper, desk):
     assert position.status == PositionGroup.Status.CLOSED
     assert position.exit_reason == Order.Purpose.INITIAL_STOP
     assert position.quantity < D("0.00001")  # all of it sold, dust below the step aside
-    stop = position.orders.get(purpose=Order.Purpose.INITIAL_STOP)
-    assert (stop.side, stop.status) == ("sell", Order.Status.FILLED)
+    stop = position.orders.get(purpose=Order.Purpose.INITIAL_STOP, protective=True)
+    assert (stop.side, stop.status, stop.trigger_price) == ("sell", Order.Status.FILLED, D("63700"))
+    desk_sell = position.orders.get(purpose=Order.Purpose.INITIAL_STOP, protective=False)
+    assert (desk_sell.status, desk_sell.attempts) == (Order.Status.CANCELLED, 0)
     # The resting leg 5 % lower was cancelled with the close, never bought.
     resting = position.orders.get(leg__index=1)
     assert (resting.status, resting.filled) == (Order.Status.CANCELLED, D(0))

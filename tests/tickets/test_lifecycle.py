@@ -28,6 +28,14 @@ from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, t
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def desk_side_stops(settings):
+    """These are the desk's own rules, the second line behind a resting stop: with stops
+    resting on the exchange, the paper exchange would fill them before the rules loop looks
+    (that is tests/positions/test_resting_stops.py)."""
+    settings.RESTING_STOPS = False
+
+
 @pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run a service and the work it enqueues on commit (order sends), as a worker would."""

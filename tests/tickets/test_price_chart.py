@@ -118,7 +118,7 @@ def test_an_entered_ticket_shows_its_positions_levels_and_fill(
         "Take profit": average * D("1.03"),
     }
     (fill,) = data["state"]["markers"]
-    assert (fill["side"], D(fill["price"])) == ("buy", position.orders.get().average)
+    assert (fill["side"], D(fill["price"])) == ("buy", position.orders.get(side="buy").average)
 
 
 def test_the_trade_page_holds_the_chart_and_another_users_chart_is_a_404(

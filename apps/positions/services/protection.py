@@ -187,6 +187,13 @@ def release_sells(group: PositionGroup, sells: list[Order], *, now: datetime) ->
             )
             order.status = Order.Status.CANCELLED
             dropped = True
+            group_event(
+                group,
+                "protection.sell_dropped",
+                f"Order {order.client_order_id} is not sent: the resting stop sold the coins "
+                "first, nothing is left to sell.",
+                data={"client_order_id": order.client_order_id, "reason": why},
+            )
             continue
         if amount != order.amount:
             Order.objects.filter(pk=order.pk, attempts=0).update(amount=amount)
@@ -243,9 +250,9 @@ def stops_to_move(positions: Sequence[PositionGroup], *, now: datetime) -> list[
     level has risen above their resting stop's trigger, and whose stop has rested long enough
     to move (STOP_MOVE_SECONDS). One query, whatever the number of positions; only the ones
     that move cost more (`move_stop`)."""
-    if not settings.RESTING_STOPS or not positions:
+    by_pk = {p.pk: p for p in positions if RuleKind.TRAILING_STOP.value in p.exit_rules}
+    if not settings.RESTING_STOPS or not by_pk:
         return []
-    by_pk = {position.pk: position for position in positions}
     stops = Order.objects.filter(
         group_id__in=list(by_pk),
         protective=True,

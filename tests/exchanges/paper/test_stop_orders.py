@@ -479,7 +479,8 @@ def test_every_catalog_market_takes_stop_market_and_stop_limit(exchange: PaperEx
 def test_live_priced_markets_take_stops_whatever_the_real_exchange_reports(monkeypatch) -> None:
     # The real binance adapter against its recorded exchangeInfo, behind the live price source.
     recorded = replay("binance").adapter
-    assert {m.stop_types for m in recorded.load_markets()} <= {(), BOTH}
+    # (binance lists STOP_LOSS_LIMIT only in the recorded exchangeInfo: stop-limit alone.)
+    assert {m.stop_types for m in recorded.load_markets()} == {(OrderType.LIMIT,)}
     monkeypatch.setattr(live, "_local", threading.local())
     live._local.adapters = {"binance": recorded}
     markets = live.live_markets("binance")
