@@ -326,3 +326,32 @@ def test_a_stop_the_price_has_already_crossed_is_refused_and_the_desk_exits_at_m
     hit = Event.objects.filter(kind="trade.stop_hit").latest("pk")
     assert "the price has already crossed it" in hit.message
     assert sells_filled(position) == D("0.01536")
+
+
+def test_a_stop_refused_for_another_reason_leaves_the_rules_loop_as_the_stop(
+    paper, desk, monkeypatch
+):
+    """Refused for want of coins (someone sold them on the exchange): the trader is told, the
+    position stays open under the desk's own rule, and the desk does not retry in a loop."""
+    delayed: list[Order] = []
+    send_now = intents.send_on_commit
+    monkeypatch.setattr(
+        intents,
+        "send_on_commit",
+        lambda order: delayed.append(order) if order.protective else send_now(order),
+    )
+    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
+    [stop] = delayed
+    PaperBalance.objects.filter(account=paper, asset="BTC").update(free=D(0))
+    monkeypatch.setattr(intents, "send_on_commit", send_now)
+
+    desk.run(send_order, order_id=stop.pk, now=timezone.now())
+
+    stop.refresh_from_db()
+    position.refresh_from_db()
+    assert stop.status == Order.Status.REJECTED
+    assert position.status == PositionGroup.Status.OPEN  # not in Error: the rule still guards
+    assert position.orders.filter(protective=True).count() == 1  # no second attempt
+    refused = Event.objects.get(kind="protection.stop_refused")
+    assert "The desk's rules loop remains the stop." in refused.message
+    assert refused.level == Event.Level.WARNING

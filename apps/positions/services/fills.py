@@ -239,7 +239,7 @@ def refused_group_order(*, order_id: int, error: Exception, now: datetime) -> No
             # when the price has already crossed it); it is no error of the position.
             protection.refused(group, order, error, now=now)
             settle(group, price=None, now=now)
-            protection.protect(group, now=now)
+            protection.protect(group, now=now, place=False)  # no retry loop on a refusal
             group.save()
             live.push_group(group)
             return

@@ -81,7 +81,7 @@ def waiting_sells(group: PositionGroup) -> list[Order]:
     )
 
 
-def protect(group: PositionGroup, *, now: datetime) -> None:
+def protect(group: PositionGroup, *, now: datetime, place: bool = True) -> None:
     """Bring the locked group's resting stop in line with it. Called after every change of
     the group (a recorded fill or cancel) and by the rules loop when a trailing level rose.
 
@@ -91,7 +91,8 @@ def protect(group: PositionGroup, *, now: datetime) -> None:
     2. Nothing rests for a group that holds nothing sellable.
     3. A live stop that no longer fits (another amount, a level that rose, or no stop wanted)
        is cancelled; its cancel's record calls this again, which places the new one.
-    4. With no live stop, the wanted one is written and sent after commit.
+    4. With no live stop, the wanted one is written and sent after commit (not with
+       `place=False`: right after the exchange refused one, which must not loop).
     """
     resting = live_protective(group)
     sells = waiting_sells(group)
@@ -109,7 +110,7 @@ def protect(group: PositionGroup, *, now: datetime) -> None:
             if wanted is None or _must_replace(order, wanted, now):
                 _cancel(group, order, now)
         return
-    if wanted is not None:
+    if wanted is not None and place:
         _place(group, wanted)
 
 
