@@ -22,7 +22,7 @@ from apps.exchanges.domain.precision import fmt
 from apps.positions import selectors
 from apps.positions.forms import PositionFilterForm
 from apps.positions.models import Order, PositionGroup
-from apps.positions.services import GroupError, close_group
+from apps.positions.services import GroupError, close_group, protection
 from apps.positions.services.chart import chart_live_id, chart_of_position, position_timeframe
 from apps.positions.services.live import desk_sort_of
 from apps.positions.services.trader import close_preview
@@ -75,7 +75,9 @@ def position_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, f"{POSITIONS}#group-detail", {"group": group, "detail": detail})
     group = _owned_page(request, pk)
     detail = selectors.group_detail(group)
-    return render(request, DETAIL, {"group": group, "detail": detail, **_chart(group)})
+    stops = protection.placements(group, detail.orders)
+    context = {"group": group, "detail": detail, "stops": stops, **_chart(group)}
+    return render(request, DETAIL, context)
 
 
 def _chart(group: PositionGroup) -> dict[str, str]:

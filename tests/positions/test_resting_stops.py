@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.models import Event
@@ -355,3 +356,37 @@ def test_a_stop_refused_for_another_reason_leaves_the_rules_loop_as_the_stop(
     refused = Event.objects.get(kind="protection.stop_refused")
     assert "The desk's rules loop remains the stop." in refused.message
     assert refused.level == Event.Level.WARNING
+
+
+def test_the_pages_say_which_stop_rests_on_the_exchange_and_which_stays_on_the_desk(
+    paper, desk, client
+):
+    close_below = {
+        "primary": "close",
+        "primary_period": 21,
+        "primary_timeframe": "15m",
+        "condition": "below",
+        "secondary": "fixed",
+        "value": "60000",
+    }
+    trade = activate(desk, paper, initial_stop=close_below, trailing_stop=TRAIL_1_5_PCT)
+    position = trade.position
+    [stop] = resting(position)
+    client.force_login(paper.owner)
+
+    page = client.get(reverse("positions:detail", args=[position.pk])).content.decode()
+    ticket_page = client.get(reverse("tickets:detail", args=[trade.pk])).content.decode()
+
+    exchange = (
+        "rests on the exchange: stop-market sell of 0.01536 BTC triggered at 64,025.00 "
+        f"(order {stop.client_order_id}); the desk&#x27;s rules loop is the second line"
+    )
+    desk_side = (
+        "on the desk&#x27;s rules loop: it reads Candle close(15m); an exchange stop triggers "
+        "on the last price"
+    )
+    assert exchange in page and desk_side in page
+    assert exchange[1:] in ticket_page and desk_side[1:] in ticket_page  # capitalised there
+    # The orders tables name the stop and its trigger.
+    assert 'stop-market <span class="muted">at 64,025.00 USDT</span>' in page
+    assert 'stop-market <span class="muted">at 64,025.00' in ticket_page

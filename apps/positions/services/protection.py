@@ -295,3 +295,37 @@ def move_stop(*, position_id: int, now: datetime) -> None:
         )
         if group is not None:
             protect(group, now=now)
+
+
+def placements(group: PositionGroup, orders: Sequence[Order]) -> list[tuple[str, str, str]]:
+    """For the position's page: (rule label, the rule in words, where it acts) of each stop
+    rule. Where it acts: on the exchange (the resting order), or on the desk's rules loop and
+    why there."""
+    words = dict(group.stop_words)
+    if not words:
+        return []
+    resting = [o for o in orders if o.protective and o.status in Order.LIVE]
+    reasons = plan_of(group).where if group.status == PositionGroup.Status.OPEN else {}
+    shown = figures_of(group)
+    found = []
+    for kind in (RuleKind.INITIAL_STOP, RuleKind.TRAILING_STOP):
+        if kind.label not in words:
+            continue
+        stop = next((o for o in resting if o.purpose == kind.value), None)
+        if stop is not None:
+            kind_words = "stop-market" if stop.price is None else "stop-limit"
+            where = (
+                f"rests on the exchange: {kind_words} sell of {shown.amount(stop.amount)} "
+                f"{intents.base_of(group.symbol)} triggered at {shown.price(stop.trigger_price)} "
+                f"(order {stop.client_order_id}); the desk's rules loop is the second line"
+            )
+        elif reasons.get(kind):
+            where = f"on the desk's rules loop: {reasons[kind]}"
+        elif resting:
+            where = "on the desk's rules loop; the exchange holds the other stop, the tighter one"
+        elif not settings.RESTING_STOPS:
+            where = "on the desk's rules loop (resting stops are off: RESTING_STOPS)"
+        else:
+            where = "on the desk's rules loop"
+        found.append((kind.label, words[kind.label], where))
+    return found

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from apps.core.formatting import status_words
 from apps.core.market_formats import attach_formats
 from apps.positions.models import Order
+from apps.positions.services import protection
 from apps.strategies.domain.catalog import RuleKind
 from apps.tickets import selectors
 from apps.tickets.services.chart import chart_of_trade, trade_live_id, trade_timeframe
@@ -27,10 +28,11 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if position is not None:
         position.fmt = trade.fmt
     reason = position.exit_reason if position else ""
+    timeline = selectors.timeline(trade)
     context = {
         "trade": trade,
         "position": position,
-        "timeline": selectors.timeline(trade),
+        "timeline": timeline,
         "status": status_words(
             trade.get_status_display(), Order.exit_words(reason) if reason else ""
         ),
@@ -38,6 +40,8 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "chart_url": reverse("tickets:chart", args=[trade.pk]),
         "live_id": trade_live_id(trade),
         "chart_timeframe": trade_timeframe(trade),
+        # Where each stop acts: resting on the exchange, or on the desk's rules loop and why.
+        "stops": protection.placements(position, timeline.orders) if position else [],
     }
     return render(request, "tickets/trade_detail.html", context)
 
