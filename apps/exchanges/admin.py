@@ -17,7 +17,14 @@ from apps.exchanges.services import SECRET_FIELDS
 class ExchangeAccountAdmin(PlainNumbersAdmin):
     # Credentials never appear here, not even masked: operators see only whether they are set.
     exclude = SECRET_FIELDS
-    readonly_fields = ["kind", "created_at", "markets_refreshed_at", "balances_refreshed_at"]
+    readonly_fields = [
+        "kind",
+        "created_at",
+        "markets_refreshed_at",
+        "balances_refreshed_at",
+        "reconciled_at",
+        "reconciliation",
+    ]
     list_display = [
         "label",
         "owner",
@@ -92,6 +99,8 @@ class PaperOrderAdmin(ReadOnlyAdmin):
         "side",
         "type",
         "price",
+        "trigger_price",
+        "triggered_at",
         "amount",
         "filled",
         "status",

@@ -33,12 +33,14 @@ class OrderAdmin(ReadOnlyAdmin):
         "purpose",
         "side",
         "type",
+        "trigger_price",
+        "protective",
         "amount",
         "filled",
         "average",
         "status",
     ]
-    list_filter = ["status", "purpose", "side", "type"]
+    list_filter = ["status", "purpose", "side", "type", "protective"]
     search_fields = ["client_order_id", "exchange_order_id", "symbol", "account__label"]
     list_select_related = ["group", "account"]
 
