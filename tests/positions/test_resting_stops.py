@@ -15,7 +15,8 @@ from apps.exchanges.models import PaperBalance, PaperOrder
 from apps.exchanges.paper.services import cancel_order as cancel_on_paper
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
-from apps.positions.services import close_group, intents, send_order
+from apps.positions.services import close_group, intents, send_order, sync_orders
+from apps.positions.services.orders import RESTING_SYNC_EVERY
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.client_ids import client_id
@@ -50,6 +51,11 @@ def activate(desk: Desk, account, **rules) -> Trade:
     desk.run(evaluate_rules, now=timezone.now())  # the immediate entry fires and fills
     activation.trade.refresh_from_db()
     return activation.trade
+
+
+def sync_later(desk: Desk):
+    """The order-sync loop a little later: a resting stop is asked about every 15 s."""
+    return desk.run(sync_orders, now=timezone.now() + RESTING_SYNC_EVERY)
 
 
 def tick(desk: Desk):
@@ -115,7 +121,7 @@ def test_a_stopped_worker_is_still_protected_and_the_desk_records_the_fill_at_re
     position.refresh_from_db()
     assert position.status == PositionGroup.Status.OPEN  # the desk has not seen it yet
 
-    desk.sync()  # the restart: the order-sync loop's first tick
+    sync_later(desk)  # the restart: the order-sync loop's first tick
 
     position.refresh_from_db()
     stop.refresh_from_db()
@@ -202,7 +208,7 @@ def test_a_stop_cancelled_by_hand_is_placed_again_and_the_trader_told(paper, des
     [stop] = resting(position)
 
     cancel_on_paper(account=paper, client_order_id=stop.client_order_id, now=timezone.now())
-    desk.sync()
+    sync_later(desk)
 
     stop.refresh_from_db()
     assert stop.status == Order.Status.CANCELLED
@@ -232,7 +238,7 @@ def test_the_desk_rule_first_then_the_stop_fills_before_the_cancel_lands_sells_o
     price("63500.00")  # the exchange's stop fills before the desk's cancel is sent
     for callback in held:
         callback()  # now the cancel (and anything else queued) runs
-    desk.sync()
+    sync_later(desk)
 
     position.refresh_from_db()
     assert position.status == PositionGroup.Status.CLOSED
@@ -390,3 +396,17 @@ def test_the_pages_say_which_stop_rests_on_the_exchange_and_which_stays_on_the_d
     # The orders tables name the stop and its trigger.
     assert 'stop-market <span class="muted">at 64,025.00 USDT</span>' in page
     assert 'stop-market <span class="muted">at 64,025.00' in ticket_page
+
+
+def test_the_sync_loop_asks_about_a_resting_stop_every_15_seconds_not_every_tick(paper, desk):
+    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
+    [stop] = resting(position)
+    price("63500.00")  # the exchange fills it
+
+    assert desk.run(sync_orders, now=timezone.now()) == 0  # asked about moments ago: not yet
+    stop.refresh_from_db()
+    assert stop.status == Order.Status.OPEN
+
+    assert desk.run(sync_orders, now=timezone.now() + RESTING_SYNC_EVERY) == 1
+    stop.refresh_from_db()
+    assert stop.status == Order.Status.FILLED

@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 # An order not sent this long after its intent was written (a lost task) is sent by the sync loop.
 SEND_GRACE = timedelta(seconds=10)
 MAX_SEND_ATTEMPTS = 5
+# A resting stop may rest for weeks: the sync loop asks about it this often, not every tick (an
+# exchange's rate limit counts every lookup; the rules loop's own stop and reconciliation's
+# open-orders list catch a fill in between).
+RESTING_SYNC_EVERY = timedelta(seconds=15)
 # How long the sync loop looks an unknown order up before a failed lookup counts against the
 # circuit breaker: about twenty ticks, which transient faults do not outlast.
 RECOVERY_GRACE = timedelta(seconds=60)
@@ -117,13 +121,21 @@ def sync_orders(*, now: datetime, batch: int = 100) -> int:
     many were checked.
 
     Orders never sent (their task was lost) are sent; orders with an unknown outcome are looked
-    up by client order id and sent again only if the exchange has never heard of them. Finding
+    up by client order id and sent again only if the exchange has never heard of them; a
+    resting stop is asked about every RESTING_SYNC_EVERY. Finding
     one breaks the circuit breaker's error streak; one still unknown after RECOVERY_GRACE of
     failed lookups counts against it (`_lookup_failed`).
     """
+    resting_stop_checked = Q(
+        protective=True,
+        status=Order.Status.OPEN,
+        cancel_requested_at__isnull=True,
+        updated_at__gt=now - RESTING_SYNC_EVERY,
+    )
     live_orders = list(
         Order.objects.filter(status__in=Order.LIVE)
         .filter(~Q(status=Order.Status.PENDING) | Q(created_at__lte=now - SEND_GRACE))
+        .exclude(resting_stop_checked)
         .select_related("account__owner")
         .order_by("updated_at")[:batch]
     )
