@@ -410,3 +410,45 @@ def test_the_sync_loop_asks_about_a_resting_stop_every_15_seconds_not_every_tick
     assert desk.run(sync_orders, now=timezone.now() + RESTING_SYNC_EVERY) == 1
     stop.refresh_from_db()
     assert stop.status == Order.Status.FILLED
+
+
+def test_a_dca_fill_and_a_legs_own_take_profit_resize_the_resting_stop(paper, desk):
+    """Per-leg take profit: leg 2 fills lower (the stop grows to both legs), then sells at
+    its own target (the stop is cancelled first, then placed again for leg 1 alone)."""
+    strategy = StrategyFactory(
+        owner=paper.owner,
+        sizing_kind="quote",
+        sizing_value=D("1000"),
+        dca_legs=[
+            {"gap_pct": "0", "weight_pct": "50", "tp_pct": "2"},
+            {"gap_pct": "1", "weight_pct": "50", "tp_pct": "2"},
+        ],
+        tp_mode="per_leg",
+        rules=stored_rules({"entry": {"primary": "immediately", "condition": "at_market"}})
+        | stored_rules({"initial_stop": {**STOP_2_PCT, "value": "-5"}}),
+    )
+    opened = desk.act(paper, strategy, signal())
+    position = PositionGroup.objects.get(pk=opened.group_id)
+    [first] = resting(position)
+    leg_1 = position.legs.get(index=0)
+    assert first.amount == D("0.00768")  # leg 1's 0.00768231 held, down to the step
+
+    price("64350.00")  # leg 2's limit fills on the paper exchange
+    sync_later(desk)
+    position.refresh_from_db()
+    [second] = resting(position)
+    # Both legs: 0.00769 and 0.00777 bought, less 0.1 % fees, 0.01544454 held.
+    assert position.quantity == D("0.01544454")
+    assert second.amount == D("0.01544")
+    assert btc(paper).used == D("0.01544")
+
+    price("65700.00")  # leg 2's own target (64 350 + 2 % = 65 637), not leg 1's (66 300)
+    desk.take_profit()
+    position.refresh_from_db()
+    leg_2_sell = position.orders.get(purpose="leg_tp")
+    assert leg_2_sell.status == Order.Status.FILLED
+    [third] = resting(position)
+    leg_1.refresh_from_db()
+    assert third.amount == D("0.00768") == leg_1.open_quantity.quantize(D("0.00001"), "ROUND_DOWN")
+    assert position.status == PositionGroup.Status.OPEN
+    assert sells_filled(position) == leg_2_sell.filled  # only leg 2 sold; the stops rested

@@ -173,7 +173,9 @@ def act(*, group_id: int, last: Decimal, now: datetime) -> str:
         )
         if (
             group is None
-            or group.orders.filter(side=OrderSide.SELL, status__in=Order.LIVE).exists()
+            or group.orders.filter(
+                side=OrderSide.SELL, status__in=Order.LIVE, protective=False
+            ).exists()
         ):
             return ""
         held = intents.held_legs(group)
