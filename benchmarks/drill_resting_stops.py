@@ -54,6 +54,7 @@ from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.accounts.services import ensure_user  # noqa: E402
+from apps.core.locks import is_held  # noqa: E402
 from apps.core.models import Event  # noqa: E402
 from apps.exchanges.models import (  # noqa: E402
     ExchangeAccount,
@@ -76,11 +77,14 @@ USERNAME, PASSWORD = "drill", "drill-password-not-secret"
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "LTC/USDT"]
 STOP_PCTS = ["-1", "-2", "-3", "-4", "-5"]
 SIZE_USDT = "100"
+INITIAL_BALANCE = Decimal("10000")
 CRASH = Decimal("0.90")  # every price 10 % down: through every stop
 PROTECTED_WAIT_SECONDS = 120
 RESTART_WAIT_SECONDS = 120
 # Set on every process of the stack, so a survivor can be found by it whatever its parent.
 MARKER = "TRADEDESK_DRILL_STACK"
+# The loops that record what the exchange did while the desk was dead.
+WATCHED_LOOPS = ["trades.sync_orders", "positions.reconcile", "trades.rules"]
 D = Decimal
 
 
@@ -170,7 +174,7 @@ def setup() -> ExchangeAccount:
     user = ensure_user(username=USERNAME, password=PASSWORD)
     account = ExchangeAccount.objects.create(owner=user, label="Drill paper", kind="paper")
     ExchangeAccount.objects.filter(pk=account.pk).update(max_open_groups=1000)
-    open_paper_account(account, initial_balance=D("10000"))
+    open_paper_account(account, initial_balance=INITIAL_BALANCE)
     PaperSettings.objects.filter(account=account).update(slippage_rate=D(0))
     for symbol in SYMBOLS:
         set_price(symbol=symbol, price=catalog_market(symbol).start_price)
@@ -258,8 +262,19 @@ def crash_prices() -> dict[str, int]:
     return fills
 
 
-def all_closed(trades: list[Trade]) -> bool:
-    return not PositionGroup.objects.filter(trade__in=trades).exclude(status="closed").exists()
+def all_recorded(trades: list[Trade]) -> bool:
+    """Every position Closed and none of its orders still live on the desk."""
+    positions = PositionGroup.objects.filter(trade__in=trades)
+    return not (
+        positions.exclude(status="closed").exists()
+        or Order.objects.filter(group__in=positions, status__in=Order.LIVE).exists()
+    )
+
+
+def loop_locks_held() -> list[str]:
+    """The loops whose single-flight lock a killed worker left behind (it lapses after the
+    lock's TTL): a loop tick in flight at the kill delays that loop's first tick after it."""
+    return [name for name in WATCHED_LOOPS if is_held(f"loop:{name}")]
 
 
 # --- Checks ------------------------------------------------------------------------------------
@@ -393,6 +408,40 @@ def desk_and_paper_agree(account: ExchangeAccount) -> list[Check]:
     ]
 
 
+def money_agrees(account: ExchangeAccount, initial: Decimal) -> list[Check]:
+    """The exchange's balances against the desk's books: the quote left is the deposit less
+    every position's entry cost plus its exit proceeds; each base left free is the dust the
+    positions hold below the step."""
+    positions = list(PositionGroup.objects.filter(account=account))
+    balances = {b.asset: b for b in PaperBalance.objects.filter(account=account)}
+    quote = account.quote_currency
+    books = initial - sum((p.entry_cost - p.exit_proceeds for p in positions), D(0))
+    on_paper = balances[quote].free + balances[quote].used
+    dust: dict[str, Decimal] = {}
+    for position in positions:
+        base = position.symbol.split("/")[0]
+        dust[base] = dust.get(base, D(0)) + position.quantity
+    wrong_base = {
+        asset: (held, balances[asset].free + balances[asset].used if asset in balances else None)
+        for asset, held in dust.items()
+        if asset not in balances or balances[asset].free + balances[asset].used != held
+    }
+    return [
+        Check(
+            f"{quote} on the paper exchange = the desk's books",
+            on_paper == books,
+            f"paper {on_paper.normalize():f}, books {books.normalize():f}",
+        ),
+        Check(
+            "each base left on the paper exchange = the positions' dust",
+            not wrong_base,
+            str(wrong_base)
+            if wrong_base
+            else ", ".join(f"{a} {q.normalize():f}" for a, q in dust.items()),
+        ),
+    ]
+
+
 def print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
@@ -435,6 +484,7 @@ def main() -> int:
             for pid in survivors:
                 os.kill(pid, signal.SIGKILL)
             raise SystemExit(f"Processes survived kill -9: {survivors}")
+        stale_locks = loop_locks_held()
 
         fills = crash_prices()
         positions = positions_of(trades)
@@ -462,15 +512,15 @@ def main() -> int:
         stack.start("stack-2")
         up = time.monotonic() - restarted
         try:
-            wait_for(lambda: all_closed(trades), RESTART_WAIT_SECONDS, "every position closed")
+            wait_for(lambda: all_recorded(trades), RESTART_WAIT_SECONDS, "every position closed")
         except SystemExit as timeout:
-            checks.append(Check("restart: every position closed", False, str(timeout)))
+            checks.append(Check("restart: every position recorded closed", False, str(timeout)))
         recorded = time.monotonic() - restarted
         last_close = max(
             (p.closed_at for p in positions_of(trades) if p.closed_at), default=restart_at
         )
         timings.append(["restart: stack up (honcho → /healthz)", f"{up:.1f} s"])
-        timings.append(["restart: every position recorded closed", f"{recorded:.1f} s"])
+        timings.append(["restart: every position closed, its orders done", f"{recorded:.1f} s"])
         timings.append(
             [
                 "restart: last closed_at after restart",
@@ -494,6 +544,7 @@ def main() -> int:
         )
     )
     checks += desk_and_paper_agree(account)
+    checks += money_agrees(account, INITIAL_BALANCE)
     kinds = dict(
         Event.objects.filter(created_at__gte=restart_at)
         .filter(kind__regex=r"^(protection|reconcile|trade\.stop)")
@@ -525,7 +576,8 @@ def main() -> int:
     print_table(
         ["check", "ok", "detail"], [[c.name, "yes" if c.ok else "NO", c.detail] for c in checks]
     )
-    print(f"\nEvents after the restart: {kinds}")
+    print(f"\nLoop locks the kill left held: {stale_locks or 'none'}")
+    print(f"Events after the restart: {kinds}")
     print(f"Stack logs: {logs}")
     if not args.keep:
         drop_bench_database()
