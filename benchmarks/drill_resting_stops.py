@@ -309,7 +309,7 @@ def paper_orders_of(position: PositionGroup) -> dict[str, PaperOrder]:
 
 
 # A desk order's status against its paper order's. An order the desk never sent (a sell
-# dropped because the stop sold first) has no paper order.
+# dropped because the stop sold first) or the exchange refused has no paper order.
 STATUS_MAP = {
     Order.Status.FILLED: {PaperOrder.Status.CLOSED},
     Order.Status.CANCELLED: {PaperOrder.Status.CANCELED, PaperOrder.Status.EXPIRED},
@@ -364,6 +364,8 @@ def desk_and_paper_agree(account: ExchangeAccount) -> list[Check]:
             if order.status == Order.Status.CANCELLED and order.attempts == 0:
                 unsent += 1
                 continue
+            if order.status == Order.Status.REJECTED:
+                continue  # refused at placement: the exchange wrote nothing
             mismatches.append(f"{order.client_order_id} {order.status}: no paper order")
         elif on_paper.status not in STATUS_MAP.get(order.status, set()):
             mismatches.append(
