@@ -397,8 +397,11 @@ def desk_and_paper_agree(account: ExchangeAccount) -> list[Check]:
         Check(
             "every desk order has its paper order (status, filled)",
             not mismatches and not strangers,
-            f"{len(desk_orders) - unsent} matched, {unsent} never sent (dropped sells); "
-            + "; ".join(mismatches[:3] + [f"paper only: {c}" for c in strangers[:3]]),
+            "; ".join(
+                [f"{len(desk_orders) - unsent} matched, {unsent} never sent (dropped sells)"]
+                + mismatches[:3]
+                + [f"paper only: {c}" for c in strangers[:3]]
+            ),
         ),
         Check("no desk order live", not live, ", ".join(live[:5]) or "none"),
         Check("no paper order open", not open_on_paper, ", ".join(open_on_paper[:5]) or "none"),
