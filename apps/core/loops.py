@@ -16,7 +16,7 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 from apps.core.events import record_event
-from apps.core.locks import single_flight
+from apps.core.locks import lease
 from apps.core.models import Event, LoopTick
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,12 @@ _failures: ContextVar[list[str] | None] = ContextVar("loop_failures", default=No
 FAILURE_EVENT_EVERY_SECONDS = 600
 
 
+# A loop's tick holds a lease of this length, renewed while it runs: a worker killed mid-tick
+# frees its loop within seconds, so a restarted desk runs its loops at once (with a fixed lock
+# as long as a task may run, a kill -9 left the rules loop idle for over a minute).
+LOOP_LEASE_SECONDS = 10
+
+
 def run_loop(name: str, tick: Callable[[], None]) -> bool:
     """Run one tick of loop `name` unless a tick is already running anywhere.
 
@@ -36,8 +42,12 @@ def run_loop(name: str, tick: Callable[[], None]) -> bool:
     recorded when it starts (that is what liveness means) and again when it ends, with its
     duration and error, whether it succeeded or raised; errors propagate.
     """
-    with single_flight(f"loop:{name}", ttl_seconds=settings.CELERY_TASK_TIME_LIMIT + 10) as held:
-        if not held:
+    with lease(
+        f"loop:{name}",
+        seconds=LOOP_LEASE_SECONDS,
+        max_hold_seconds=settings.CELERY_TASK_TIME_LIMIT + 10,
+    ) as held:
+        if held is None:
             logger.info("Loop %s skipped: a tick is still running", name)
             return False
         started = time.monotonic()

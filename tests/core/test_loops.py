@@ -1,7 +1,10 @@
+import time
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from apps.core import locks, loops
 from apps.core.broadcast import join_live
 from apps.core.locks import single_flight
 from apps.core.loops import run_loop
@@ -31,6 +34,25 @@ def test_a_tick_is_skipped_while_another_holds_the_loop():
     assert not LoopTick.objects.filter(name="test.loop").exists()
     assert run_loop("test.loop", lambda: ran.append(1)) is True  # released on exit
     assert ran == [1]
+
+
+def test_a_tick_whose_worker_died_frees_its_loop_within_the_lease(monkeypatch):
+    """kill -9 mid-tick: nothing renews the loop's lease any more, and the restarted desk's
+    next tick runs once the lease lapses (seconds), not after a task's whole time limit."""
+    monkeypatch.setattr(loops, "LOOP_LEASE_SECONDS", 1)
+    monkeypatch.setattr(locks.Lease, "_keep", lambda lease: None)  # the dead worker's keeper
+    ran = []
+
+    def dying_tick():
+        # The worker hangs here forever, as far as the others can tell; meanwhile a fresh
+        # worker's tick is refused at once and runs after the lease's second.
+        assert run_loop("test.loop", lambda: ran.append("too soon")) is False
+        time.sleep(1.3)
+        assert run_loop("test.loop", lambda: ran.append("after the lease")) is True
+
+    run_loop("test.loop", dying_tick)
+
+    assert ran == ["after the lease"]
 
 
 def test_a_failing_tick_records_its_error_and_raises():

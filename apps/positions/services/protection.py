@@ -250,7 +250,7 @@ def stops_to_move(positions: Sequence[PositionGroup], *, now: datetime) -> list[
     """The positions (of a rules-loop tick, their highest price just updated) whose trailing
     level has risen above their resting stop's trigger, and whose stop has rested long enough
     to move (STOP_MOVE_SECONDS). One query, whatever the number of positions; only the ones
-    that move cost more (`move_stop`)."""
+    that move cost more (`protect_position`)."""
     by_pk = {p.pk: p for p in positions if RuleKind.TRAILING_STOP.value in p.exit_rules}
     if not settings.RESTING_STOPS or not by_pk:
         return []
@@ -284,8 +284,9 @@ def stops_to_move(positions: Sequence[PositionGroup], *, now: datetime) -> list[
     return due
 
 
-def move_stop(*, position_id: int, now: datetime) -> None:
-    """Move one position's resting stop up to its trailing level (`protect`, under the lock)."""
+def protect_position(*, position_id: int, now: datetime) -> None:
+    """`protect` one open position, under its lock: the rules loop moving a trailing stop up,
+    reconciliation checking that each open position's stop rests."""
     with transaction.atomic():
         group = (
             PositionGroup.objects.select_for_update(of=("self",))

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -100,7 +99,7 @@ def reconcile_account(account: ExchangeAccount, *, now: datetime) -> list[Findin
     finally:
         adapter.close()
     for position_id in _open_positions(account):
-        _protect(position_id, now)
+        protection.protect_position(position_id=position_id, now=now)
     _store(account, now=now, checked=checked, findings=findings)
     for finding in findings:
         _report(account, finding)
@@ -225,18 +224,6 @@ def _open_positions(account: ExchangeAccount) -> list[int]:
             account=account, status=PositionGroup.Status.OPEN, quantity__gt=0
         ).values_list("pk", flat=True)
     )
-
-
-def _protect(position_id: int, now: datetime) -> None:
-    with transaction.atomic():
-        group = (
-            PositionGroup.objects.select_for_update(of=("self",))
-            .select_related("owner", "account")
-            .filter(pk=position_id)
-            .first()
-        )
-        if group is not None:
-            protection.protect(group, now=now)
 
 
 def _store(

@@ -164,7 +164,7 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
     each_isolated(
         LOOP,
         protection.stops_to_move(rising, now=now),
-        lambda pk: protection.move_stop(position_id=pk, now=now),
+        lambda pk: protection.protect_position(position_id=pk, now=now),
     )
 
     def act(item: Watched) -> None:
