@@ -429,6 +429,7 @@ def _open_group(
         pyramid_limit=strategy.pyramid_limit,
         # The strategy's stops guard the position beside its take profit.
         rules=opening.exit_rules(strategy.rules, opening.EXIT_RULES_OF_STRATEGY),
+        rest_take_profit=strategy.rest_take_profit,
         trade_id=None,
         now=now,
     )
