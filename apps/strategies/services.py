@@ -77,7 +77,8 @@ def update_strategy_grid(
 ) -> Strategy:
     """Save what a signal does with position groups: the DCA grid, the take-profit mode (and
     whether it rests on the exchange) and the pyramid limit. Validated by the domain; a
-    ValidationError names each problem (leg problems under "legs", keyed by leg index). Groups already open keep their own copy."""
+    ValidationError names each problem (leg problems under "legs", keyed by leg index).
+    Groups already open keep their own copy."""
     problems = dca.grid_problems(dca_legs)
     settings_problems = dca.tp_settings_problems(
         pyramid_limit=pyramid_limit, group_tp_pct=group_tp_pct
