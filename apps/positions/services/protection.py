@@ -262,6 +262,27 @@ def release_sells(group: PositionGroup, sells: list[Order], *, now: datetime) ->
         settle(group, price=None, now=now)  # nothing left to wait for: it may close now
 
 
+def filled(group: PositionGroup, order: Order, *, now: datetime) -> None:
+    """A resting order for the whole position (a stop, the take-profit rule's or the group's
+    limit sell) filled on the exchange: the position is done, as when the desk's own rule
+    sells it. Its DCA legs still resting are cancelled, so none buys into a closed position
+    (a leg's own take profit leaves the other legs working, as the take-profit loop does)."""
+    if order.leg_id is not None or group.status != PositionGroup.Status.OPEN:
+        return
+    buys = intents.live_orders(group).filter(side=OrderSide.BUY)
+    legs = buys.count()
+    if not legs:
+        return  # nothing else working: it settles closed at once (`settle._sold_by`)
+    intents.begin_close(group, purpose=order.purpose, price=order.average, signal_id=None, now=now)
+    group_event(
+        group,
+        "group.exit",
+        f"The resting {order.purpose_words} {order.client_order_id} filled on the exchange: "
+        f"closing the position, cancelling {legs} resting leg{'s' if legs > 1 else ''}.",
+        data={"reason": order.purpose, "client_order_id": order.client_order_id},
+    )
+
+
 def cancelled_outside(group: PositionGroup, order: Order, *, now: datetime) -> None:
     """The exchange reports a resting stop cancelled that the desk never asked to cancel:
     someone cancelled it by hand. The trader is told; `protect` places it again."""
