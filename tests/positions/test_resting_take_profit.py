@@ -309,3 +309,27 @@ def test_per_leg_one_resting_limit_sell_per_filled_leg_at_its_own_target(paper, 
     assert resting(group) == []
     assert group.orders.filter(side="buy", status="open").count() == 1
     assert market_sells(group) == []
+
+
+def test_a_new_revision_with_the_option_swaps_the_resting_stop_for_the_take_profit(paper, desk):
+    trade = activate(desk, paper, rest_take_profit=False, initial_stop=STOP_2_PCT)
+    position = trade.position
+    [stop] = resting(position)
+
+    activation = desk.run(
+        activate_ticket,
+        user=paper.owner,
+        ticket=ticket(
+            paper, rest_take_profit=True, initial_stop=STOP_2_PCT, take_profit=TAKE_3_PCT
+        ),
+        trade=trade,
+        now=timezone.now(),
+    )
+
+    assert activation.ok, activation.plan.problems
+    position.refresh_from_db()
+    stop.refresh_from_db()
+    assert position.rest_take_profit is True
+    assert stop.status == Order.Status.CANCELLED
+    [take_profit] = resting(position)
+    assert (take_profit.purpose, take_profit.price) == ("take_profit", D("66950.00"))
