@@ -11,6 +11,7 @@ from django import forms
 from apps.core.forms import PlainDecimalField, PlainFormSet, PlainIntegerField
 from apps.exchanges.selectors import accounts_for
 from apps.strategies.domain import dca
+from apps.strategies.models import REST_TAKE_PROFIT_HELP, REST_TAKE_PROFIT_LABEL
 
 # Blank rows under the grid, so a leg can be added without JavaScript.
 SPARE_ROWS = 3
@@ -25,6 +26,9 @@ class StrategyGridForm(forms.Form):
     )
     group_tp_pct = PlainDecimalField(
         label="Group take profit %", min_value=0, max_value=dca.MAX_TP_PCT, decimal_places=8
+    )
+    rest_take_profit = forms.BooleanField(
+        label=REST_TAKE_PROFIT_LABEL, required=False, help_text=REST_TAKE_PROFIT_HELP
     )
     pyramid_limit = PlainIntegerField(
         label="Pyramid limit",

@@ -14,6 +14,15 @@ from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import Side
 from apps.strategies.domain.sizing import SIZING_LABELS, SizingKind
 
+REST_TAKE_PROFIT_LABEL = (
+    "Rest the take profit on the exchange (a limit sell; the stop then stays on the desk's "
+    "rules loop)"
+)
+REST_TAKE_PROFIT_HELP = (
+    "The take profit waits on the exchange as a limit sell at its target (the maker fee, and "
+    "no wick missed between two ticks); the stop is then watched by the desk."
+)
+
 
 def validate_grid(value) -> None:
     """The admin's `dca_legs`: a grid the strategy page would save (`dca.grid_problems`)."""
@@ -65,6 +74,13 @@ class Strategy(models.Model):
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(dca.MAX_PYRAMID_LIMIT)],
         help_text="Most pyramids (entries) one position group may hold.",
+    )
+    # The take profit rests on the exchange as limit sells (maker fee, no loop latency); the
+    # stop then stays on the desk's rules loop: one coin backs only one resting sell on spot.
+    rest_take_profit = models.BooleanField(
+        "rest the take profit on the exchange",
+        default=False,
+        help_text=REST_TAKE_PROFIT_HELP,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

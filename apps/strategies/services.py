@@ -29,8 +29,10 @@ def save_strategy(
     side: Side,
     sizing: Sizing,
     rules: Mapping[RuleKind, Rule | None],
+    rest_take_profit: bool = False,
 ) -> Strategy:
-    """Save a ticket's side, sizing and rules as the strategy `name`.
+    """Save a ticket's side, sizing, rules and where its take profit rests as the strategy
+    `name`.
 
     A strategy of that name is overwritten (a trader refines a strategy by saving it again);
     the account and symbol stay with the ticket, so one strategy serves any market.
@@ -43,6 +45,7 @@ def save_strategy(
         "sizing_kind": sizing.kind.value,
         "sizing_value": sizing.value,
         "rules": {kind.value: rule.to_dict() for kind, rule in rules.items() if rule},
+        "rest_take_profit": rest_take_profit,
     }
     with transaction.atomic():
         strategy, created = Strategy.objects.update_or_create(
@@ -70,10 +73,12 @@ def update_strategy_grid(
     tp_mode: str,
     group_tp_pct: Decimal,
     pyramid_limit: int,
+    rest_take_profit: bool = False,
 ) -> Strategy:
-    """Save what a signal does with position groups: the DCA grid, the take-profit mode and
-    the pyramid limit. Validated by the domain; a ValidationError names each problem (leg
-    problems under "legs", keyed by leg index). Groups already open keep their own copy."""
+    """Save what a signal does with position groups: the DCA grid, the take-profit mode (and
+    whether it rests on the exchange) and the pyramid limit. Validated by the domain; a
+    ValidationError names each problem (leg problems under "legs", keyed by leg index).
+    Groups already open keep their own copy."""
     problems = dca.grid_problems(dca_legs)
     settings_problems = dca.tp_settings_problems(
         pyramid_limit=pyramid_limit, group_tp_pct=group_tp_pct
@@ -91,8 +96,16 @@ def update_strategy_grid(
         strategy.tp_mode = tp_mode
         strategy.group_tp_pct = group_tp_pct
         strategy.pyramid_limit = pyramid_limit
+        strategy.rest_take_profit = rest_take_profit
         strategy.save(
-            update_fields=["dca_legs", "tp_mode", "group_tp_pct", "pyramid_limit", "updated_at"]
+            update_fields=[
+                "dca_legs",
+                "tp_mode",
+                "group_tp_pct",
+                "pyramid_limit",
+                "rest_take_profit",
+                "updated_at",
+            ]
         )
         grid = "; ".join(
             f"-{leg['gap_pct']} % × {leg['weight_pct']} % (TP {leg['tp_pct']} %)" for leg in legs
@@ -101,8 +114,9 @@ def update_strategy_grid(
             kind="strategy.saved",
             message=(
                 f"Strategy {strategy.name}: {dca.TpMode(tp_mode).label.lower()} take profit "
-                f"(group {group_tp_pct.normalize():f} %), up to {pyramid_limit} pyramids, "
-                f"grid {grid or 'one leg at market'}."
+                f"(group {group_tp_pct.normalize():f} %"
+                f"{', resting on the exchange' if rest_take_profit else ''}), "
+                f"up to {pyramid_limit} pyramids, grid {grid or 'one leg at market'}."
             ),
             user=user,
             subject=strategy,
@@ -111,6 +125,7 @@ def update_strategy_grid(
                 "tp_mode": tp_mode,
                 "group_tp_pct": str(group_tp_pct),
                 "pyramid_limit": pyramid_limit,
+                "rest_take_profit": rest_take_profit,
             },
         )
     return strategy

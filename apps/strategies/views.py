@@ -106,6 +106,7 @@ def _saved_grid(request: HttpRequest, strategy: Strategy):
             "tp_mode": strategy.tp_mode,
             "group_tp_pct": strategy.group_tp_pct.normalize(),
             "pyramid_limit": strategy.pyramid_limit,
+            "rest_take_profit": strategy.rest_take_profit,
             "preview_account": account,
             "preview_symbol": symbol,
         },
@@ -125,6 +126,7 @@ def _save(request: HttpRequest, form: StrategyGridForm, strategy: Strategy, raw)
             tp_mode=form.cleaned_data["tp_mode"],
             group_tp_pct=form.cleaned_data["group_tp_pct"],
             pyramid_limit=form.cleaned_data["pyramid_limit"],
+            rest_take_profit=form.cleaned_data["rest_take_profit"],
         )
     except ValidationError as error:
         form.add_error(None, error)

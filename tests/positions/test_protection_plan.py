@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 
 from apps.exchanges.domain.types import MarketRules, OrderType
-from apps.positions.domain.protection import plan_stop, resting_level
+from apps.positions.domain.protection import plan_stop, plan_take_profit, resting_level
+from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import RuleKind, Side, parse_rule
 from apps.strategies.domain.evaluation import Inputs
-from tests.tickets.conftest import STOP_2_PCT, TRAIL_1_5_PCT
+from tests.tickets.conftest import STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT
 
 D = Decimal
 BTC = MarketRules(
@@ -162,3 +163,127 @@ def test_a_pnl_stop_rests_at_the_price_of_that_loss():
 
 def test_no_stop_rule_no_resting_stop():
     assert plan({RuleKind.INITIAL_STOP: None, RuleKind.TRAILING_STOP: None}).stop is None
+
+
+# --- The take profit ----------------------------------------------------------------------------
+
+
+def take_profit(rule_data=None, *, mode=dca.TpMode.RULES, quantity=HELD, legs=(), inputs=INPUTS):
+    rule_ = rule(RuleKind.TAKE_PROFIT, rule_data) if rule_data else None
+    return plan_take_profit(
+        rule_,
+        inputs,
+        Side.LONG,
+        mode=mode,
+        market=BTC,
+        quantity=quantity,
+        group_tp_pct=D("2"),
+        legs=legs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "price"),
+    [
+        (TAKE_3_PCT, D("66950.00")),  # Unrealised PnL ≥ 3 %: the entry × 1.03
+        (
+            {
+                "primary": "last",
+                "condition": "above",
+                "secondary": "entry_price",
+                "value": "2.5",
+                "unit": "percent",
+            },
+            D("66625.00"),
+        ),
+        (
+            {"primary": "last", "condition": "at_or_above", "secondary": "fixed", "value": "70000"},
+            D("70000"),
+        ),
+        ({**TAKE_3_PCT, "value": "3.0001"}, D("66950.07")),  # 66 950.065 up, never below
+    ],
+)
+def test_a_take_profit_rule_at_a_price_rests_one_limit_sell_of_the_whole_quantity(data, price):
+    result = take_profit(data)
+
+    [sell] = result.sells
+    assert (sell.purpose, sell.price, sell.amount, sell.leg) == (
+        "take_profit",
+        price,
+        D("0.01538"),
+        None,
+    )
+    assert result.where == {"take_profit": ""}
+
+
+def test_a_take_profit_on_an_indicator_stays_on_the_desk_with_why():
+    rsi = {
+        "primary": "rsi",
+        "primary_period": "14",
+        "primary_timeframe": "15m",
+        "condition": "above",
+        "secondary": "fixed",
+        "value": "70",
+    }
+
+    result = take_profit(rsi)
+
+    assert result.sells == ()
+    assert "a limit sell fills on the traded price" in result.where["take_profit"]
+
+
+def test_aggregate_rests_the_whole_position_at_the_average_entry_plus_the_group_tp():
+    result = take_profit(TAKE_3_PCT, mode=dca.TpMode.AGGREGATE)
+
+    [sell] = result.sells
+    assert (sell.purpose, sell.price, sell.amount) == ("group_tp", D("66300.00"), D("0.01538"))
+    # The ticket's own rule stays on the desk: the coins back the grid's sell.
+    assert "the exchange holds the grid's take profit" in result.where["take_profit"]
+
+
+LEG_A = dca.HeldLeg(key=1, quantity=D("0.00614385"), fill_price=D("65000"), tp_pct=D("1.5"))
+LEG_B = dca.HeldLeg(key=2, quantity=D("0.0046953"), fill_price=D("63700"), tp_pct=D("1"))
+TINY = dca.HeldLeg(key=3, quantity=D("0.00005"), fill_price=D("63000"), tp_pct=D("1"))
+
+
+def test_per_leg_one_limit_sell_per_held_leg_and_a_leg_below_the_minimums_stays_on_the_desk():
+    result = take_profit(
+        mode=dca.TpMode.PER_LEG, quantity=D("0.01088915"), legs=(LEG_A, LEG_B, TINY)
+    )
+
+    assert [(s.purpose, s.leg, s.price, s.amount) for s in result.sells] == [
+        ("leg_tp", 1, D("65975.00"), D("0.00614")),
+        ("leg_tp", 2, D("64337.00"), D("0.00469")),
+    ]
+    assert result.legs[1] == result.legs[2] == ""
+    assert result.legs[3].startswith("too small for a limit sell")
+
+
+def test_per_leg_sells_never_add_up_to_more_than_the_position_holds():
+    """A partial sell of the whole position (the risk engine) leaves the legs' shares: the
+    later legs' sells are cut to what is left, the exchange would refuse the over-sell."""
+    result = take_profit(mode=dca.TpMode.PER_LEG, quantity=D("0.008"), legs=(LEG_A, LEG_B))
+
+    assert [(s.leg, s.amount) for s in result.sells] == [(1, D("0.00614")), (2, D("0.00186"))]
+
+
+def test_hybrid_rests_the_legs_and_leaves_the_whole_position_target_to_the_desk():
+    result = take_profit(mode=dca.TpMode.HYBRID, quantity=D("0.01083915"), legs=(LEG_A, LEG_B))
+
+    assert [s.purpose for s in result.sells] == ["leg_tp", "leg_tp"]
+    assert "take-profit loop" in result.where["group_tp"]
+
+
+def test_a_shorts_take_profit_never_rests():
+    result = plan_take_profit(
+        rule(RuleKind.TAKE_PROFIT, TAKE_3_PCT),
+        INPUTS,
+        Side.SHORT,
+        mode=dca.TpMode.RULES,
+        market=BTC,
+        quantity=HELD,
+        group_tp_pct=D("2"),
+    )
+
+    assert result.sells == ()
+    assert "short" in result.where["take_profit"]

@@ -12,6 +12,7 @@ from django.urls import reverse
 from apps.core.models import Event
 from apps.strategies.services import update_strategy_grid
 from tests.tickets.factories import StrategyFactory
+from tests.tickets.html import form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +144,21 @@ def test_the_strategies_list_is_linked_from_settings(trader, strategy):
     html = trader.get(reverse("strategies:list")).content.decode()
     assert "Dip buyer" in html and edit(strategy) in html
     assert "Fixed amount (quote): 100.00</td>" in html  # its sizing to QUOTE_PLACES
+
+
+def test_the_rest_take_profit_option_is_saved_from_the_strategy_page(trader, paper, strategy):
+    rows = [("0", "50", "1.5"), ("2", "50", "2")]
+    page = trader.get(edit(strategy)).content.decode()
+    assert 'name="rest_take_profit"' in page and "the stop then stays on the desk" in page
+
+    trader.post(edit(strategy), grid_post(paper, rows) | {"rest_take_profit": "on"})
+
+    strategy.refresh_from_db()
+    assert strategy.rest_take_profit is True
+    assert form_values(trader.get(edit(strategy)).content.decode())["rest_take_profit"] == "on"
+    saved = Event.objects.filter(kind="strategy.saved").latest("pk")
+    assert "resting on the exchange" in saved.message
+
+    trader.post(edit(strategy), grid_post(paper, rows))  # unticked
+    strategy.refresh_from_db()
+    assert strategy.rest_take_profit is False

@@ -56,6 +56,7 @@ def ticket(
     symbol: str = BTC,
     sizing: tuple[str, str] = ("quote", "1000"),
     portfolio: bool = False,
+    rest_take_profit: bool = False,
     **rules: dict | None,
 ) -> Ticket:
     """A ticket; rules by kind name (entry=..., initial_stop=...), entry immediate by default."""
@@ -70,4 +71,5 @@ def ticket(
             for kind in RuleKind
         },
         portfolio=portfolio,
+        rest_take_profit=rest_take_profit,
     )

@@ -40,6 +40,7 @@ def ticket_post(
     symbol: str = BTC,
     sizing: tuple[str, str] = ("quote", "1000"),
     portfolio: bool = False,
+    rest_take_profit: bool = False,
     trade=None,
     **rows: dict | None,
 ) -> dict[str, str]:
@@ -55,6 +56,8 @@ def ticket_post(
     }
     if portfolio:
         data["portfolio"] = "on"
+    if rest_take_profit:
+        data["rest_take_profit"] = "on"
     if trade is not None:
         data["trade"] = str(trade.pk)
     for kind in RuleKind:

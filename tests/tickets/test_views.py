@@ -575,3 +575,21 @@ def test_operators_read_a_trade_with_its_revisions_and_orders_in_the_admin(clien
     response = client.get(reverse("admin:strategies_strategy_change", args=[strategy.pk]))
     assert response.status_code == 200
     assert "immediately" in response.content.decode()  # the rules, shown read-only
+
+
+def test_the_rest_take_profit_option_is_saved_from_the_ticket_and_shown_ticked(
+    trader_client, paper
+):
+    html = trader_client.get(reverse("tickets:desk")).content.decode()
+    assert "Rest the take profit on the exchange (a limit sell; the stop then stays on the" in html
+
+    post(trader_client, ticket_post(paper, take_profit=TAKE_PNL, rest_take_profit=True))
+
+    trade = only_trade()
+    assert trade.rest_take_profit is True
+    html = trader_client.get(f"{reverse('tickets:desk')}?trade={trade.pk}").content.decode()
+    assert form_values(html)["rest_take_profit"] == "on"
+
+    post(trader_client, ticket_post(paper, take_profit=TAKE_PNL, trade=trade))  # unticked
+    trade.refresh_from_db()
+    assert trade.rest_take_profit is False

@@ -7,12 +7,19 @@ below | -2 %`, the same price), a fixed price, or a trailing
 `Last price | retraces from | Highest | 3 %` (the level moves, the desk moves the order). A
 rule on an indicator (RSI, a crossing of an EMA) stays with the desk's rules loop, which also
 stays the second line behind every resting stop.
+
+A position may instead rest its take profit (`plan_take_profit`): limit sells at the targets
+(the ticket's rule where it is a price, the group's target, or each leg's own). On spot one
+coin backs only one resting sell (the exchange holds it: the free balance is the guard), so a
+position rests either its take profit or its stop, never both; the other is the desk's. An
+OCO order (one cancels the other) would hold both on the same coins; ccxt offers it only on
+okx spot, untested here, so it is not used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from apps.exchanges.domain.precision import (
@@ -22,6 +29,7 @@ from apps.exchanges.domain.precision import (
     round_stop_price,
 )
 from apps.exchanges.domain.types import MarketRules, OrderType
+from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import Condition, Rule, RuleKind, Side
 from apps.strategies.domain.evaluation import Inputs, threshold_of
 
@@ -30,6 +38,15 @@ STOP_KINDS = (RuleKind.INITIAL_STOP, RuleKind.TRAILING_STOP)
 # Levels the exchange can be told: a number, or one the desk knows and moves the order with.
 _LEVELS = ("fixed", "entry_price", "highest", "lowest")
 _LONG_STOPS = (Condition.AT_OR_BELOW, Condition.BELOW, Condition.RETRACES_FROM)
+_LONG_TAKE_PROFITS = (Condition.AT_OR_ABOVE, Condition.ABOVE)
+# A take profit's level is a price the exchange can be told once: a number, or one from the
+# entry (a rising `highest` would need the order moved; the desk watches that one).
+_TAKE_PROFIT_LEVELS = ("fixed", "entry_price")
+# The purposes of the orders a resting take profit places (the Order purposes' values).
+RULE_TP = RuleKind.TAKE_PROFIT.value
+GROUP_TP = "group_tp"
+LEG_TP = "leg_tp"
+TAKE_PROFIT_PURPOSES = (RULE_TP, GROUP_TP, LEG_TP)
 
 
 @dataclass(frozen=True)
@@ -130,3 +147,142 @@ def plan_stop(
 
 def _others(where: dict[RuleKind, str], levels: Mapping[RuleKind, Decimal]) -> dict[RuleKind, str]:
     return {kind: why for kind, why in where.items() if kind not in levels}
+
+
+# --- The take profit ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WantedTakeProfit:
+    """One limit sell that should rest for the position's take profit now."""
+
+    purpose: str  # RULE_TP, GROUP_TP or LEG_TP
+    price: Decimal  # the limit, on the tick, rounded up: never below the target
+    amount: Decimal  # down to the step
+    leg: int | None = None  # the leg's key for a leg's own take profit
+
+
+@dataclass(frozen=True)
+class TakeProfitPlan:
+    """The limit sells to rest, where each take profit acts and why not on the exchange.
+
+    `where`: RULE_TP / GROUP_TP -> "" when it rests, else why it stays on the desk;
+    `legs`: a held leg's key -> the same, for a leg's own take profit."""
+
+    sells: tuple[WantedTakeProfit, ...] = ()
+    where: dict[str, str] = field(default_factory=dict)
+    legs: dict[int, str] = field(default_factory=dict)
+
+
+def take_profit_level(rule: Rule, inputs: Inputs, side: Side) -> tuple[Decimal | None, str]:
+    """(the price a limit sell for `rule` rests at, "") or (None, why it stays with the desk).
+    `Unrealised PnL | is at or above | 3 %` is the entry × 1.03; `Last price | is at or
+    above | Entry price | +3 %` the same; a fixed price is itself."""
+    if side != Side.LONG:
+        return None, "a short's take profit is a buy the desk places itself"
+    if rule.condition not in _LONG_TAKE_PROFITS:
+        return None, f"“{rule.condition.label}” is not a price a limit sell waits at"
+    if rule.primary.source == "pnl_pct":
+        if rule.secondary is None or rule.secondary.source != "fixed":
+            return None, "its level is not a fixed PnL %"
+        if inputs.entry_price is None:
+            return None, "its level is not known yet"
+        return inputs.entry_price * (1 + (rule.value or 0) / HUNDRED), ""
+    if rule.primary.source != "last":
+        return None, f"it reads {rule.primary.label}; a limit sell fills on the traded price"
+    if rule.secondary is None or rule.secondary.source not in _TAKE_PROFIT_LEVELS:
+        label = rule.secondary.label if rule.secondary else "nothing"
+        return None, f"its level follows {label}, which the exchange does not know"
+    level = threshold_of(rule, inputs, side)
+    if level is None or level <= 0:
+        return None, "its level is not known yet"
+    return level, ""
+
+
+def plan_take_profit(
+    rule: Rule | None,
+    inputs: Inputs,
+    side: Side,
+    *,
+    mode: dca.TpMode,
+    market: MarketRules,
+    quantity: Decimal,
+    group_tp_pct: Decimal,
+    legs: Sequence[dca.HeldLeg] = (),
+) -> TakeProfitPlan:
+    """The limit sells that rest the position's take profit.
+
+    1. Rules mode (a ticket's own): the take-profit rule, when it is a price
+       (`take_profit_level`): one sell of the whole quantity.
+    2. Aggregate: one sell of the whole quantity at the average entry + the group TP %.
+    3. Per leg, and hybrid's legs: one sell per held leg (oldest first) at its own target,
+       for what it still holds; never more in all than the position holds (a partial sell
+       of the whole position leaves the legs' shares unsold). Hybrid's whole-position target
+       stays with the desk's take-profit loop: the legs' sells hold the coins.
+    4. A grid position's ticket rule stays with the desk: the grid's take profit rests.
+    Each price goes up to the tick (a sell never below its target), each amount down to the
+    step; one too small for the market's minimums stays with the desk, with why.
+    """
+    if side != Side.LONG:
+        short = "a short's take profit is a buy the desk places itself"
+        where = {RULE_TP: short} if rule is not None or mode == dca.TpMode.RULES else {}
+        if mode in (dca.TpMode.AGGREGATE, dca.TpMode.HYBRID):
+            where[GROUP_TP] = short
+        return TakeProfitPlan((), where, {leg.key: short for leg in legs})
+    if mode == dca.TpMode.RULES:
+        if rule is None:
+            return TakeProfitPlan()
+        level, why = take_profit_level(rule, inputs, side)
+        if level is not None:
+            sell, why = _limit_sell(RULE_TP, level, quantity, market)
+        else:
+            sell = None
+        return TakeProfitPlan(_some(sell), {RULE_TP: why})
+    where: dict[str, str] = {}
+    if rule is not None:
+        where[RULE_TP] = "the exchange holds the grid's take profit (one coin backs one sell)"
+    if mode == dca.TpMode.AGGREGATE:
+        entry = inputs.entry_price
+        if entry is None or quantity <= 0:
+            where[GROUP_TP] = "its level is not known yet"
+            return TakeProfitPlan((), where)
+        target = dca.target_price(entry, group_tp_pct, side)
+        sell, where[GROUP_TP] = _limit_sell(GROUP_TP, target, quantity, market)
+        return TakeProfitPlan(_some(sell), where)
+    if mode == dca.TpMode.HYBRID:
+        where[GROUP_TP] = (
+            "the desk's take-profit loop watches the whole position's target; the legs' "
+            "limit sells hold the coins"
+        )
+    sells: list[WantedTakeProfit] = []
+    by_leg: dict[int, str] = {}
+    left = quantity
+    for leg in legs:
+        target = dca.target_price(leg.fill_price, leg.tp_pct, side)
+        sell, by_leg[leg.key] = _limit_sell(
+            LEG_TP, target, min(leg.quantity, left), market, leg=leg.key
+        )
+        if sell is not None:
+            sells.append(sell)
+            left -= sell.amount
+    return TakeProfitPlan(tuple(sells), where, by_leg)
+
+
+def _limit_sell(
+    purpose: str, level: Decimal, amount: Decimal, market: MarketRules, *, leg: int | None = None
+) -> tuple[WantedTakeProfit | None, str]:
+    if level <= 0:
+        return None, "its level is not known yet"
+    # Up to the tick, as a long's stop: a take profit never sells below its target.
+    price = round_stop_price(level, market.tick_size, long=True)
+    if amount <= 0:
+        return None, "nothing of it is left to sell"
+    try:
+        prepared = prepare_order(market, amount=amount, price=price)
+    except OrderRuleViolation as violation:
+        return None, f"too small for a limit sell: {violation}"
+    return WantedTakeProfit(purpose, price, prepared.amount, leg), ""
+
+
+def _some(sell: WantedTakeProfit | None) -> tuple[WantedTakeProfit, ...]:
+    return () if sell is None else (sell,)

@@ -76,6 +76,9 @@ class PositionGroup(models.Model):
     group_tp_pct = MoneyField(default=Decimal(2))
     pyramid_limit = models.PositiveSmallIntegerField(default=5)
     grid = models.JSONField(default=list, blank=True)  # the legs as `LegSpec.to_dict()`
+    # The take profit rests on the exchange as limit sells and the stop stays on the desk's
+    # rules loop (`apps.positions.services.protection`); from the ticket or the strategy.
+    rest_take_profit = models.BooleanField(default=False)
     # The ticket whose entry opened this position (None: a signal did).
     trade = models.OneToOneField(
         "trades.Trade", null=True, blank=True, on_delete=models.PROTECT, related_name="position"

@@ -14,8 +14,9 @@ from django.db import transaction
 
 from apps.core.message_figures import figures_of
 from apps.positions.models import PositionGroup
-from apps.positions.services import intents
+from apps.positions.services import intents, resting_take_profit
 from apps.positions.services.signals import close_group_locked
+from apps.strategies.domain.catalog import RuleKind
 from apps.strategies.domain.evaluation import Evaluation, fired_state
 
 
@@ -33,6 +34,10 @@ def close_by_rule(
         )
         if position is None:
             return False
+        if evaluation.rule.kind == RuleKind.TAKE_PROFIT and resting_take_profit.rule_rests(
+            position
+        ):
+            return False  # its limit sell rests meanwhile: the exchange takes this profit
         position.last_price = last
         position.rule_state = fired_state(position.rule_state, evaluation, now)
         close_group_locked(

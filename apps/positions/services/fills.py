@@ -59,7 +59,8 @@ def record_group_order(
     3. When the order is done, its leg's status follows; then the group settles (sends the
        rest of a close, or closes).
     4. Its resting stop follows the group (placed, resized, or cancelled for another sell:
-       `protection.protect`); a stop cancelled by someone else is placed again.
+       `protection.protect`); a stop cancelled by someone else is placed again; one for the
+       whole position that filled closes it (its resting legs cancelled).
     """
     group_id = group_id or group_id_of(order_id)
     with transaction.atomic():
@@ -95,6 +96,8 @@ def record_group_order(
         cancelled = order.status == Order.Status.CANCELLED
         if order.protective and cancelled and order.cancel_requested_at is None:
             protection.cancelled_outside(group, order, now=now)
+        if order.protective and order.status == Order.Status.FILLED:
+            protection.filled(group, order, now=now)
         settle(group, price=order.average, now=now)
         protection.protect(group, now=now)
         group.save()

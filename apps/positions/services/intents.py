@@ -362,7 +362,8 @@ def request_cancel(group: PositionGroup, order: Order, *, now: datetime) -> None
     )
     if unsent:
         order.status = Order.Status.CANCELLED
-        if order.leg_id is not None:
+        if order.leg_id is not None and order.side == OrderSide.BUY:
+            # A leg's buy: the leg is cancelled with it (a leg's own sell leaves the leg held).
             DcaLeg.objects.filter(pk=order.leg_id, status=DcaLeg.Status.WORKING).update(
                 status=DcaLeg.Status.CANCELLED
             )

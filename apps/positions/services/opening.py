@@ -92,6 +92,7 @@ def create_position(
     rules: dict,
     trade_id: int | None,
     now: datetime,
+    rest_take_profit: bool = False,
 ) -> PositionGroup:
     """Write a new position (no pyramid yet) with its settings frozen: editing the strategy
     or the ticket later changes new positions, never one already running. `trade_id` is the
@@ -109,6 +110,7 @@ def create_position(
         grid=[leg.to_dict() for leg in grid],
         trade_id=trade_id,
         exit_rules=rules,
+        rest_take_profit=rest_take_profit,
         opened_at=now,
     )
     position.account = account  # the locked row, owner included, for the events

@@ -17,6 +17,16 @@ it in line with the position, always with the position locked:
 
 The desk's rules loop stays the second line: it evaluates the same rules every tick and, if
 one fires first, closes the position the usual way (cancel the stop, then sell what is left).
+
+A position opened with `rest_take_profit` rests its take profit instead: limit sells at the
+targets (`plan_take_profit`: the ticket's rule, the group's target, or one per held leg),
+re-laid the same way as the position changes (a DCA fill moves the average, a pyramid adds
+quantity, a leg's sale removes its sell). On spot one coin backs only one resting sell, so
+its stop then stays on the desk's rules loop, which sells the usual way when it fires (the
+resting take profit cancelled first); only a position whose take profit cannot rest (an
+indicator's rule, below the minimums) rests its stop. The desk's own take-profit paths leave
+a take profit that rests to the exchange (`take_profit_rests`). No OCO order: see
+`apps.positions.domain.protection`.
 """
 
 from __future__ import annotations
@@ -31,9 +41,15 @@ from django.db import transaction
 from apps.core.message_figures import figures_of
 from apps.core.models import Event
 from apps.exchanges.domain.types import OrderSide
-from apps.positions.domain.protection import Plan, WantedStop, plan_stop, resting_level
+from apps.positions.domain.protection import (
+    Plan,
+    WantedStop,
+    WantedTakeProfit,
+    plan_stop,
+    resting_level,
+)
 from apps.positions.models import Order, PositionGroup
-from apps.positions.services import intents
+from apps.positions.services import intents, resting_take_profit
 from apps.positions.services.events import group_event
 from apps.positions.services.settle import settle
 from apps.strategies.domain.catalog import InvalidRule, RuleKind, Side
@@ -47,21 +63,26 @@ def plan_of(group: PositionGroup) -> Plan:
         rules = group.parsed_exit_rules()
     except InvalidRule:
         return Plan(None, {})
-    entry = group.average_entry
-    inputs = Inputs(
-        last=group.last_price,
-        entry_price=entry,
-        highest=max(filter(None, (group.highest, entry)), default=None),
-        lowest=min(filter(None, (group.lowest, entry)), default=None),
-    )
     return plan_stop(
         rules,
-        inputs,
+        resting_take_profit.inputs_of(group),
         Side(group.side),
         market=intents.market_rules(group),
         quantity=group.quantity,
         limit_offset_pct=settings.STOP_LIMIT_OFFSET_PCT,
     )
+
+
+def wanted_of(group: PositionGroup) -> tuple[WantedStop | None, tuple[WantedTakeProfit, ...]]:
+    """What should rest for the open group now: its take profit's limit sells (with the
+    option, where they can), else its stop (where it can, RESTING_STOPS on). Never both: the
+    exchange holds the coins of every resting sell, and they are the same coins."""
+    if group.quantity <= 0:
+        return None, ()
+    take_profits = resting_take_profit.plan_of(group).sells
+    if take_profits:
+        return None, take_profits
+    return (plan_of(group).stop if settings.RESTING_STOPS else None), ()
 
 
 def live_protective(group: PositionGroup) -> list[Order]:
@@ -82,36 +103,69 @@ def waiting_sells(group: PositionGroup) -> list[Order]:
 
 
 def protect(group: PositionGroup, *, now: datetime, place: bool = True) -> None:
-    """Bring the locked group's resting stop in line with it. Called after every change of
-    the group (a recorded fill or cancel) and by the rules loop when a trailing level rose.
+    """Bring the locked group's resting orders (its stop, or its take profit's limit sells)
+    in line with it. Called after every change of the group (a recorded fill or cancel) and
+    by the rules loop when a trailing level rose.
 
-    1. While another sell is live (a take profit, a close), or the group is not Open, or
-       resting stops are off, the stop is cancelled; once it is gone, the sells that waited
-       for it are sent (`release_sells`).
+    1. While another sell is live (a take profit at market, a close), or the group is not
+       Open, every resting order is cancelled; once they are gone, the sells that waited for
+       them are sent (`release_sells`).
     2. Nothing rests for a group that holds nothing sellable.
-    3. A live stop that no longer fits (another amount, a level that rose, or no stop wanted)
-       is cancelled; its cancel's record calls this again, which places the new one.
-    4. With no live stop, the wanted one is written and sent after commit (not with
-       `place=False`: right after the exchange refused one, which must not loop).
+    3. A live resting order that no longer fits (another amount or price, a level that rose,
+       or nothing of its kind wanted) is cancelled.
+    4. While any cancel is on its way, nothing is placed: the exchange holds those coins
+       until it lands, and its record calls this again. Then each wanted order with no live
+       one is written and sent after commit (not with `place=False`: right after the exchange
+       refused one, which must not loop).
     """
     resting = live_protective(group)
     sells = waiting_sells(group)
-    wanted_here = settings.RESTING_STOPS and group.status == PositionGroup.Status.OPEN
-    if sells or not wanted_here:
+    if sells or group.status != PositionGroup.Status.OPEN:
         for order in resting:
             _cancel(group, order, now)
         if sells and not any(order.status in Order.LIVE for order in resting):
             release_sells(group, sells, now=now)
         return
-    plan = plan_of(group) if group.quantity > 0 else Plan(None, {})
-    wanted = plan.stop
-    if resting:
-        for order in resting:
-            if wanted is None or _must_replace(order, wanted, now):
-                _cancel(group, order, now)
+    stop, take_profits = wanted_of(group)
+    kept: list[Order] = []
+    leaving = False
+    for order in resting:
+        if order.cancel_requested_at is not None:
+            leaving = True  # already on its way out
+        elif _fits(order, stop, take_profits, now):
+            kept.append(order)
+        else:
+            leaving |= _cancel(group, order, now)
+    if leaving or not place:
         return
-    if wanted is not None and place:
-        _place(group, wanted)
+    if stop is not None and not any(order.is_stop for order in kept):
+        _place(group, stop)
+    for wanted in take_profits:
+        if not any(_is(order, wanted) for order in kept):
+            resting_take_profit.place(group, wanted)
+
+
+def _fits(
+    order: Order,
+    stop: WantedStop | None,
+    take_profits: tuple[WantedTakeProfit, ...],
+    now: datetime,
+) -> bool:
+    if order.is_stop:
+        return stop is not None and not _must_replace(order, stop, now)
+    return any(_is(order, wanted) for wanted in take_profits)
+
+
+def _is(order: Order, wanted: WantedTakeProfit) -> bool:
+    """The resting limit sell is the wanted one: same take profit (and leg), price and what
+    is left of its amount. Anything else is cancelled and laid again."""
+    return (
+        not order.is_stop
+        and order.purpose == wanted.purpose
+        and order.leg_id == wanted.leg
+        and order.price == wanted.price
+        and order.amount - order.filled == wanted.amount
+    )
 
 
 def _must_replace(order: Order, wanted: WantedStop, now: datetime) -> bool:
@@ -127,9 +181,12 @@ def _must_replace(order: Order, wanted: WantedStop, now: datetime) -> bool:
     return False
 
 
-def _cancel(group: PositionGroup, order: Order, now: datetime) -> None:
+def _cancel(group: PositionGroup, order: Order, now: datetime) -> bool:
+    """Ask to cancel a resting order; True while the exchange still holds it (a cancel on its
+    way), False when it never left the desk and is cancelled already."""
     if order.status in Order.LIVE and order.cancel_requested_at is None:
         intents.request_cancel(group, order, now=now)
+    return order.status in Order.LIVE
 
 
 def _place(group: PositionGroup, wanted: WantedStop) -> Order:
@@ -205,6 +262,27 @@ def release_sells(group: PositionGroup, sells: list[Order], *, now: datetime) ->
         settle(group, price=None, now=now)  # nothing left to wait for: it may close now
 
 
+def filled(group: PositionGroup, order: Order, *, now: datetime) -> None:
+    """A resting order for the whole position (a stop, the take-profit rule's or the group's
+    limit sell) filled on the exchange: the position is done, as when the desk's own rule
+    sells it. Its DCA legs still resting are cancelled, so none buys into a closed position
+    (a leg's own take profit leaves the other legs working, as the take-profit loop does)."""
+    if order.leg_id is not None or group.status != PositionGroup.Status.OPEN:
+        return
+    buys = intents.live_orders(group).filter(side=OrderSide.BUY)
+    legs = buys.count()
+    if not legs:
+        return  # nothing else working: it settles closed at once (`settle._sold_by`)
+    intents.begin_close(group, purpose=order.purpose, price=order.average, signal_id=None, now=now)
+    group_event(
+        group,
+        "group.exit",
+        f"The resting {order.purpose_words} {order.client_order_id} filled on the exchange: "
+        f"closing the position, cancelling {legs} resting leg{'s' if legs > 1 else ''}.",
+        data={"reason": order.purpose, "client_order_id": order.client_order_id},
+    )
+
+
 def cancelled_outside(group: PositionGroup, order: Order, *, now: datetime) -> None:
     """The exchange reports a resting stop cancelled that the desk never asked to cancel:
     someone cancelled it by hand. The trader is told; `protect` places it again."""
@@ -236,11 +314,15 @@ def refused(group: PositionGroup, order: Order, error: Exception, *, now: dateti
             "the price has already crossed it;",
         )
         return
+    if order.is_stop:
+        remains = "The desk's rules loop remains the stop."
+    else:
+        remains = f"The desk's {resting_take_profit.loop_of(group)} remains the take profit."
     group_event(
         group,
         "protection.stop_refused",
         f"The exchange refused the resting {order.purpose_words} {order.client_order_id}: "
-        f"{error}. The desk's rules loop remains the stop.",
+        f"{error}. {remains}",
         level=Event.Level.WARNING,
         data={"client_order_id": order.client_order_id, "reason": str(error)},
     )
@@ -257,6 +339,7 @@ def stops_to_move(positions: Sequence[PositionGroup], *, now: datetime) -> list[
     stops = Order.objects.filter(
         group_id__in=list(by_pk),
         protective=True,
+        trigger_price__isnull=False,  # a resting take profit is no stop to move
         status__in=Order.LIVE,
         cancel_requested_at__isnull=True,
     ).values_list("group_id", "trigger_price", "created_at")
@@ -306,7 +389,12 @@ def placements(group: PositionGroup, orders: Sequence[Order]) -> list[tuple[str,
     if not words:
         return []
     resting = [o for o in orders if o.protective and o.status in Order.LIVE]
-    reasons = plan_of(group).where if group.status == PositionGroup.Status.OPEN else {}
+    open_ = group.status == PositionGroup.Status.OPEN
+    reasons = plan_of(group).where if open_ else {}
+    take_profit_rests = any(not o.is_stop for o in resting) or (
+        open_ and bool(resting_take_profit.plan_of(group).sells)
+    )
+    resting = [o for o in resting if o.is_stop]
     shown = figures_of(group)
     found = []
     for kind in (RuleKind.INITIAL_STOP, RuleKind.TRAILING_STOP):
@@ -319,6 +407,11 @@ def placements(group: PositionGroup, orders: Sequence[Order]) -> list[tuple[str,
                 f"rests on the exchange: {kind_words} sell of {shown.amount(stop.amount)} "
                 f"{intents.base_of(group.symbol)} triggered at {shown.price(stop.trigger_price)} "
                 f"(order {stop.client_order_id}); the desk's rules loop is the second line"
+            )
+        elif take_profit_rests:
+            where = (
+                "on the desk's rules loop: the exchange holds the take profit, and one coin "
+                "backs only one resting sell"
             )
         elif reasons.get(kind):
             where = f"on the desk's rules loop: {reasons[kind]}"

@@ -429,6 +429,7 @@ def _open_group(
         pyramid_limit=strategy.pyramid_limit,
         # The strategy's stops guard the position beside its take profit.
         rules=opening.exit_rules(strategy.rules, opening.EXIT_RULES_OF_STRATEGY),
+        rest_take_profit=strategy.rest_take_profit,
         trade_id=None,
         now=now,
     )
@@ -636,9 +637,13 @@ def close_group_locked(
         legs = [order for order in cancelling if not order.protective]
         if legs:
             parts.append(f"cancelling {len(legs)} resting leg{'s' if len(legs) > 1 else ''}")
-        if len(legs) < len(cancelling):
-            stop = next(order for order in cancelling if order.protective)
-            parts.append(f"cancelling its resting stop (order {stop.client_order_id}) first")
+        protective = [order for order in cancelling if order.protective]
+        if protective:
+            # A stop, or the take profit's limit sells (one per leg, per leg).
+            what = "stop" if protective[0].is_stop else "take profit"
+            ids = ", ".join(order.client_order_id for order in protective)
+            orders = "orders" if len(protective) > 1 else "order"
+            parts.append(f"cancelling its resting {what} ({orders} {ids}) first")
         if sell is not None:
             parts.append(
                 f"selling {figures_of(group).amount(sell.amount)} {base} at market "

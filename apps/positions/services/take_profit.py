@@ -6,7 +6,9 @@ exchange holds the base amount of every resting sell, so the two could not rest 
 without cancel-and-replace churn on every fill; resting sells would also have to be cancelled
 before every exit signal and every aggregate close. The cost is the taker fee and the loop's
 latency (a wick through a target between two ticks is missed); the rules loop of tickets makes
-the same choice.
+the same choice. A position opened with `rest_take_profit` does rest its take profit
+(`resting_take_profit`, its stop then on the desk): this loop leaves each target that rests to
+the exchange and acts only on the rest (hybrid's whole-position target, a leg too small).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from apps.exchanges.domain.types import OrderSide, Ticker
 from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
+from apps.positions.domain.protection import GROUP_TP, LEG_TP
 from apps.positions.models import DcaLeg, Order, PositionGroup
-from apps.positions.services import intents, live
+from apps.positions.services import intents, live, resting_take_profit
 from apps.positions.services.events import group_event
 from apps.positions.services.signals import close_group_locked
 from apps.strategies.domain import dca
@@ -47,6 +50,7 @@ TICK_FIELDS = (
     "group_tp_pct",
     "quantity",
     "last_price",
+    "rest_take_profit",
 )
 
 
@@ -80,6 +84,9 @@ def take_profit(*, now: datetime, batch: int = 2000) -> TpReport:
     legs: dict[int, list[DcaLeg]] = defaultdict(list)
     for leg in _held_legs_of(groups):
         legs[leg.group_id].append(leg)
+    resting = resting_take_profit.resting_take_profits(
+        [group.pk for group in groups if group.rest_take_profit]
+    )
     accounts = ExchangeAccount.objects.select_related("owner").in_bulk(
         {group.account_id for group in groups}
     )
@@ -97,7 +104,7 @@ def take_profit(*, now: datetime, batch: int = 2000) -> TpReport:
         if group.last_price != ticker.last:
             group.last_price = ticker.last
             moved.append(group)
-        if _decide(group, legs[group.pk], ticker.last):
+        if _decide(group, legs[group.pk], ticker.last, resting.get(group.pk, set())):
             due[group] = ticker.last
 
     def take(group: PositionGroup) -> None:
@@ -150,14 +157,27 @@ def _tickers(groups: list[PositionGroup], accounts) -> dict[tuple[int, str], Tic
     return found
 
 
-def _decide(group: PositionGroup, legs: list[DcaLeg], last: Decimal) -> tuple[dca.TakeProfit, ...]:
-    return dca.take_profit(
+def _decide(
+    group: PositionGroup,
+    legs: list[DcaLeg],
+    last: Decimal,
+    resting: set[tuple[str, int | None]],
+) -> tuple[dca.TakeProfit, ...]:
+    """What to sell at market now; a target whose limit sell rests on the exchange (`resting`:
+    (purpose, leg id)) is the exchange's, never sold twice nor at the taker fee."""
+    decisions = dca.take_profit(
         mode=dca.TpMode(group.tp_mode),
         last=last,
         legs=intents.as_held(legs),
         position_quantity=group.quantity,
         group_tp_pct=group.group_tp_pct,
         side=intents.side_of(group),
+    )
+    return tuple(
+        decision
+        for decision in decisions
+        if ((LEG_TP, decision.leg) if decision.scope == dca.TpScope.LEG else (GROUP_TP, None))
+        not in resting
     )
 
 
@@ -171,6 +191,8 @@ def act(*, group_id: int, last: Decimal, now: datetime) -> str:
             .filter(pk=group_id, status=PositionGroup.Status.OPEN)
             .first()
         )
+        # A sell in flight settles first; a resting order (a stop, a take profit) is no sell
+        # in flight: a sell written now cancels it first (`intents.write_sell`).
         if (
             group is None
             or group.orders.filter(
@@ -179,7 +201,8 @@ def act(*, group_id: int, last: Decimal, now: datetime) -> str:
         ):
             return ""
         held = intents.held_legs(group)
-        decisions = _decide(group, held, last)
+        resting = resting_take_profit.resting_take_profits([group.pk]).get(group.pk, set())
+        decisions = _decide(group, held, last, resting)
         if not decisions:
             return ""
         group.last_price = last

@@ -20,7 +20,7 @@ from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import accounts_for, markets_of
 from apps.strategies.domain.catalog import InvalidRule, Rule, RuleKind, Side, parse_rule
 from apps.strategies.domain.sizing import Sizing, SizingKind, sizing_problem
-from apps.strategies.models import Strategy
+from apps.strategies.models import REST_TAKE_PROFIT_HELP, REST_TAKE_PROFIT_LABEL, Strategy
 from apps.strategies.selectors import strategies_for
 from apps.tickets.forms.rows import ROW_FIELDS, RuleRow, field_name, narrow, rule_fields
 from apps.tickets.models import Trade, TradeRevision
@@ -34,7 +34,16 @@ SIDE_CHOICES = [(Side.LONG.value, "Long")]
 PROBLEM_FIELDS = {"sizing": "sizing_value"}
 # Fields the ticket shows with their messages beside them; a rule row shows its cells' own.
 SHOWN_FIELDS = frozenset(
-    ("account", "symbol", "side", "sizing_kind", "sizing_value", "portfolio", "strategy_name")
+    (
+        "account",
+        "symbol",
+        "side",
+        "sizing_kind",
+        "sizing_value",
+        "portfolio",
+        "rest_take_profit",
+        "strategy_name",
+    )
 )
 
 
@@ -70,16 +79,19 @@ def trade_initial(trade: Trade, revision: TradeRevision) -> dict[str, Any]:
         "symbol": trade.symbol,
         "side": trade.side,
         "portfolio": trade.portfolio,
+        "rest_take_profit": trade.rest_take_profit,
         "strategy": trade.strategy_id,
         **sizing_and_rules(revision.sizing_kind, revision.sizing_value, revision.rules),
     }
 
 
 def strategy_initial(strategy: Strategy) -> dict[str, Any]:
-    """What loading a strategy puts into the ticket: side, sizing and the four rules."""
+    """What loading a strategy puts into the ticket: side, sizing, the four rules and where
+    the take profit rests."""
     return {
         "side": strategy.side,
         "strategy": strategy.pk,
+        "rest_take_profit": strategy.rest_take_profit,
         **sizing_and_rules(strategy.sizing_kind, strategy.sizing_value, strategy.rules),
     }
 
@@ -111,6 +123,9 @@ class TicketForm(forms.Form):
         label="Portfolio filters",
         required=False,
         help_text="On Activate, also check buying power for the entry and its fee.",
+    )
+    rest_take_profit = forms.BooleanField(
+        label=REST_TAKE_PROFIT_LABEL, required=False, help_text=REST_TAKE_PROFIT_HELP
     )
     strategy = forms.ModelChoiceField(
         queryset=Strategy.objects.none(), required=False, empty_label="— none —"
@@ -195,6 +210,7 @@ class TicketForm(forms.Form):
             rules=dict(self.rules),
             portfolio=data["portfolio"],
             strategy=data.get("strategy"),
+            rest_take_profit=data["rest_take_profit"],
         )
 
     # What the page shows

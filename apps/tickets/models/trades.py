@@ -47,6 +47,10 @@ class Trade(models.Model):
     portfolio = models.BooleanField(
         default=False, help_text="Apply the portfolio filters (buying power) on activation."
     )
+    # Copied onto the position when it opens (`PositionGroup.rest_take_profit`).
+    rest_take_profit = models.BooleanField(
+        default=False, help_text="Rest the take profit on the exchange as a limit sell."
+    )
     strategy = models.ForeignKey(
         "strategies.Strategy",
         null=True,

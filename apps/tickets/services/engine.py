@@ -26,7 +26,7 @@ from apps.exchanges.errors import ExchangeError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import market_data
 from apps.positions.models import PositionGroup
-from apps.positions.services import intents, protection
+from apps.positions.services import intents, protection, resting_take_profit
 from apps.positions.services import live as positions_live
 from apps.positions.services.events import group_event
 from apps.positions.services.exits import close_by_rule
@@ -92,8 +92,8 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
        sell in flight, their accounts and cached indicators.
     2. Fetch one batch of tickers per account (outside any transaction).
     3. Evaluate each armed rule (a ticket: its entry; a position: stop, trailing stop, take
-       profit) against its memory from the last tick; a position tracks the highest and
-       lowest price since it opened.
+       profit, unless its limit sell rests on the exchange) against its memory from the last
+       tick; a position tracks the highest and lowest price since it opened.
     4. Write every changed memory and price in one bulk update per kind, and an event per
        rule whose outcome changed; push the moved rows to their owners. A trailing level
        that rose moves the position's resting stop (`protection.stops_to_move`).
@@ -113,6 +113,7 @@ def evaluate_rules(*, now: datetime, batch: int = 5000) -> TickReport:
         )
         .exclude(exit_rules={})
         .exclude(intents.sell_in_flight())
+        .annotate(take_profit_rests=resting_take_profit.take_profit_rests())
         .only(*POSITION_FIELDS)[:batch]
     )
     watched: list[Watched] = [*tickets, *positions]
@@ -244,7 +245,9 @@ def _evaluate(item: Watched, ticker: Ticker, candles) -> _Result:
             item.highest, item.lowest = highest, lowest
             result.changed = True
         rules = item.parsed_exit_rules()
-        kinds = EXITS
+        # A take-profit rule whose limit sell rests is the exchange's: selling it at market
+        # too would pay the taker fee the resting order avoids. The stops are still the desk's.
+        kinds = EXITS if not item.take_profit_rests else EXITS[:-1]
         inputs = Inputs(
             last=ticker.last,
             bid=ticker.bid,

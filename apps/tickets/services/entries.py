@@ -179,6 +179,7 @@ def _open(
         group_tp_pct=strategy.group_tp_pct if with_grid else Decimal(0),
         pyramid_limit=1,
         rules=opening.exit_rules(trade.revision.rules, opening.EXIT_RULES_OF_TICKET),
+        rest_take_profit=trade.rest_take_profit,
         trade_id=trade.pk,
         now=now,
     )

@@ -11,6 +11,7 @@ from django.db import transaction
 from apps.core.models import Event
 from apps.exchanges.models import ExchangeAccount
 from apps.positions.models import PositionGroup
+from apps.positions.services import protection
 from apps.positions.services.opening import EXIT_RULES_OF_TICKET, exit_rules
 from apps.positions.services.signals import SignalOutcome
 from apps.positions.services.trader import GroupError, close_group
@@ -38,6 +39,9 @@ class Ticket:
     rules: Mapping[RuleKind, Rule | None]
     portfolio: bool = False
     strategy: Strategy | None = None
+    # The take profit rests on the exchange once the position opens (the stop stays on the
+    # desk's rules loop).
+    rest_take_profit: bool = False
 
     def rules_json(self) -> dict:
         return {kind.value: rule.to_dict() for kind, rule in self.rules.items() if rule}
@@ -70,6 +74,7 @@ def save_ticket(*, user, ticket: Ticket, trade: Trade | None = None) -> Trade:
                 side=ticket.side,
                 status=Trade.Status.SAVED,
                 portfolio=ticket.portfolio,
+                rest_take_profit=ticket.rest_take_profit,
                 strategy=ticket.strategy,
             )
             trade.revision = _write_revision(trade, None, ticket)
@@ -92,6 +97,7 @@ def _update_editable(trade: Trade, ticket: Ticket) -> None:
     trade.symbol = ticket.symbol
     trade.side = ticket.side
     trade.portfolio = ticket.portfolio
+    trade.rest_take_profit = ticket.rest_take_profit
     trade.strategy = ticket.strategy
     trade.status = Trade.Status.SAVED
     trade.errors = {}
@@ -111,8 +117,11 @@ def _write_next_revision(trade: Trade, ticket: Ticket) -> None:
         )
     trade.next_revision = _write_revision(trade, trade.next_revision, ticket)
     trade.portfolio = ticket.portfolio
+    trade.rest_take_profit = ticket.rest_take_profit
     trade.errors = {}
-    trade.save(update_fields=["next_revision", "portfolio", "errors", "updated_at"])
+    trade.save(
+        update_fields=["next_revision", "portfolio", "rest_take_profit", "errors", "updated_at"]
+    )
     trade_event(
         trade,
         "trade.modified",
@@ -237,7 +246,7 @@ def _swap_revision(trade: Trade, plan: Plan, now: datetime) -> None:
     trade.errors = {}
     trade.save(update_fields=["revision", "next_revision", "rule_state", "errors", "updated_at"])
     TradeRevision.objects.filter(pk=new.pk).update(activated_at=now)
-    _swap_exit_rules(trade, old, new)
+    _swap_exit_rules(trade, old, new, now)
     trade_event(
         trade,
         "trade.activated",
@@ -247,11 +256,13 @@ def _swap_revision(trade: Trade, plan: Plan, now: datetime) -> None:
     )
 
 
-def _swap_exit_rules(trade: Trade, old: TradeRevision, new: TradeRevision) -> None:
-    """The running position takes the new revision's exit rules at once; a rule that did not
-    change keeps its memory."""
+def _swap_exit_rules(trade: Trade, old: TradeRevision, new: TradeRevision, now: datetime) -> None:
+    """The running position takes the new revision's exit rules (and where its take profit
+    rests) at once; a rule that did not change keeps its memory. Its resting orders follow
+    the new rules (`protection.protect`)."""
     position = (
         PositionGroup.objects.select_for_update(of=("self",))
+        .select_related("owner", "account")
         .filter(trade=trade, status__in=PositionGroup.POOL)
         .first()
     )
@@ -263,7 +274,9 @@ def _swap_exit_rules(trade: Trade, old: TradeRevision, new: TradeRevision) -> No
         for kind, state in position.rule_state.items()
         if old.rules.get(kind) == new.rules.get(kind)
     }
-    position.save(update_fields=["exit_rules", "rule_state", "updated_at"])
+    position.rest_take_profit = trade.rest_take_profit
+    position.save(update_fields=["exit_rules", "rule_state", "rest_take_profit", "updated_at"])
+    protection.protect(position, now=now)
 
 
 def refuse_entry(

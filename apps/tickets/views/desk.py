@@ -352,6 +352,7 @@ def _save_strategy(request: HttpRequest, form: TicketForm, state: TicketState) -
             side=ticket.side,
             sizing=ticket.sizing,
             rules=ticket.rules,
+            rest_take_profit=ticket.rest_take_profit,
         )
     except ValidationError as error:
         form.add_error(None, error)
