@@ -45,8 +45,14 @@ def open_both(account) -> tuple[Trade, PositionGroup]:
 
 
 def send_what_was_written() -> None:
+    """The worker's tasks: the cancels asked for (a resting stop is cancelled before its
+    position's close sells), then the orders written and not sent yet."""
+    from apps.positions.services.cancels import cancel_order
     from apps.positions.services.orders import send_order
 
+    live = Order.objects.filter(status__in=Order.LIVE, cancel_requested_at__isnull=False)
+    for order_id in live.values_list("pk", flat=True):
+        cancel_order(order_id=order_id, now=timezone.now())
     for order_id in Order.objects.filter(status="pending").values_list("pk", flat=True):
         send_order(order_id=order_id, now=timezone.now())
 

@@ -64,29 +64,35 @@ def sends_after() -> Iterator[None]:
     """Orders written in this block are enqueued at its end, after the event that explains
     them has been recorded: where the send runs at once on commit (the in-process runner, the
     tests), the timeline still reads why, then what was sold."""
-    held: list[Order] = []
+    held: list[tuple[str, int]] = []
     outer = getattr(_inline, "deferred", None)
     _inline.deferred = held
     try:
         yield
     finally:
         _inline.deferred = outer
-    for order in held:
-        send_on_commit(order)
+    for task, order_id in held:
+        enqueue_on_commit(task, order_id)
 
 
 def send_on_commit(order: Order) -> None:
     if getattr(_inline, "active", False):
         return
-    deferred = getattr(_inline, "deferred", None)
-    if deferred is not None:
-        deferred.append(order)
-        return
-    enqueue_on_commit("trades.send_order", order.pk)
+    _enqueue("trades.send_order", order)
 
 
 def cancel_on_commit(order: Order) -> None:
-    enqueue_on_commit("trades.cancel_order", order.pk)
+    """The exchange cancel after commit; in a `sends_after` block, after its event too (a
+    close cancels a resting stop first: the timeline reads why, then what was cancelled)."""
+    _enqueue("trades.cancel_order", order)
+
+
+def _enqueue(task: str, order: Order) -> None:
+    deferred = getattr(_inline, "deferred", None)
+    if deferred is not None:
+        deferred.append((task, order.pk))
+        return
+    enqueue_on_commit(task, order.pk)
 
 
 def market_rules(group: PositionGroup) -> MarketRules:
