@@ -41,6 +41,7 @@ from django.db import transaction
 from apps.core.message_figures import figures_of
 from apps.core.models import Event
 from apps.exchanges.domain.types import OrderSide
+from apps.exchanges.errors import WouldTriggerImmediately
 from apps.positions.domain.protection import (
     Plan,
     WantedStop,
@@ -52,6 +53,7 @@ from apps.positions.models import Order, PositionGroup
 from apps.positions.services import intents, resting_take_profit
 from apps.positions.services.events import group_event
 from apps.positions.services.settle import settle
+from apps.positions.services.signals import close_group_locked
 from apps.strategies.domain.catalog import InvalidRule, RuleKind, Side
 from apps.strategies.domain.evaluation import Inputs
 
@@ -300,9 +302,6 @@ def refused(group: PositionGroup, order: Order, error: Exception, *, now: dateti
     """The exchange refused a resting stop. Refused because the price has already crossed
     it: the position is closed at market for that reason. Refused otherwise: the desk's rules
     loop remains its stop, and the trader is told why."""
-    from apps.exchanges.errors import WouldTriggerImmediately
-    from apps.positions.services.signals import close_group_locked
-
     if isinstance(error, WouldTriggerImmediately) and group.status == PositionGroup.Status.OPEN:
         close_group_locked(
             group,
