@@ -22,7 +22,7 @@ from apps.exchanges.domain.precision import fmt
 from apps.positions import selectors
 from apps.positions.forms import PositionFilterForm
 from apps.positions.models import Order, PositionGroup
-from apps.positions.services import GroupError, close_group, protection, resting_take_profit
+from apps.positions.services import GroupError, close_group, protection
 from apps.positions.services.chart import chart_live_id, chart_of_position, position_timeframe
 from apps.positions.services.live import desk_sort_of
 from apps.positions.services.trader import close_preview
@@ -75,13 +75,10 @@ def position_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, f"{POSITIONS}#group-detail", {"group": group, "detail": detail})
     group = _owned_page(request, pk)
     detail = selectors.group_detail(group)
-    stops = protection.placements(group, detail.orders)
     context = {
         "group": group,
         "detail": detail,
-        "stops": stops,
-        # With `rest_take_profit`: the resting limit sells, and what stays on the desk.
-        "take_profit_where": resting_take_profit.take_profit_placement(group, detail.orders),
+        **protection.where_it_acts(group, detail.orders),
         **_chart(group),
     }
     return render(request, DETAIL, context)

@@ -211,7 +211,7 @@ def test_the_push_for_a_group_does_not_carry_another_groups_facts(paper, group, 
     from apps.positions.services.live import POSITION_PAGE_LIVE
 
     pushed = render_to_string(
-        POSITION_PAGE_LIVE, {"pages": [(g, "{}") for g in groups_for_page_push(ids=[other])]}
+        POSITION_PAGE_LIVE, {"pages": [(g, "{}", {}) for g in groups_for_page_push(ids=[other])]}
     )
     assert f'id="group-facts-{other}"' in pushed
     assert f'id="group-facts-{group.pk}"' not in pushed

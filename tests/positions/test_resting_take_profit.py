@@ -15,6 +15,8 @@ from apps.core.models import Event
 from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
+from apps.positions.services import sync_orders
+from apps.positions.services.orders import RESTING_SYNC_EVERY
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.client_ids import client_id
@@ -49,6 +51,11 @@ def activate(desk: Desk, account, *, rest_take_profit: bool = True, **rules) -> 
     desk.run(evaluate_rules, now=timezone.now())  # the immediate entry fires and fills
     activation.trade.refresh_from_db()
     return activation.trade
+
+
+def sync_later(desk: Desk):
+    """The order-sync loop a little later: it asks about a resting order every 15 s."""
+    return desk.run(sync_orders, now=timezone.now() + RESTING_SYNC_EVERY)
 
 
 def tick(desk: Desk):
@@ -125,7 +132,7 @@ def test_the_exchange_fills_the_take_profit_at_its_limit_with_the_maker_fee_and_
     tick(desk)  # the desk has not seen the fill yet: still no market sell
     assert market_sells(position) == []
 
-    desk.sync()
+    sync_later(desk)
 
     position.refresh_from_db()
     take_profit.refresh_from_db()
@@ -235,7 +242,7 @@ def test_aggregate_a_dca_leg_filling_lower_re_lays_the_take_profit_at_the_new_av
     assert (first.price, first.amount) == (D("66300.00"), D("0.00614"))  # 65 000 × 1.02
 
     desk.price("63700.00")  # leg 2 fills
-    desk.sync()
+    sync_later(desk)
 
     first.refresh_from_db()
     assert first.status == Order.Status.CANCELLED and paper_order(first).status == "canceled"
@@ -251,7 +258,7 @@ def test_aggregate_a_dca_leg_filling_lower_re_lays_the_take_profit_at_the_new_av
     desk.price("65725.61")  # the exchange fills it; the take-profit loop sells nothing at market
     desk.take_profit()
     assert market_sells(group) == []
-    desk.sync()
+    sync_later(desk)
 
     group.refresh_from_db()
     assert group.status == PositionGroup.Status.CLOSED
@@ -276,7 +283,7 @@ def test_per_leg_one_resting_limit_sell_per_filled_leg_at_its_own_target(paper, 
     )
 
     desk.price("63700.00")  # leg 2 fills
-    desk.sync()
+    sync_later(desk)
 
     assert [
         (o.pk if o.leg.index == 0 else None, o.leg.index, o.price, o.amount) for o in resting(group)
@@ -289,7 +296,7 @@ def test_per_leg_one_resting_limit_sell_per_filled_leg_at_its_own_target(paper, 
     desk.price("64337.00")  # the exchange fills leg 2's sell
     desk.take_profit()
     assert market_sells(group) == []
-    desk.sync()
+    sync_later(desk)
 
     leg_2.refresh_from_db()
     group.refresh_from_db()
@@ -299,7 +306,7 @@ def test_per_leg_one_resting_limit_sell_per_filled_leg_at_its_own_target(paper, 
     assert group.legs.get(index=1).status == "closed"
 
     desk.price("65975.00")
-    desk.sync()
+    sync_later(desk)
 
     leg_1.refresh_from_db()
     group.refresh_from_db()

@@ -85,7 +85,7 @@ def test_the_positions_page_and_its_facts_pushed_live_are_formatted(trader, posi
     assert f'<dd class="pnl loss">{PNL} ({PCT})</dd>' in facts
     assert "802.10 USDT" in facts  # spent: 0.01234 × 65000.123456, to 2 places
     # The live push renders the same facts without a request.
-    pages = [(group, "{}") for group in attach_formats(groups_for_page_push(ids=[position.pk]))]
+    pages = [(group, "{}", {}) for group in attach_formats(groups_for_page_push(ids=[position.pk]))]
     pushed = render_to_string("positions/position_live.html", {"pages": pages})
     assert f"<dt>Average entry</dt><dd>{ENTRY}</dd>" in pushed
     assert f'<dd class="pnl loss">{PNL} ({PCT})</dd>' in pushed

@@ -70,13 +70,19 @@ def _rows(groups) -> SimpleLazyObject:
 
 
 def push_pages(owner_id: int, ids: list[int]) -> None:
-    """After commit, each position's page: its facts and its chart's state (last price,
-    levels, fills). Computed only when rendered, that is when the owner has a page open."""
+    """After commit, each position's page: its facts (where its protection acts, too) and its
+    chart's state (last price, levels, fills). Computed only when rendered, that is when the
+    owner has a page open. (Protection is imported here: it imports this module's callers.)"""
     from apps.positions.selectors import groups_for_page_push
+    from apps.positions.services.protection import where_it_acts
 
-    def pages() -> list[tuple[PositionGroup, str]]:
+    def pages() -> list[tuple[PositionGroup, str, dict]]:
         return [
-            (group, json.dumps(chart_state(group, timeframe=position_timeframe(group))))
+            (
+                group,
+                json.dumps(chart_state(group, timeframe=position_timeframe(group))),
+                where_it_acts(group, list(group.orders.filter(protective=True))),
+            )
             for group in attach_formats(groups_for_page_push(ids=ids))
         ]
 

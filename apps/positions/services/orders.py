@@ -31,9 +31,9 @@ logger = logging.getLogger(__name__)
 # An order not sent this long after its intent was written (a lost task) is sent by the sync loop.
 SEND_GRACE = timedelta(seconds=10)
 MAX_SEND_ATTEMPTS = 5
-# A resting stop may rest for weeks: the sync loop asks about it this often, not every tick (an
-# exchange's rate limit counts every lookup; the rules loop's own stop and reconciliation's
-# open-orders list catch a fill in between).
+# A resting stop or take profit may rest for weeks: the sync loop asks about it this often, not
+# every tick (an exchange's rate limit counts every lookup; the rules loop's own stop and
+# reconciliation's open-orders list catch a fill in between).
 RESTING_SYNC_EVERY = timedelta(seconds=15)
 # How long the sync loop looks an unknown order up before a failed lookup counts against the
 # circuit breaker: about twenty ticks, which transient faults do not outlast.

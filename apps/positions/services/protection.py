@@ -422,3 +422,13 @@ def placements(group: PositionGroup, orders: Sequence[Order]) -> list[tuple[str,
             where = "on the desk's rules loop"
         found.append((kind.label, words[kind.label], where))
     return found
+
+
+def where_it_acts(group: PositionGroup, orders: Sequence[Order]) -> dict[str, object]:
+    """The page's words on where the position's protection acts, as template context: `stops`
+    (`placements`) and `take_profit_where` (with `rest_take_profit`). One function for the
+    position's page, the trade's page and the facts pushed live."""
+    return {
+        "stops": placements(group, orders),
+        "take_profit_where": resting_take_profit.take_profit_placement(group, orders),
+    }

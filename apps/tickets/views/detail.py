@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from apps.core.formatting import status_words
 from apps.core.market_formats import attach_formats
 from apps.positions.models import Order
-from apps.positions.services import protection, resting_take_profit
+from apps.positions.services import protection
 from apps.strategies.domain.catalog import RuleKind
 from apps.tickets import selectors
 from apps.tickets.services.chart import chart_of_trade, trade_live_id, trade_timeframe
@@ -40,11 +40,8 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "chart_url": reverse("tickets:chart", args=[trade.pk]),
         "live_id": trade_live_id(trade),
         "chart_timeframe": trade_timeframe(trade),
-        # Where each stop acts: resting on the exchange, or on the desk's rules loop and why.
-        "stops": protection.placements(position, timeline.orders) if position else [],
-        "take_profit_where": (
-            resting_take_profit.take_profit_placement(position, timeline.orders) if position else ""
-        ),
+        # Where each stop and the take profit act: resting on the exchange, or on the desk.
+        **(protection.where_it_acts(position, timeline.orders) if position else {}),
     }
     return render(request, "tickets/trade_detail.html", context)
 
