@@ -68,7 +68,10 @@ def test_a_fill_the_desk_missed_is_recorded(paper, desk):
     findings = run(desk, paper)
 
     assert kinds(findings) == ["missed_fill"]
-    assert stop.client_order_id in findings[0].message
+    assert findings[0].message == (
+        f"Order {stop.client_order_id} (initial stop, position #{position.pk}) filled 0.01536 "
+        "more on the exchange than the desk had recorded: the fill is recorded now."
+    )
     stop.refresh_from_db()
     position.refresh_from_db()
     assert (stop.status, stop.filled) == (Order.Status.FILLED, D("0.01536"))

@@ -32,6 +32,7 @@ from apps.core.installation import order_id_prefix
 from apps.core.loops import each_isolated, run_loop
 from apps.core.models import Event
 from apps.exchanges.adapters import get_adapter
+from apps.exchanges.domain.precision import fmt
 from apps.exchanges.domain.types import ExchangeOrder, OrderStatus
 from apps.exchanges.errors import ExchangeError, OrderNotFound
 from apps.exchanges.models import ExchangeAccount
@@ -156,8 +157,8 @@ def _look_up(adapter, row: Order, now: datetime) -> list[Finding]:
                 "missed_fill",
                 row.client_order_id,
                 f"Order {row.client_order_id} ({row.purpose_words}, position #{row.group_id}) "
-                f"filled {reported.filled - row.filled} more on the exchange than the desk had "
-                "recorded: the fill is recorded now.",
+                f"filled {fmt(reported.filled - row.filled)} more on the exchange than the desk "
+                "had recorded: the fill is recorded now.",
             )
         )
     if reported.status == OrderStatus.CANCELED and row.cancel_requested_at is None:
@@ -204,8 +205,8 @@ def _strangers(adapter, listed: dict[str, ExchangeOrder], rows: dict[str, Order]
                 outcome = " It is cancelled."
             except ExchangeError as exc:
                 outcome = f" Cancelling it failed: {exc}."
-        what = f"{order.side} {order.amount} {order.symbol}" + (
-            f" triggered at {order.trigger_price}" if order.trigger_price is not None else ""
+        what = f"{order.side} {fmt(order.amount)} {order.symbol}" + (
+            f" triggered at {fmt(order.trigger_price)}" if order.trigger_price is not None else ""
         )
         message = (
             f"Open order {client_id} ({what}) carries this desk's prefix but the desk has no "
