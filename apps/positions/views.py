@@ -129,9 +129,9 @@ def position_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _close_from_desk(request: HttpRequest, group: PositionGroup) -> HttpResponse:
-    """The Desk's Close…: the question in the position's row, then what happened there (the
-    list itself follows live)."""
-    context = {"group": group, "group_pk": str(group.pk), "cell": f"#desk-close-{group.pk}"}
+    """The Desk's Close…: the question in the panel above the list, then what happened there
+    (the list itself follows live, pushed whole: a question inside it would be wiped)."""
+    context = {"group": group, "group_pk": str(group.pk), "cell": "#desk-close-panel"}
     if not confirmed(request):
         context |= {
             "confirm_question": _close_question(group),

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.accounts.factories import PASSWORD
-from tests.browser.conftest import as_worker, log_in
+from tests.browser.conftest import as_worker, log_in, wait_for_live_socket
 from tests.browser.test_positions_page import entry, paper_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,4 +35,29 @@ def test_a_positions_link_and_close_stay_on_a_phones_screen(page, live_server_ur
         assert _inside(close.bounding_box(), 390), scrolled
         assert _inside(link.bounding_box(), 390), scrolled
     assert errors == []
+    assert page.csp_violations == []
+
+
+def test_the_desks_close_question_survives_the_lists_live_pushes(page, live_server_url):
+    """The list of open positions is pushed whole on every price tick; Close…'s question sits
+    above it, so a push arriving while the trader reads it leaves it there."""
+    from apps.positions.services.live import push_desk
+
+    account = as_worker(paper_account)
+    pk = as_worker(entry, account).group_id
+    log_in(page, live_server_url, account.owner.username, PASSWORD)
+    wait_for_live_socket(page)
+    page.locator(f"#desk-close-button-{pk}").click()
+    question = page.locator(f"#desk-close-confirm-{pk}")
+    expect(question).to_contain_text(f"position #{pk} at market now?")
+
+    page.evaluate("window.notReloaded = true")
+    as_worker(push_desk, account.owner_id)  # a tick's push of the whole list
+    expect(page.locator(f"#desk-group-{pk}")).to_be_visible()
+    page.wait_for_timeout(500)  # the push has landed (it would have wiped an inner question)
+    expect(question).to_be_visible()
+
+    question.locator("button.confirm-yes").click()
+    expect(page.locator(f"#desk-close-outcome-{pk}")).to_contain_text("Closing")
+    assert page.evaluate("window.notReloaded") is True
     assert page.csp_violations == []

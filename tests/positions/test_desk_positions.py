@@ -92,14 +92,17 @@ def test_an_unknown_sort_is_ignored(trader, paper, two):
     assert desk_sort_of(paper.owner_id) == "-opened"
 
 
-def test_close_from_the_desk_asks_in_the_row_then_sells(
+def test_close_from_the_desk_asks_above_the_list_then_sells(
     trader, paper, two, django_capture_on_commit_callbacks
 ):
     first, _ = two
     url = reverse("positions:close", args=[first.pk])
     asked = trader.post(url, {"from": "desk"}, **HTMX).content.decode()
     assert "Confirm:" in asked and f"position #{first.pk} at market now?" in asked
-    assert f'hx-target="#desk-close-{first.pk}"' in asked  # the answer lands in the same row
+    # The question and the answer land in the panel above the list: the list is pushed whole
+    # on every tick, which would wipe a question inside it.
+    assert 'hx-target="#desk-close-panel"' in asked
+    assert '<div id="desk-close-panel"' in asked
     assert 'name="from" value="desk"' in asked
     first.refresh_from_db()
     assert first.status == PositionGroup.Status.OPEN  # asking sold nothing
