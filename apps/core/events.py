@@ -41,6 +41,8 @@ CATEGORIES = {
     "guard": "Account guards",
     "account": "Accounts and logins",
     "exchange": "Exchange errors",
+    "protection": "Resting stops and take profits",
+    "reconcile": "Reconciliation",
     "markets": "Markets",
     "webhook": "Webhooks",
     "strategy": "Strategies",

@@ -152,6 +152,12 @@ def test_a_trailing_stop_moves_the_resting_stop_up_and_never_down(paper, desk, m
     assert paper_order(first).status == "canceled"
     assert second.trigger_price == D("65010.00")
     assert paper_order(second).trigger_price == D("65010.00")
+    moved = Event.objects.get(kind="protection.stop_moved")
+    assert moved.message == (
+        f"Trailing stop moved up on the exchange from 64,025.00 (order {first.client_order_id} "
+        "replaced): stop-market sell of 0.01536 BTC triggered at 65,010.00 (order "
+        f"{second.client_order_id})."
+    )
 
     price("65500.00")  # down, above the stop: the highest stays 66 000
     tick(desk)
@@ -204,6 +210,10 @@ def test_a_pyramid_resizes_the_resting_stop_to_the_whole_position(paper, desk):
     assert first.status == Order.Status.CANCELLED
     assert position.quantity == D("0.03072924")  # two buys of 0.01538 less 0.1 % fees
     assert second.amount == D("0.03072")  # the whole position, down to the step
+    resized = Event.objects.get(kind="protection.stop_resized")
+    assert f"resized on the exchange from 0.01536 BTC (order {first.client_order_id}" in (
+        resized.message
+    )
     assert paper_order(second).amount == D("0.03072")
     assert btc(paper).used == D("0.03072")
 

@@ -193,6 +193,17 @@ def _cancel(group: PositionGroup, order: Order, now: datetime) -> bool:
 
 def _place(group: PositionGroup, wanted: WantedStop) -> Order:
     purpose = wanted.kind.value
+    # The stop it replaces, if the desk cancelled one to move or resize it: the event says so.
+    replaced = (
+        group.orders.filter(
+            protective=True,
+            trigger_price__isnull=False,
+            status=Order.Status.CANCELLED,
+            cancel_requested_at__isnull=False,
+        )
+        .order_by("-pk")
+        .first()
+    )
     order = Order.objects.create(
         group=group,
         account_id=group.account_id,
@@ -208,11 +219,24 @@ def _place(group: PositionGroup, wanted: WantedStop) -> Order:
     )
     shown = figures_of(group)
     kind = "stop-market" if wanted.price is None else f"stop-limit at {shown.price(wanted.price)}"
+    base = intents.base_of(group.symbol)
+    event, what = "protection.stop_placed", f"{wanted.kind.label} rests on the exchange"
+    if replaced is not None and replaced.amount != wanted.amount:
+        event = "protection.stop_resized"
+        what = (
+            f"{wanted.kind.label} resized on the exchange from {shown.amount(replaced.amount)} "
+            f"{base} (order {replaced.client_order_id} replaced)"
+        )
+    elif replaced is not None and replaced.trigger_price < wanted.trigger:
+        event = "protection.stop_moved"
+        what = (
+            f"{wanted.kind.label} moved up on the exchange from "
+            f"{shown.price(replaced.trigger_price)} (order {replaced.client_order_id} replaced)"
+        )
     group_event(
         group,
-        "protection.stop_placed",
-        f"{wanted.kind.label} rests on the exchange: {kind} sell of "
-        f"{shown.amount(wanted.amount)} {intents.base_of(group.symbol)} triggered at "
+        event,
+        f"{what}: {kind} sell of {shown.amount(wanted.amount)} {base} triggered at "
         f"{shown.price(wanted.trigger)} (order {order.client_order_id}).",
         data={
             "rule": purpose,
@@ -400,7 +424,9 @@ def placements(group: PositionGroup, orders: Sequence[Order]) -> list[tuple[str,
         if kind.label not in words:
             continue
         stop = next((o for o in resting if o.purpose == kind.value), None)
-        if stop is not None:
+        if group.status == PositionGroup.Status.CLOSED:
+            where = "no longer acting: the position is closed"
+        elif stop is not None:
             kind_words = "stop-market" if stop.price is None else "stop-limit"
             where = (
                 f"rests on the exchange: {kind_words} sell of {shown.amount(stop.amount)} "
