@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.core.broadcast import join_live
 from apps.core.models import Event
-from apps.exchanges.models import PaperBalance, PaperOrder
+from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
 from apps.exchanges.paper.services import cancel_order as cancel_on_paper
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
@@ -493,3 +493,23 @@ def test_a_live_push_of_the_position_page_keeps_where_its_stop_acts(paper, desk,
         "rests on the exchange: stop-market sell of 0.01536 BTC triggered at 65,010.00 "
         f"(order {moved.client_order_id})"
     ) in facts[-1]
+
+
+def test_after_a_slipped_fill_the_rules_loop_and_the_resting_stop_trail_from_the_same_high(
+    paper, desk
+):
+    """The buy filled above the next tick (slippage): "highest since entry" counts the fill's
+    own price on the desk too, so its threshold and the resting trigger are one level."""
+    PaperSettings.objects.filter(account=paper).update(slippage_rate=D("0.001"))
+    position = activate(desk, paper, trailing_stop=TRAIL_1_5_PCT).position
+    position.refresh_from_db()
+    assert position.average_entry == D("65065.00")  # 65 000 + 0.1 %
+    [stop] = resting(position)
+
+    tick(desk)  # the last price is still 65 000, below the fill
+
+    position.refresh_from_db()
+    assert position.highest == D("65065.00")
+    assert stop.trigger_price == D("64089.03")  # 65 065 × 0.985 = 64 089.025, up to the tick
+    evaluated = Event.objects.filter(kind="trade.rule_evaluated").latest("pk")
+    assert D(evaluated.data["threshold"]) == D("65065.00") * D("0.985")

@@ -239,8 +239,11 @@ def _evaluate(item: Watched, ticker: Ticker, candles) -> _Result:
         kinds: tuple[RuleKind, ...] = (RuleKind.ENTRY,)
         inputs = Inputs(last=ticker.last, bid=ticker.bid, ask=ticker.ask, candles=candles)
     else:
-        highest = max(item.highest or ticker.last, ticker.last)
-        lowest = min(item.lowest or ticker.last, ticker.last)
+        # Since the entry: the fill's own price counts (a slipped buy filled above the next
+        # tick), as the resting stop and the chart count it.
+        first = [ticker.last, *filter(None, [item.average_entry])]
+        highest = max(item.highest or max(first), ticker.last)
+        lowest = min(item.lowest or min(first), ticker.last)
         if (highest, lowest) != (item.highest, item.lowest):
             item.highest, item.lowest = highest, lowest
             result.changed = True
