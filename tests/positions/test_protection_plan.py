@@ -161,6 +161,19 @@ def test_a_pnl_stop_rests_at_the_price_of_that_loss():
     assert stop.trigger == D("63700.00")  # 2 % below the 65 000 entry
 
 
+def test_a_pnl_rule_that_is_no_stop_stays_on_the_desk():
+    crossing = {
+        "primary": "pnl_pct",
+        "condition": "crosses_below",
+        "secondary": "fixed",
+        "value": "-2",
+    }
+
+    level, why = resting_level(rule(RuleKind.INITIAL_STOP, crossing), INPUTS, Side.LONG)
+
+    assert level is None and "is not a stop an exchange holds" in why
+
+
 def test_no_stop_rule_no_resting_stop():
     assert plan({RuleKind.INITIAL_STOP: None, RuleKind.TRAILING_STOP: None}).stop is None
 

@@ -26,6 +26,7 @@ from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.client_ids import client_id
 from tests.positions.grouping import Desk, signal
+from tests.positions.resting import activate, paper_order, resting, sells_filled, sync_later, tick
 from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, ticket
 from tests.tickets.factories import StrategyFactory, stored_rules
 
@@ -44,51 +45,14 @@ def moves_at_once(settings):
     settings.STOP_MOVE_SECONDS = 0
 
 
-def activate(desk: Desk, account, **rules) -> Trade:
-    activation = desk.run(
-        activate_ticket,
-        user=account.owner,
-        ticket=ticket(account, **rules),
-        trade=None,
-        now=timezone.now(),
-    )
-    assert activation.ok, activation.plan.problems
-    desk.run(evaluate_rules, now=timezone.now())  # the immediate entry fires and fills
-    activation.trade.refresh_from_db()
-    return activation.trade
-
-
-def sync_later(desk: Desk):
-    """The order-sync loop a little later: a resting stop is asked about every 15 s."""
-    return desk.run(sync_orders, now=timezone.now() + RESTING_SYNC_EVERY)
-
-
-def tick(desk: Desk):
-    return desk.run(evaluate_rules, now=timezone.now())
-
-
 def price(value: str) -> int:
     """Move the paper price: the paper exchange fills what it crosses, stops included, with no
     desk process involved."""
     return set_price(symbol=BTC, price=D(value))
 
 
-def resting(position: PositionGroup) -> list[Order]:
-    return list(position.orders.filter(protective=True, status__in=Order.LIVE).order_by("pk"))
-
-
-def paper_order(order: Order) -> PaperOrder:
-    return PaperOrder.objects.get(client_order_id=order.client_order_id)
-
-
 def btc(account) -> PaperBalance:
     return PaperBalance.objects.get(account=account, asset="BTC")
-
-
-def sells_filled(position: PositionGroup) -> Decimal:
-    """What the exchange sold for the position: every paper sell's fill, summed."""
-    ids = position.orders.filter(side="sell").values_list("client_order_id", flat=True)
-    return sum((o.filled for o in PaperOrder.objects.filter(client_order_id__in=list(ids))), D(0))
 
 
 def test_the_entry_fill_rests_the_stop_on_the_exchange_for_the_whole_quantity(paper, desk):

@@ -15,12 +15,12 @@ from apps.core.models import Event
 from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
-from apps.positions.services import sync_orders
-from apps.positions.services.orders import RESTING_SYNC_EVERY
 from apps.tickets.models import Trade
-from apps.tickets.services import activate_ticket, evaluate_rules
+from apps.tickets.services import activate_ticket
 from tests.client_ids import client_id
 from tests.positions.grouping import Desk, grid_strategy, signal
+from tests.positions.resting import activate as shared_activate
+from tests.positions.resting import paper_order, resting, sells_filled, sync_later, tick
 from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, ticket
 
 pytestmark = pytest.mark.django_db
@@ -40,40 +40,7 @@ def maker_fee(paper):
 
 
 def activate(desk: Desk, account, *, rest_take_profit: bool = True, **rules) -> Trade:
-    activation = desk.run(
-        activate_ticket,
-        user=account.owner,
-        ticket=ticket(account, rest_take_profit=rest_take_profit, **rules),
-        trade=None,
-        now=timezone.now(),
-    )
-    assert activation.ok, activation.plan.problems
-    desk.run(evaluate_rules, now=timezone.now())  # the immediate entry fires and fills
-    activation.trade.refresh_from_db()
-    return activation.trade
-
-
-def sync_later(desk: Desk):
-    """The order-sync loop a little later: it asks about a resting order every 15 s."""
-    return desk.run(sync_orders, now=timezone.now() + RESTING_SYNC_EVERY)
-
-
-def tick(desk: Desk):
-    return desk.run(evaluate_rules, now=timezone.now())
-
-
-def resting(position: PositionGroup) -> list[Order]:
-    return list(position.orders.filter(protective=True, status__in=Order.LIVE).order_by("pk"))
-
-
-def paper_order(order: Order) -> PaperOrder:
-    return PaperOrder.objects.get(client_order_id=order.client_order_id)
-
-
-def sells_filled(position: PositionGroup) -> Decimal:
-    """What the exchange sold for the position: every paper sell's fill, summed."""
-    ids = position.orders.filter(side="sell").values_list("client_order_id", flat=True)
-    return sum((o.filled for o in PaperOrder.objects.filter(client_order_id__in=list(ids))), D(0))
+    return shared_activate(desk, account, rest_take_profit=rest_take_profit, **rules)
 
 
 def market_sells(position: PositionGroup) -> list[Order]:

@@ -73,18 +73,30 @@ def resting_level(rule: Rule, inputs: Inputs, side: Side) -> tuple[Decimal | Non
     desk)."""
     if side != Side.LONG:
         return None, "a short's stop is a buy the desk places itself"
-    if rule.primary.source == "pnl_pct" and rule.condition in _LONG_STOPS[:2]:
-        # `Unrealised PnL | is at or below | -2 %` is the price 2 % below the entry.
+    # `Unrealised PnL | is at or below | -2 %` is the price 2 % below the entry.
+    holds = {"pnl_pct": _LONG_STOPS[:2], "last": _LONG_STOPS}.get(rule.primary.source)
+    if holds is not None and rule.condition not in holds:
+        return None, f"“{rule.condition.label}” is not a stop an exchange holds"
+    return _price_level(
+        rule, inputs, side, levels=_LEVELS, reads="an exchange stop triggers on the last price"
+    )
+
+
+def _price_level(
+    rule: Rule, inputs: Inputs, side: Side, *, levels: tuple[str, ...], reads: str
+) -> tuple[Decimal | None, str]:
+    """The price a rule on the last price (or on the unrealised PnL %, from the entry) stands
+    for, when its level is one the exchange can be told (`levels`); else why not. `reads`:
+    why another primary source cannot rest."""
+    if rule.primary.source == "pnl_pct":
         if rule.secondary is None or rule.secondary.source != "fixed":
             return None, "its level is not a fixed PnL %"
         if inputs.entry_price is None:
             return None, "its level is not known yet"
         return inputs.entry_price * (1 + (rule.value or 0) / HUNDRED), ""
     if rule.primary.source != "last":
-        return None, f"it reads {rule.primary.label}; an exchange stop triggers on the last price"
-    if rule.condition not in _LONG_STOPS:
-        return None, f"“{rule.condition.label}” is not a stop an exchange holds"
-    if rule.secondary is None or rule.secondary.source not in _LEVELS:
+        return None, f"it reads {rule.primary.label}; {reads}"
+    if rule.secondary is None or rule.secondary.source not in levels:
         label = rule.secondary.label if rule.secondary else "nothing"
         return None, f"its level follows {label}, which the exchange does not know"
     level = threshold_of(rule, inputs, side)
@@ -182,21 +194,13 @@ def take_profit_level(rule: Rule, inputs: Inputs, side: Side) -> tuple[Decimal |
         return None, "a short's take profit is a buy the desk places itself"
     if rule.condition not in _LONG_TAKE_PROFITS:
         return None, f"“{rule.condition.label}” is not a price a limit sell waits at"
-    if rule.primary.source == "pnl_pct":
-        if rule.secondary is None or rule.secondary.source != "fixed":
-            return None, "its level is not a fixed PnL %"
-        if inputs.entry_price is None:
-            return None, "its level is not known yet"
-        return inputs.entry_price * (1 + (rule.value or 0) / HUNDRED), ""
-    if rule.primary.source != "last":
-        return None, f"it reads {rule.primary.label}; a limit sell fills on the traded price"
-    if rule.secondary is None or rule.secondary.source not in _TAKE_PROFIT_LEVELS:
-        label = rule.secondary.label if rule.secondary else "nothing"
-        return None, f"its level follows {label}, which the exchange does not know"
-    level = threshold_of(rule, inputs, side)
-    if level is None or level <= 0:
-        return None, "its level is not known yet"
-    return level, ""
+    return _price_level(
+        rule,
+        inputs,
+        side,
+        levels=_TAKE_PROFIT_LEVELS,
+        reads="a limit sell fills on the traded price",
+    )
 
 
 def plan_take_profit(
