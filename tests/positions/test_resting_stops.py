@@ -20,7 +20,7 @@ from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
 from apps.exchanges.paper.services import cancel_order as cancel_on_paper
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
-from apps.positions.services import close_group, intents, send_order, sync_orders
+from apps.positions.services import close_group, send_order, sync_orders
 from apps.positions.services.orders import RESTING_SYNC_EVERY
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
@@ -43,6 +43,19 @@ def desk(django_capture_on_commit_callbacks) -> Desk:
 @pytest.fixture
 def moves_at_once(settings):
     settings.STOP_MOVE_SECONDS = 0
+
+
+def late_stop(trade: Trade, capture) -> Order:
+    """The ticket's entry sent and filled, and its stop written, with every task enqueued on
+    the way held back (as when the worker is slow): the stop is not sent yet."""
+    with capture(execute=False):
+        evaluate_rules(now=timezone.now())  # the entry is written
+    entry = Order.objects.get(group__trade=trade, side="buy")
+    with capture(execute=False):
+        send_order(order_id=entry.pk, now=timezone.now())  # it fills; the stop is written
+    stop = Order.objects.get(group__trade=trade, protective=True)
+    assert stop.status == Order.Status.PENDING
+    return stop
 
 
 def price(value: str) -> int:
@@ -279,17 +292,10 @@ def test_the_traders_close_cancels_the_resting_stop_and_sells_at_market(paper, d
 
 
 def test_a_stop_the_price_has_already_crossed_is_refused_and_the_desk_exits_at_market(
-    paper, desk, monkeypatch
+    paper, desk, django_capture_on_commit_callbacks
 ):
     """The entry fills at 65 000 and the stop is written; the price crashes before the stop's
     send reaches the exchange, which refuses it: the desk sells at market, saying why."""
-    delayed: list[Order] = []
-    send_now = intents.send_on_commit
-    monkeypatch.setattr(
-        intents,
-        "send_on_commit",
-        lambda order: delayed.append(order) if order.protective else send_now(order),
-    )
     activation = desk.run(
         activate_ticket,
         user=paper.owner,
@@ -297,8 +303,7 @@ def test_a_stop_the_price_has_already_crossed_is_refused_and_the_desk_exits_at_m
         trade=None,
         now=timezone.now(),
     )
-    tick(desk)  # the entry fills; the stop's send is delayed
-    [stop] = delayed
+    stop = late_stop(activation.trade, django_capture_on_commit_callbacks)
     price("63000.00")
 
     desk.run(send_order, order_id=stop.pk, now=timezone.now())
@@ -315,21 +320,20 @@ def test_a_stop_the_price_has_already_crossed_is_refused_and_the_desk_exits_at_m
 
 
 def test_a_stop_refused_for_another_reason_leaves_the_rules_loop_as_the_stop(
-    paper, desk, monkeypatch
+    paper, desk, django_capture_on_commit_callbacks
 ):
     """Refused for want of coins (someone sold them on the exchange): the trader is told, the
     position stays open under the desk's own rule, and the desk does not retry in a loop."""
-    delayed: list[Order] = []
-    send_now = intents.send_on_commit
-    monkeypatch.setattr(
-        intents,
-        "send_on_commit",
-        lambda order: delayed.append(order) if order.protective else send_now(order),
+    activation = desk.run(
+        activate_ticket,
+        user=paper.owner,
+        ticket=ticket(paper, initial_stop=STOP_2_PCT),
+        trade=None,
+        now=timezone.now(),
     )
-    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
-    [stop] = delayed
+    stop = late_stop(activation.trade, django_capture_on_commit_callbacks)
+    position = stop.group
     PaperBalance.objects.filter(account=paper, asset="BTC").update(free=D(0))
-    monkeypatch.setattr(intents, "send_on_commit", send_now)
 
     desk.run(send_order, order_id=stop.pk, now=timezone.now())
 
