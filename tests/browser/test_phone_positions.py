@@ -61,3 +61,18 @@ def test_the_desks_close_question_survives_the_lists_live_pushes(page, live_serv
     expect(page.locator(f"#desk-close-outcome-{pk}")).to_contain_text("Closing")
     assert page.evaluate("window.notReloaded") is True
     assert page.csp_violations == []
+
+
+def test_keeping_the_position_open_clears_the_desks_close_question(page, live_server_url):
+    account = as_worker(paper_account)
+    pk = as_worker(entry, account).group_id
+    log_in(page, live_server_url, account.owner.username, PASSWORD)
+    page.locator(f"#desk-close-button-{pk}").click()
+    question = page.locator(f"#desk-close-confirm-{pk}")
+    expect(question).to_be_visible()
+
+    question.locator("a.confirm-keep").click()
+
+    expect(question).to_have_count(0)
+    expect(page.locator("#desk-close-panel")).to_be_empty()
+    expect(page.locator(f"#desk-group-{pk}")).to_contain_text("Open")  # nothing was sold
