@@ -73,7 +73,12 @@ class Reply:
         return json.loads(self.content)
 
 
-def deliver(
+def deliver(path: str, data: bytes | str = b"", **options) -> Reply:
+    """`adeliver`, from synchronous code."""
+    return async_to_sync(adeliver)(path, data, **options)
+
+
+async def adeliver(
     path: str,
     data: bytes | str = b"",
     *,
@@ -84,7 +89,8 @@ def deliver(
 ) -> Reply:
     """One HTTP request through the ASGI application daphne serves (`tradedesk.asgi`), which
     routes the webhook ahead of Django. Headers are given as in `request.META`
-    (`HTTP_X_FORWARDED_FOR=...`); Content-Length is the body's unless given."""
+    (`HTTP_X_FORWARDED_FOR=...`); Content-Length is the body's unless given. Requests awaited
+    together on one event loop are served as daphne serves them."""
     from tradedesk.asgi import application
 
     body = data.encode() if isinstance(data, str) else data
@@ -110,37 +116,36 @@ def deliver(
         "client": (REMOTE_ADDR, 50000),
         "server": ("testserver", 80),
     }
-
-    async def exchange() -> Reply:
-        communicator = ApplicationCommunicator(application, scope)
-        # In 4 KB chunks, as a server hands over a larger body.
-        chunks = [body[i : i + 4096] for i in range(0, len(body), 4096)] or [b""]
-        for n, chunk in enumerate(chunks, 1):
-            more = n < len(chunks)
-            await communicator.send_input(
-                {"type": "http.request", "body": chunk, "more_body": more}
-            )
-        start = await communicator.receive_output(10)
-        content = b""
-        while True:
-            message = await communicator.receive_output(10)
-            content += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        await communicator.wait()
-        names = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
-        return Reply(start["status"], content, names)
-
-    return async_to_sync(exchange)()
+    communicator = ApplicationCommunicator(application, scope)
+    # In 4 KB chunks, as a server hands over a larger body.
+    chunks = [body[i : i + 4096] for i in range(0, len(body), 4096)] or [b""]
+    for n, chunk in enumerate(chunks, 1):
+        more = n < len(chunks)
+        await communicator.send_input({"type": "http.request", "body": chunk, "more_body": more})
+    start = await communicator.receive_output(10)
+    content = b""
+    while True:
+        message = await communicator.receive_output(10)
+        content += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await communicator.wait()
+    names = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
+    return Reply(start["status"], content, names)
 
 
-def post(route: WebhookRoute, body, *, content_type: str | None = None, **extra) -> Reply:
+def post(route: WebhookRoute, body, **options) -> Reply:
     """POST `body` (a dict is sent as JSON, a str as text) as TradingView would."""
+    return async_to_sync(apost)(route, body, **options)
+
+
+async def apost(route: WebhookRoute, body, *, content_type: str | None = None, **extra) -> Reply:
+    """`post` on the caller's event loop."""
     if isinstance(body, dict | list):
         data, kind = json.dumps(body), "application/json"
     else:
         data, kind = body, "text/plain; charset=utf-8"
-    return deliver(url_of(route), data, content_type=content_type or kind, **extra)
+    return await adeliver(url_of(route), data, content_type=content_type or kind, **extra)
 
 
 def alerts() -> dict:
