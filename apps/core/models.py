@@ -16,6 +16,10 @@ class EventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("Events are append-only: they are never deleted.")
 
+    def about(self, subject: models.Model) -> EventQuerySet:
+        """The events about one object (its timeline), as `record_event` files them."""
+        return self.filter(subject_type=subject._meta.label_lower, subject_id=str(subject.pk))
+
 
 class Event(models.Model):
     """One append-only audit record: who or what, when, about which object, what and why.

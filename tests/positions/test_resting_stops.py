@@ -114,6 +114,14 @@ def test_a_stopped_worker_is_still_protected_and_the_desk_records_the_fill_at_re
     # It sold once: the stop alone, at the price it triggered at (no slippage set).
     assert list(position.orders.filter(side="sell").values_list("pk", flat=True)) == [stop.pk]
     assert stop.average == D("63500.00")
+    # Told as the desk's own rule is (the same event, so the same "Stop hit" notification),
+    # before the sale's realised PnL.
+    hit = Event.objects.get(kind="trade.stop_hit")
+    assert hit.message == (
+        "Initial stop hit on the exchange: its resting stop-market sell triggered at 63,700.00 "
+        f"filled 0.01536 BTC at 63,500.00 (order {stop.client_order_id})."
+    )
+    assert hit.pk < Event.objects.get(kind="group.sold").pk
 
 
 def test_a_trailing_stop_moves_the_resting_stop_up_and_never_down(paper, desk, moves_at_once):
@@ -210,6 +218,43 @@ def test_a_stop_cancelled_by_hand_is_placed_again_and_the_trader_told(paper, des
     told = Event.objects.get(kind="protection.stop_cancelled")
     assert told.level == Event.Level.WARNING
     assert stop.client_order_id in told.message and "placing it again" in told.message
+
+
+def test_a_stop_cancelled_outside_a_third_time_is_left_to_the_rules_loop(paper, desk, client):
+    """Placed again after the first and the second cancel; after the third, not: an exchange
+    that keeps cancelling it would get a new stop (and the trader a warning) every sync. The
+    rules loop still sells at the stop."""
+    position = activate(desk, paper, initial_stop=STOP_2_PCT).position
+    cancelled = []
+    for _ in range(3):
+        [stop] = resting(position)
+        cancel_on_paper(account=paper, client_order_id=stop.client_order_id, now=timezone.now())
+        sync_later(desk)
+        cancelled.append(stop)
+
+    assert resting(position) == []
+    assert PaperOrder.objects.filter(status="open").count() == 0
+    told = list(Event.objects.filter(kind="protection.stop_cancelled").order_by("pk"))
+    assert [e.data["client_order_id"] for e in told] == [o.client_order_id for o in cancelled]
+    assert all("placing it again" in e.message for e in told[:2])
+    assert told[2].message.endswith(
+        "not by the desk: that is 3 times for this position, so the desk places no more; its "
+        "rules loop remains the stop."
+    )
+    client.force_login(paper.owner)
+    page = client.get(reverse("positions:detail", args=[position.pk])).content.decode()
+    assert (
+        "on the desk&#x27;s rules loop: its resting orders were cancelled on the exchange 3 "
+        "times, not by the desk, so the desk places no more for this position"
+    ) in page
+
+    sync_later(desk)  # nothing more is placed
+    assert resting(position) == []
+    price("63600.00")  # below the stop at 63 700
+    tick(desk)
+    position.refresh_from_db()
+    assert (position.status, position.exit_reason) == (PositionGroup.Status.CLOSED, "initial_stop")
+    assert sells_filled(position) == D("0.01536")
 
 
 def test_the_desk_rule_first_then_the_stop_fills_before_the_cancel_lands_sells_once(

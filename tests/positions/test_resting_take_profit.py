@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.core.models import Event
 from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
+from apps.exchanges.paper.services import cancel_order as cancel_on_paper
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
 from apps.tickets.models import Trade
@@ -111,6 +112,11 @@ def test_the_exchange_fills_the_take_profit_at_its_limit_with_the_maker_fee_and_
     assert list(position.orders.filter(side="sell")) == [take_profit]  # sold once
     closed = Event.objects.filter(kind="position.closed").latest("pk")
     assert "(take profit)" in closed.message
+    hit = Event.objects.get(kind="trade.take_profit_hit")
+    assert hit.message == (
+        "Take profit hit on the exchange: its resting limit sell at 66,950.00 filled 0.01536 BTC "
+        f"at 67,000.00 (order {take_profit.client_order_id})."  # the exchange's copy, moved
+    )
 
 
 def test_with_the_option_the_stop_stays_on_the_desk_and_sells_once_after_cancelling_the_take_profit(
@@ -194,6 +200,39 @@ def test_the_pages_say_the_exchange_holds_the_take_profit_and_the_stop_is_on_the
     assert holds in page and stop_on_desk in page
     assert holds[1:] in ticket_page and stop_on_desk[1:] in ticket_page  # capitalised there
     assert 'id="trade-rest-take-profit">on the exchange' in ticket_page
+
+
+def test_a_take_profit_cancelled_outside_a_third_time_is_left_to_the_desk_and_no_stop_rests(
+    paper, desk, client
+):
+    trade = activate(desk, paper, initial_stop=STOP_2_PCT, take_profit=TAKE_3_PCT)
+    position = trade.position
+    for _ in range(3):
+        [take_profit] = resting(position)
+        cancel_on_paper(
+            account=paper, client_order_id=take_profit.client_order_id, now=timezone.now()
+        )
+        sync_later(desk)
+
+    assert resting(position) == []  # neither the take profit nor, in its place, the stop
+    last = Event.objects.filter(kind="protection.stop_cancelled").latest("pk")
+    assert last.message.endswith(
+        "that is 3 times for this position, so the desk places no more; its rules loop "
+        "remains the take profit."
+    )
+    client.force_login(paper.owner)
+    ticket_page = client.get(reverse("tickets:detail", args=[trade.pk])).content.decode()
+    assert (
+        "n the desk&#x27;s rules loop: its resting orders were cancelled on the exchange 3 "
+        "times, not by the desk, so the desk places no more for this position"
+    ) in ticket_page
+
+    set_price(symbol=BTC, price=D("66950.00"))
+    tick(desk)
+    position.refresh_from_db()
+    assert position.exit_reason == "take_profit"
+    [sell] = market_sells(position)
+    assert (sell.type, sell.filled) == ("market", D("0.01536"))
 
 
 # --- A strategy's grid --------------------------------------------------------------------------
@@ -283,6 +322,11 @@ def test_per_leg_one_resting_limit_sell_per_filled_leg_at_its_own_target(paper, 
     assert resting(group) == []
     assert group.orders.filter(side="buy", status="open").count() == 1
     assert market_sells(group) == []
+    hits = Event.objects.filter(kind="trade.take_profit_hit").order_by("pk")
+    assert [e.message.split(" hit on the exchange")[0] for e in hits] == [
+        "Per-leg take profit of pyramid 1 · leg 2",
+        "Per-leg take profit of pyramid 1 · leg 1",
+    ]
 
 
 def test_a_new_revision_with_the_option_swaps_the_resting_stop_for_the_take_profit(paper, desk):

@@ -9,6 +9,11 @@ from apps.core.models import Event
 from apps.positions.models import PositionGroup
 
 
+def times_told(group: PositionGroup, kind: str) -> int:
+    """How many `kind` events the group's timeline holds."""
+    return Event.objects.about(group).filter(kind=kind).count()
+
+
 def group_event(
     group: PositionGroup, kind: str, message: str, *, level: str = Event.Level.INFO, data=None
 ) -> None:

@@ -55,7 +55,8 @@ def record_group_order(
     1. Lock the group and the order; the new fill is what the exchange reports beyond what we
        recorded, so the send path and the sync loop never count a fill twice.
     2. A leg's buy grows the leg and the group and moves the average entry; a sell shrinks the
-       group and realises PnL against the cost of what it sold.
+       group and realises PnL against the cost of what it sold. A resting stop's or take
+       profit's first fill is told as the stop or take profit hit (`protection.hit`).
     3. When the order is done, its leg's status follows; then the group settles (sends the
        rest of a close, or closes).
     4. Its resting stop follows the group (placed, resized, or cancelled for another sell:
@@ -72,7 +73,7 @@ def record_group_order(
             order.average or ZERO
         ) * order.filled
         new_fee = reported.fee_cost - order.fee_cost
-        was = order.status
+        was, first_fill = order.status, order.filled == 0
         order.filled = reported.filled
         order.average = reported.average
         order.fee_cost = reported.fee_cost
@@ -87,6 +88,8 @@ def record_group_order(
             if order.side == OrderSide.BUY:
                 _leg_bought(group, order, new_filled, new_cost, new_fee)
             else:
+                if order.protective and first_fill:
+                    protection.hit(group, order, new_filled, new_cost / new_filled)
                 _sold(group, order, new_filled, new_cost, new_fee)
         if order.status not in Order.LIVE:
             _order_done(group, order)

@@ -36,7 +36,7 @@ from apps.positions.models import (
     leg_label,
 )
 from apps.positions.services import hooks
-from apps.positions.services.events import group_event
+from apps.positions.services.events import group_event, times_told
 from apps.strategies.domain import dca
 from apps.strategies.domain.catalog import Side
 
@@ -285,6 +285,26 @@ def write_sell(
 
 def live_orders(group: PositionGroup):
     return group.orders.filter(status__in=Order.LIVE)
+
+
+# A resting order (a stop, a take profit's limit sell) that the exchange reports cancelled,
+# not by the desk, is placed again and the trader told; but not for ever. An exchange that
+# keeps cancelling them (or a trader who keeps cancelling them by hand) would otherwise get a
+# new order, and the trader a warning, every sync: after the third such cancel of a position's
+# orders nothing more rests for it, and the desk's loops remain its protection.
+PLACED_AGAIN_AT_MOST = 2
+CANCELLED_OUTSIDE = "protection.stop_cancelled"
+
+
+def resting_given_up(group: PositionGroup) -> str:
+    """Why nothing rests for the group any more, or "" while it may."""
+    times = times_told(group, CANCELLED_OUTSIDE)
+    if times <= PLACED_AGAIN_AT_MOST:
+        return ""
+    return (
+        f"its resting orders were cancelled on the exchange {times} times, not by the desk, "
+        "so the desk places no more for this position"
+    )
 
 
 def sell_in_flight():

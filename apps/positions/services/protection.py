@@ -11,7 +11,8 @@ it in line with the position, always with the position locked:
 * any other sell (a take profit, the risk engine, a close) first cancels it and waits for
   the cancel: the coins are then free, and if the stop filled first there is nothing left
   to sell; a quantity is never sold twice;
-* a stop cancelled on the exchange by someone else is placed again and the trader told;
+* a stop cancelled on the exchange by someone else is placed again and the trader told (twice
+  a position at most, then the rules loop remains its stop: `intents.PLACED_AGAIN_AT_MOST`);
 * the exchange refusing it because the price has already crossed it closes the position at
   market, for that reason.
 
@@ -51,9 +52,9 @@ from apps.positions.domain.protection import (
 )
 from apps.positions.models import Order, PositionGroup
 from apps.positions.services import intents, resting_take_profit
-from apps.positions.services.events import group_event
+from apps.positions.services.events import group_event, times_told
 from apps.positions.services.settle import settle
-from apps.positions.services.signals import close_group_locked
+from apps.positions.services.signals import HIT_EVENT, close_group_locked
 from apps.strategies.domain.catalog import InvalidRule, RuleKind, Side
 from apps.strategies.domain.evaluation import Inputs
 
@@ -65,7 +66,7 @@ def plan_of(group: PositionGroup) -> Plan:
         rules = group.parsed_exit_rules()
     except InvalidRule:
         return Plan(None, {})
-    return plan_stop(
+    plan = plan_stop(
         rules,
         resting_take_profit.inputs_of(group),
         Side(group.side),
@@ -73,6 +74,9 @@ def plan_of(group: PositionGroup) -> Plan:
         quantity=group.quantity,
         limit_offset_pct=settings.STOP_LIMIT_OFFSET_PCT,
     )
+    if plan.stop is not None and (why := intents.resting_given_up(group)):
+        return Plan(None, dict.fromkeys(plan.where, why))
+    return plan
 
 
 def wanted_of(group: PositionGroup) -> tuple[WantedStop | None, tuple[WantedTakeProfit, ...]]:
@@ -288,6 +292,34 @@ def release_sells(group: PositionGroup, sells: list[Order], *, now: datetime) ->
         settle(group, price=None, now=now)  # nothing left to wait for: it may close now
 
 
+def hit(group: PositionGroup, order: Order, filled: Decimal, price: Decimal) -> None:
+    """A resting order's first fill on the exchange: its stop or take profit was hit, told as
+    when the desk's own loop sees it (the same event, so the same notification)."""
+    shown = figures_of(group)
+    base = intents.base_of(group.symbol)
+    if order.is_stop:
+        kind = "stop-market" if order.price is None else f"stop-limit at {shown.price(order.price)}"
+        resting = f"{kind} sell triggered at {shown.price(order.trigger_price)}"
+    else:
+        resting = f"limit sell at {shown.price(order.price)}"
+    what = order.get_purpose_display()
+    if order.leg_id is not None:
+        what = f"Per-leg take profit of {order.leg.label}"  # as the take-profit loop says it
+    group_event(
+        group,
+        HIT_EVENT.get(order.purpose, "group.exit"),
+        f"{what} hit on the exchange: its resting {resting} filled {shown.amount(filled)} "
+        f"{base} at {shown.price(price)} (order {order.client_order_id}).",
+        data={
+            "quantity": str(filled),
+            "price": str(price),
+            "reason": intents.CLOSE_REASONS.get(order.purpose, order.purpose_words),
+            "client_order_id": order.client_order_id,
+            "where": "exchange",
+        },
+    )
+
+
 def filled(group: PositionGroup, order: Order, *, now: datetime) -> None:
     """A resting order for the whole position (a stop, the take-profit rule's or the group's
     limit sell) filled on the exchange: the position is done, as when the desk's own rule
@@ -310,15 +342,25 @@ def filled(group: PositionGroup, order: Order, *, now: datetime) -> None:
 
 
 def cancelled_outside(group: PositionGroup, order: Order, *, now: datetime) -> None:
-    """The exchange reports a resting stop cancelled that the desk never asked to cancel:
-    someone cancelled it by hand. The trader is told; `protect` places it again."""
+    """The exchange reports a resting order cancelled that the desk never asked to cancel:
+    someone cancelled it by hand. The trader is told; `protect` places it again, unless the
+    position's resting orders were cancelled so too often (`intents.PLACED_AGAIN_AT_MOST`)."""
+    times = times_told(group, intents.CANCELLED_OUTSIDE) + 1
+    if times <= intents.PLACED_AGAIN_AT_MOST:
+        then = "placing it again"
+    else:
+        loop = "rules loop" if order.is_stop else resting_take_profit.loop_of(group)
+        then = (
+            f"that is {times} times for this position, so the desk places no more; its {loop} "
+            f"remains the {'stop' if order.is_stop else 'take profit'}"
+        )
     group_event(
         group,
-        "protection.stop_cancelled",
+        intents.CANCELLED_OUTSIDE,
         f"The resting {order.purpose_words} {order.client_order_id} was cancelled on the "
-        "exchange, not by the desk: placing it again.",
+        f"exchange, not by the desk: {then}.",
         level=Event.Level.WARNING,
-        data={"client_order_id": order.client_order_id, "rule": order.purpose},
+        data={"client_order_id": order.client_order_id, "rule": order.purpose, "times": times},
     )
 
 

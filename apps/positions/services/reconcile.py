@@ -37,7 +37,7 @@ from apps.exchanges.domain.types import ExchangeOrder, OrderStatus
 from apps.exchanges.errors import ExchangeError, OrderNotFound
 from apps.exchanges.models import ExchangeAccount
 from apps.positions.models import Order, PositionGroup
-from apps.positions.services import fills, protection
+from apps.positions.services import fills, intents, protection
 from apps.positions.services.orders import SEND_GRACE, record_order
 
 logger = logging.getLogger(__name__)
@@ -161,8 +161,12 @@ def _look_up(adapter, row: Order, now: datetime) -> list[Finding]:
                 "had recorded: the fill is recorded now.",
             )
         )
+    record_order(order_id=row.pk, reported=reported, now=now)
     if reported.status == OrderStatus.CANCELED and row.cancel_requested_at is None:
-        again = " It is placed again." if row.protective else ""
+        again = ""
+        if row.protective:
+            gave_up = intents.resting_given_up(row.group)
+            again = " It is placed again." if not gave_up else f" Not placed again: {gave_up}."
         found.append(
             Finding(
                 "cancelled_outside",
@@ -172,7 +176,6 @@ def _look_up(adapter, row: Order, now: datetime) -> list[Finding]:
                 told=row.protective,
             )
         )
-    record_order(order_id=row.pk, reported=reported, now=now)
     return found
 
 

@@ -54,7 +54,7 @@ def plan_of(group: PositionGroup) -> TakeProfitPlan:
         return TakeProfitPlan()
     mode = dca.TpMode(group.tp_mode)
     legs = intents.held_legs(group) if mode in (dca.TpMode.PER_LEG, dca.TpMode.HYBRID) else []
-    return plan_take_profit(
+    plan = plan_take_profit(
         rule,
         inputs_of(group),
         Side(group.side),
@@ -64,6 +64,9 @@ def plan_of(group: PositionGroup) -> TakeProfitPlan:
         group_tp_pct=group.group_tp_pct,
         legs=intents.as_held(legs),
     )
+    if plan.sells and (why := intents.resting_given_up(group)):
+        return TakeProfitPlan((), dict.fromkeys(plan.where, why), dict.fromkeys(plan.legs, why))
+    return plan
 
 
 def place(group: PositionGroup, wanted: WantedTakeProfit) -> Order:

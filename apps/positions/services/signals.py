@@ -608,9 +608,12 @@ def _exit(
     return outcome
 
 
-_CLOSE_EVENT = {
+# The event (and notification) of a stop or a take profit that fired, whether the desk's loop
+# saw it (a close) or the exchange filled the resting order (`protection.hit`).
+HIT_EVENT = {
     Order.Purpose.GROUP_TAKE_PROFIT: "trade.take_profit_hit",
     Order.Purpose.TAKE_PROFIT: "trade.take_profit_hit",
+    Order.Purpose.LEG_TAKE_PROFIT: "trade.take_profit_hit",
     Order.Purpose.INITIAL_STOP: "trade.stop_hit",
     Order.Purpose.TRAILING_STOP: "trade.stop_hit",
 }
@@ -653,7 +656,7 @@ def close_group_locked(
         reason = intents.CLOSE_REASONS[purpose]
         group_event(
             group,
-            _CLOSE_EVENT.get(purpose, "group.exit"),
+            HIT_EVENT.get(purpose, "group.exit"),
             f"{reason.capitalize()}: {why + ' ' if why else ''}closing the position: {action}.",
             data={
                 "quantity": str(sell.amount) if sell else "0",
