@@ -41,7 +41,7 @@ class RiskSettingsForm(forms.ModelForm):
             "timer_start": "Timer starts",
             "wait_minutes": "Wait after the timer starts (min)",
             "replacement_resets_timer": "A replacement signal resets the timer",
-            "min_group_age_minutes": "Minimum group age (min)",
+            "min_group_age_minutes": "Minimum position age (min)",
             "max_winners": "Maximum winners to use",
             "shortfall": "When winners cannot cover the whole loss",
             "daily_loss_limit": "Daily loss limit (quote)",

@@ -128,7 +128,7 @@ def run_now(request: HttpRequest, pk: int) -> HttpResponse:
             run_asked=True,
         )
     action = services.run(account=account, now=timezone.now(), expected=previewed)
-    note = "" if action is not None else "Nothing to do: no losing group is eligible."
+    note = "" if action is not None else "Nothing to do: no losing position is eligible."
     context = {"account": account, "action": action, "note": note}
     if request.htmx:
         return render(request, f"{PAGE}#run-result", context)

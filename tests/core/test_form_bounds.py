@@ -51,7 +51,7 @@ def test_every_number_of_the_risk_form_is_bounded_by_its_model_fields_validators
         (
             "min_group_age_minutes",
             "9223372036854775807",
-            "Minimum group age (min) must be a whole number from 0 to 525600",
+            "Minimum position age (min) must be a whole number from 0 to 525600",
         ),
         ("wait_minutes", "1_000", "must be a whole number from 0 to 43200, not 1_000"),
         ("max_winners", "٣", "Maximum winners to use must be a whole number from 1 to 10"),

@@ -246,6 +246,15 @@ def test_only_the_newest_unfiltered_page_is_live(client, desk):
     assert "Live updates paused on older pages" in older
 
 
+def test_an_events_kind_reads_as_words_and_a_group_is_a_position(client, desk):
+    alice, *_ = desk
+    page = page_of(client, alice)
+
+    assert '<span class="log-kind" title="group.opened">Position opened</span>' in page
+    assert '<span class="log-kind" title="trade.activated">Trade activated</span>' in page
+    assert "Group opened" not in page
+
+
 def test_htmx_gets_only_the_results_and_every_link_has_an_href(client, desk):
     alice, *_ = desk
     client.force_login(alice)

@@ -307,7 +307,7 @@ def test_an_exit_cancels_the_resting_legs_and_closes_the_position_at_market(pape
 def test_an_exit_without_an_open_group_is_rejected(paper, desk, strategy):
     outcome = desk.act(paper, strategy, signal("exit"))
     assert outcome.decision == "rejected"
-    assert outcome.reason == f"No open BTC/USDT 15m long group to exit on {paper.label}."
+    assert outcome.reason == f"No open BTC/USDT 15m long position to exit on {paper.label}."
 
 
 def test_exit_then_entry_closes_the_group_then_opens_a_new_one(paper, desk, strategy):

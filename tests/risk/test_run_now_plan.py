@@ -119,7 +119,7 @@ def test_another_traders_group_posted_without_a_plan_of_ones_own_stores_nothing(
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Nothing was sold" in html and "No losing group is eligible." in html
+    assert "Nothing was sold" in html and "No losing position is eligible." in html
     assert not RiskAction.objects.exists() and not names_group(foreign_loser.pk)
     assert f"#{foreign_loser.pk}" not in html
 

@@ -153,7 +153,10 @@ def category_label(category: str) -> str:
 
 @register.filter
 def kind_words(kind: str) -> str:
-    """`group.grid_laid` -> `Group grid laid`: an event's kind as words (the code stays on
-    the event's page and in the CSV, for search and scripts)."""
+    """`group.grid_laid` -> `Position grid laid`: an event's kind as words (the code stays on
+    the event's page and in the CSV, for search and scripts). A trader reads of positions:
+    `group` is only the code's older name for one."""
     words = str(kind or "").replace(".", " ").replace("_", " ").strip()
+    if words.startswith("group "):
+        words = "position " + words.removeprefix("group ")
     return words[:1].upper() + words[1:]

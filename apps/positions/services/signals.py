@@ -582,7 +582,7 @@ def _exit(
                 EXECUTED,
                 f"Cancelled the {_key(order)} entry waiting in the queue"
                 + (f" (signal {cancelled.signal_id})" if cancelled.signal_id else "")
-                + f"; no {_key(order)} group is open to exit.",
+                + f"; no {_key(order)} position is open to exit.",
                 None,
                 (),
             )
@@ -597,7 +597,7 @@ def _exit(
             ).first()
             if closing is not None:
                 return _rejected(f"{_key(order)} position #{closing.pk} is already closing.")
-            return _rejected(f"No open {_key(order)} group to exit on {account.label}.")
+            return _rejected(f"No open {_key(order)} position to exit on {account.label}.")
         outcome = close_group_locked(
             group, purpose=Order.Purpose.EXIT_SIGNAL, price=None, signal_id=signal_id, now=now
         )

@@ -371,7 +371,7 @@ class Selection:
     def reason(self) -> str:
         if self.plan is not None:
             return self.plan.reason
-        return "No losing group is eligible."
+        return "No losing position is eligible."
 
 
 def select(groups: Sequence[GroupFacts], settings: EngineSettings, *, now: datetime) -> Selection:
