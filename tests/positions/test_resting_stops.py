@@ -287,6 +287,9 @@ def test_the_desk_rule_first_then_the_stop_fills_before_the_cancel_lands_sells_o
         0,
     )
     assert "the resting stop sold first" in market_sell.error
+    # "Stop hit" is told once: when the desk's rule fired, not again at the stop's fill.
+    [hit] = Event.objects.filter(kind="trade.stop_hit")
+    assert hit.message.startswith("Initial stop: ")
 
 
 def test_the_desk_rule_first_cancels_the_stop_then_sells_at_market_once(paper, desk):

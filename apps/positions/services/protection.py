@@ -294,7 +294,11 @@ def release_sells(group: PositionGroup, sells: list[Order], *, now: datetime) ->
 
 def hit(group: PositionGroup, order: Order, filled: Decimal, price: Decimal) -> None:
     """A resting order's first fill on the exchange: its stop or take profit was hit, told as
-    when the desk's own loop sees it (the same event, so the same notification)."""
+    when the desk's own loop sees it (the same event, so the same notification). Not told
+    twice: when the desk's rule for the same stop fired first (its close is under way), the
+    trader was told then."""
+    if group.status == PositionGroup.Status.CLOSING and group.exit_reason == order.purpose:
+        return
     shown = figures_of(group)
     base = intents.base_of(group.symbol)
     if order.is_stop:
