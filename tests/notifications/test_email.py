@@ -86,13 +86,13 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
         "The resting initial stop tdab12g7s1 was cancelled on the exchange, not by the desk: "
         "placing it again.",
         {"account": "Binance main", "symbol": "BTC/USDT", "client_order_id": "tdab12g7s1"},
-        "[TradeDesk] Resting stop cancelled on the exchange · BTC/USDT",
+        "[TradeDesk] Resting order cancelled on the exchange · BTC/USDT",
     ),
     "protection.stop_refused": (
         "The exchange refused the resting initial stop tdab12g7s1: this market takes no stop "
         "orders. The desk's rules loop remains the stop.",
         {"account": "Binance main", "symbol": "BTC/USDT", "reason": "no stop orders"},
-        "[TradeDesk] Resting stop refused by the exchange · BTC/USDT",
+        "[TradeDesk] Resting order refused by the exchange · BTC/USDT",
     ),
     "reconcile.missed_fill": (
         "Order tdab12g7s1 (initial stop, position #7) filled 0.01536 more on the exchange than "
