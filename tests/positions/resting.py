@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.exchanges.models import PaperOrder
+from apps.exchanges.paper.services import cancel_order as cancel_on_paper
 from apps.positions.models import Order, PositionGroup
 from apps.positions.services import sync_orders
 from apps.positions.services.orders import RESTING_SYNC_EVERY
@@ -41,6 +42,26 @@ def tick(desk: Desk):
 def sync_later(desk: Desk):
     """The order-sync loop a little later: it asks about a resting order every 15 s."""
     return desk.run(sync_orders, now=timezone.now() + RESTING_SYNC_EVERY)
+
+
+# Where the pages say a position's protection acts once its resting orders were cancelled
+# outside the desk three times.
+GIVEN_UP = (
+    "on the desk&#x27;s rules loop: its resting orders were cancelled on the exchange 3 times, "
+    "not by the desk, so the desk places no more for this position"
+)
+
+
+def cancelled_outside(desk: Desk, account, position: PositionGroup, times: int) -> list[Order]:
+    """The position's one resting order cancelled on the exchange, not by the desk, `times`
+    times, each seen by the order-sync loop; the orders cancelled."""
+    cancelled = []
+    for _ in range(times):
+        [order] = resting(position)
+        cancel_on_paper(account=account, client_order_id=order.client_order_id, now=timezone.now())
+        sync_later(desk)
+        cancelled.append(order)
+    return cancelled
 
 
 def resting(position: PositionGroup) -> list[Order]:

@@ -26,7 +26,16 @@ from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.client_ids import client_id
 from tests.positions.grouping import Desk, signal
-from tests.positions.resting import activate, paper_order, resting, sells_filled, sync_later, tick
+from tests.positions.resting import (
+    GIVEN_UP,
+    activate,
+    cancelled_outside,
+    paper_order,
+    resting,
+    sells_filled,
+    sync_later,
+    tick,
+)
 from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, TRAIL_1_5_PCT, ticket
 from tests.tickets.factories import StrategyFactory, stored_rules
 
@@ -225,12 +234,7 @@ def test_a_stop_cancelled_outside_a_third_time_is_left_to_the_rules_loop(paper, 
     that keeps cancelling it would get a new stop (and the trader a warning) every sync. The
     rules loop still sells at the stop."""
     position = activate(desk, paper, initial_stop=STOP_2_PCT).position
-    cancelled = []
-    for _ in range(3):
-        [stop] = resting(position)
-        cancel_on_paper(account=paper, client_order_id=stop.client_order_id, now=timezone.now())
-        sync_later(desk)
-        cancelled.append(stop)
+    cancelled = cancelled_outside(desk, paper, position, 3)
 
     assert resting(position) == []
     assert PaperOrder.objects.filter(status="open").count() == 0
@@ -243,10 +247,7 @@ def test_a_stop_cancelled_outside_a_third_time_is_left_to_the_rules_loop(paper, 
     )
     client.force_login(paper.owner)
     page = client.get(reverse("positions:detail", args=[position.pk])).content.decode()
-    assert (
-        "on the desk&#x27;s rules loop: its resting orders were cancelled on the exchange 3 "
-        "times, not by the desk, so the desk places no more for this position"
-    ) in page
+    assert GIVEN_UP in page
 
     sync_later(desk)  # nothing more is placed
     assert resting(position) == []

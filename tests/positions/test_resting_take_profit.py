@@ -13,15 +13,22 @@ from django.utils import timezone
 
 from apps.core.models import Event
 from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
-from apps.exchanges.paper.services import cancel_order as cancel_on_paper
 from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket
 from tests.client_ids import client_id
 from tests.positions.grouping import Desk, grid_strategy, signal
+from tests.positions.resting import (
+    GIVEN_UP,
+    cancelled_outside,
+    paper_order,
+    resting,
+    sells_filled,
+    sync_later,
+    tick,
+)
 from tests.positions.resting import activate as shared_activate
-from tests.positions.resting import paper_order, resting, sells_filled, sync_later, tick
 from tests.tickets.conftest import BTC, STOP_2_PCT, TAKE_3_PCT, ticket
 
 pytestmark = pytest.mark.django_db
@@ -207,12 +214,7 @@ def test_a_take_profit_cancelled_outside_a_third_time_is_left_to_the_desk_and_no
 ):
     trade = activate(desk, paper, initial_stop=STOP_2_PCT, take_profit=TAKE_3_PCT)
     position = trade.position
-    for _ in range(3):
-        [take_profit] = resting(position)
-        cancel_on_paper(
-            account=paper, client_order_id=take_profit.client_order_id, now=timezone.now()
-        )
-        sync_later(desk)
+    cancelled_outside(desk, paper, position, 3)
 
     assert resting(position) == []  # neither the take profit nor, in its place, the stop
     last = Event.objects.filter(kind="protection.stop_cancelled").latest("pk")
@@ -222,10 +224,7 @@ def test_a_take_profit_cancelled_outside_a_third_time_is_left_to_the_desk_and_no
     )
     client.force_login(paper.owner)
     ticket_page = client.get(reverse("tickets:detail", args=[trade.pk])).content.decode()
-    assert (
-        "n the desk&#x27;s rules loop: its resting orders were cancelled on the exchange 3 "
-        "times, not by the desk, so the desk places no more for this position"
-    ) in ticket_page
+    assert GIVEN_UP[1:] in ticket_page  # capitalised there
 
     set_price(symbol=BTC, price=D("66950.00"))
     tick(desk)
