@@ -98,7 +98,7 @@ def test_an_exit_for_a_queued_key_cancels_it(pool, desk, strategy):
 
     assert exit_.decision == "executed"
     assert exit_.reason == (
-        "Cancelled the ETH/USDT 15m long entry waiting in the queue; no ETH/USDT 15m long group "
+        "Cancelled the ETH/USDT 15m long entry waiting in the queue; no ETH/USDT 15m long position "
         "is open to exit."
     )
     queued = row(pool, "ETH/USDT")
@@ -114,7 +114,7 @@ def test_an_exit_for_a_queued_key_cancels_it(pool, desk, strategy):
 def test_an_exit_with_nothing_queued_or_open_is_still_rejected(pool, desk, strategy):
     outcome = desk.act(pool, strategy, signal("exit", symbol="ETH/USDT"))
     assert outcome.decision == "rejected"
-    assert outcome.reason.startswith("No open ETH/USDT 15m long group to exit")
+    assert outcome.reason.startswith("No open ETH/USDT 15m long position to exit")
 
 
 def test_queued_entries_expire_after_the_accounts_expiry(pool, desk, strategy):
