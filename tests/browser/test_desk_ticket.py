@@ -214,7 +214,7 @@ def test_a_ticket_built_in_the_browser_enters_and_takes_profit_live(page, live_s
     assert position.realised_pnl > 0
     realised = position.realised_pnl.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     # A closed row shows what was sold and the realised PnL instead of an unrealised one.
-    expect(row.locator("td").nth(1)).to_have_text(figure(position.exit_quantity, 5, "BTC"))
+    expect(row.locator(".trade-size")).to_have_text(figure(position.exit_quantity, 5, "BTC"))
     expect(row.locator("td.pnl")).to_have_text(f"realised +{realised} USDT")
     expect(row.locator("td.pnl")).to_have_class("num pnl gain")
     assert page.evaluate("window.notReloaded") is True

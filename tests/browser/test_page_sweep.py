@@ -57,7 +57,9 @@ def build_desk() -> Desk:
     """A trader's desk in use: 1. a funded paper account with three markets; 2. a ticket whose
     position is open, and a saved ticket; 3. a webhook route with a DCA grid strategy whose entry
     signal opened a position with a second leg filled; 4. a position opened and closed by
-    signals; 5. a signal queued behind the full pool; 6. an email notification destination."""
+    signals; 5. a signal queued behind the full pool; 6. an email notification destination;
+    7. BTC 1 % up and a tick of the rules and take-profit loops, so the open positions and
+    the tickets show a last price and a PnL, as a desk in use does (their widest rows)."""
     from apps.exchanges.models import PaperSettings
     from apps.exchanges.paper.services import open_paper_account, set_price
     from apps.exchanges.services import refresh_balances, refresh_markets
@@ -65,6 +67,7 @@ def build_desk() -> Desk:
     from apps.notifications.models import Destination
     from apps.positions.models import PositionGroup
     from apps.positions.services.orders import sync_orders
+    from apps.positions.services.take_profit import take_profit
     from apps.tickets.services import activate_ticket, evaluate_rules
     from apps.tickets.services.tickets import save_ticket
     from apps.trade_queue.models import QueuedSignal
@@ -121,6 +124,9 @@ def build_desk() -> Desk:
         label="My inbox",
         event_kinds=catalog.DEFAULT_KINDS,
     )
+    set_price(symbol="BTC/USDT", price=Decimal("65650.00"))  # under the 3 % take profit
+    evaluate_rules(now=timezone.now())  # the ticket and its position: last price and PnL
+    take_profit(now=timezone.now())  # the grid's position: its last price
 
     grid_position = PositionGroup.objects.get(account=account, symbol="ETH/USDT")
     assert grid_position.status == "open" and grid_position.pyramids.count() == 1
@@ -129,6 +135,7 @@ def build_desk() -> Desk:
     opened.refresh_from_db()
     assert QueuedSignal.objects.filter(account=account).count() == 1
     assert Signal.objects.get(pk=queued_signal).status == "queued"
+    assert not PositionGroup.objects.filter(status="open", last_price=None).exists()
     event = trader.events.order_by("-pk").first()
     return Desk(
         username=trader.username,
@@ -309,4 +316,85 @@ def test_the_menu_is_the_bar_at_desk_width_and_open_without_script(
     page.goto(f"{live_server_url}/")
     expect(page.locator("nav[aria-label=Main] a").last).to_be_visible()
     expect(page.locator("[data-nav-toggle]")).to_be_hidden()  # a button that could do nothing
+    context.close()
+
+
+# Each visible table matching the selector that is wider than a box holding it (itself, its
+# .table-scroll, its card or the page's main): a table that needs a sideways scroll, which the
+# viewport check lets pass (a table may scroll inside its card) and a trader still has to drag.
+SCROLLS_SIDEWAYS = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((table) => table.getClientRects().length)
+  .flatMap((table) => {
+    const found = [];
+    for (let box = table; box && box !== document.body; box = box.parentElement) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        found.push(`${table.id || table.className || 'table'}: ${box.scrollWidth} px of`
+          + ` content in ${box.clientWidth} px (${box.tagName.toLowerCase()}`
+          + `${box.className ? '.' + box.className.split(' ').join('.') : ''})`);
+      }
+      if (box.tagName === 'MAIN') break;
+    }
+    return found;
+  })"""
+
+
+def on_screen(locator, width: int) -> bool:
+    """Visible, and wholly inside the viewport's width (not scrolled off to the side)."""
+    box = locator.bounding_box()
+    return (
+        locator.is_visible()
+        and box is not None
+        and box["x"] >= 0
+        and box["x"] + box["width"] <= width
+    )
+
+
+@pytest.mark.parametrize(
+    "width, name, tables",
+    [
+        ("1440", "desk", "#trades-table table"),
+        ("1440", "desk", "#desk-positions table"),
+        ("1440", "trade", "main table"),  # the ticket's row (Now), the timeline and the orders
+        ("390", "desk", "#desk-positions table, #trades-table table, .portfolio table"),
+        ("390", "trade", ".tickets-table, #trade-orders"),
+    ],
+)
+def test_the_desks_and_trades_tables_fit_their_cards(
+    browser, live_server_url, desk, logged_in, width, name, tables
+):
+    context, page = open_page(browser, width, logged_in)
+    page.goto(f"{live_server_url}{desk.urls[name]}")
+    expect(page.locator(tables).first).to_be_visible()
+    assert page.evaluate(SCROLLS_SIDEWAYS, tables) == []
+    context.close()
+
+
+def test_each_open_positions_pnl_link_and_close_are_on_a_phones_screen(
+    browser, live_server_url, desk, logged_in
+):
+    context, page = open_page(browser, "390", logged_in)
+    page.goto(f"{live_server_url}/")
+    rows = page.locator("#desk-positions tbody tr.group")
+    expect(rows).to_have_count(2)
+    for row in rows.all():
+        pnl = row.locator("td.pnl").first  # the unrealised PnL
+        expect(pnl).to_contain_text("USDT")
+        for cell in (pnl, row.locator("td a").first, row.get_by_role("button", name="Close…")):
+            assert on_screen(cell, 390), f"{row.get_attribute('id')}: {cell} is off the screen"
+    assert page.evaluate(SCROLLS_SIDEWAYS, "#desk-positions table") == []
+    assert page.evaluate(OVERFLOWING) == []
+    context.close()
+
+
+def test_the_trades_orders_are_read_on_a_phone_without_scrolling_sideways(
+    browser, live_server_url, desk, logged_in
+):
+    context, page = open_page(browser, "390", logged_in)
+    page.goto(f"{live_server_url}{desk.urls['trade']}")
+    orders = page.locator("#trade-orders tbody tr")
+    expect(orders).to_have_count(2)  # the entry, and the resting trailing stop
+    for order in orders.all():
+        for cell in order.locator("td").all():
+            assert on_screen(cell, 390), f"{order.get_attribute('id')}: {cell.inner_text()}"
+    assert page.evaluate(SCROLLS_SIDEWAYS, "#trade-orders") == []
     context.close()

@@ -324,4 +324,4 @@ def test_the_entrys_fill_pushes_the_tickets_table_with_the_position_held(
     assert position.quantity == Decimal("0.01") * (1 - Decimal("0.001"))  # less the fee
     assert len(tables) == 1
     # Held net of the fee paid in BTC, off the step: its digits kept, with the unit.
-    assert '<td class="num">0.00999 BTC</td>' in tables[0]
+    assert '<span class="trade-size">0.00999 BTC</span>' in tables[0]

@@ -50,7 +50,7 @@ def test_the_desk_lists_the_position_on_its_tick_and_step_with_signed_coloured_p
     row = html.split(f'id="desk-group-{position.pk}"')[1].split("</tr>")[0]
     for shown in ("0.01234 BTC", ENTRY, LAST, PNL, f'<span class="pct">{PCT}</span>'):
         assert shown in row, shown
-    assert '<td class="num pnl loss">' in row
+    assert 'class="num pnl unrealised loss"' in row
     assert "65000.123456" not in html and "64123.456 " not in row
     assert "791.28 USDT" in row  # the value now: 0.01234 × 64123.456, to 2 places
     # The Tickets card keeps to one line a ticket: the last price and PnL (the average entry is

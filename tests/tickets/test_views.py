@@ -549,13 +549,13 @@ def test_the_live_table_and_rows_swap_in_by_their_ids(paper, django_assert_num_q
             "tickets/trade_rows_live.html", {"trades": pending, "positions": positions}
         )
     assert html.strip().startswith(f'<td id="trade-{waiting.pk}-last" class="num" hx-swap-oob')
-    last = '<td id="trade-{}-last" class="num" hx-swap-oob="true">{} USDT</td>'
+    last = '<td id="trade-{}-last" class="num" hx-swap-oob="true" data-label="Last">{} USDT</td>'
     assert last.format(waiting.pk, "66,299.00") in html  # on BTC/USDT's 0.01 tick
     assert last.format(trade.pk, "66,300.00") in html
     assert f'<td id="trade-{trade.pk}-pnl" hx-swap-oob="true"' in html
     assert "+13.00 USDT" in html and "(+2.00 %)" in html  # 0.01 × 1300 and +2 %
     assert "<tr" not in html  # the row's links and rules are not re-rendered every tick
-    # The rules on the details link's hover, so a row stays one line in the side card.
+    # The rules on the details link's hover, so a row stays short in the side card.
     assert "Take profit: Unrealised PnL % | is at or above | Fixed value | 3" in table
     assert SOURCES["ema"].label in table and RuleKind.ENTRY.label in table
 
