@@ -4,27 +4,23 @@ after a change; the CSV exports (the filtered view, values unrounded); isolation
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 import re
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
 
-from apps.core.broadcast import join_live
 from apps.positions.models import SELL_CODES, Order, PositionGroup
 from apps.positions.selectors import groups_for_rows
 from apps.positions.services.intents import sell_client_order_id
 from tests.client_ids import client_id
 from tests.exchanges.factories import ExchangeAccountFactory
 from tests.figures import figure
+from tests.live import Listener
 from tests.positions.grouping import Desk, grid_strategy, signal
 from tests.tickets.conftest import IMMEDIATELY, STOP_2_PCT, TAKE_3_PCT
 from tests.tickets.factories import TradeFactory, ticket_position
@@ -208,22 +204,12 @@ def test_a_change_pushes_the_row_live_and_a_new_group_goes_to_the_top(group):
 
 
 def test_services_push_the_row_to_the_owners_pages_after_commit(paper, desk):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(join_live)(layer, user_id=paper.owner_id, channel_name=channel)
+    live = Listener(paper.owner_id)
     strategy = grid_strategy(paper.owner)
 
     group_id = desk.act(paper, strategy, signal()).group_id
 
-    async def drain() -> list[str]:
-        received = []
-        with contextlib.suppress(TimeoutError):
-            while True:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
-                received.append(message["html"])
-        return received
-
-    pushed = [html for html in async_to_sync(drain)() if f'id="group-{group_id}"' in html]
+    pushed = live.pushed(f'id="group-{group_id}"')
     assert pushed[0].startswith('<tbody hx-swap-oob="afterbegin:#position-rows">')
     assert all("hx-swap-oob" in html for html in pushed)
     assert "1 / 3" in pushed[-1]  # the last push shows leg 0 filled: the committed state

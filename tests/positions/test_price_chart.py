@@ -4,21 +4,17 @@ user's chart a 404, and the live push of the page's facts and chart state after 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.urls import reverse
 
-from apps.core.broadcast import join_live
 from apps.positions.domain.chart import chart_timeframe, price_places
 from apps.positions.models import DcaLeg, Order, PositionGroup
 from tests.accounts.factories import UserFactory
+from tests.live import Listener
 from tests.positions.grouping import Desk, grid_strategy, signal
 
 pytestmark = pytest.mark.django_db
@@ -169,23 +165,13 @@ def test_a_page_without_a_chart_loads_no_chart_script(client, group):
 
 
 def test_a_fill_pushes_the_pages_facts_and_chart_state_after_commit(paper, group, desk):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(join_live)(layer, user_id=paper.owner_id, channel_name=channel)
+    live = Listener(paper.owner_id)
 
     desk.price("63700.00")
     desk.sync()
     group.refresh_from_db()
 
-    async def drain() -> list[str]:
-        received = []
-        with contextlib.suppress(TimeoutError):
-            while True:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
-                received.append(message["html"])
-        return received
-
-    pages = [html for html in async_to_sync(drain)() if f'id="chart-live-{group.pk}"' in html]
+    pages = live.pushed(f'id="chart-live-{group.pk}"')
     assert pages, "no push of the position's page"
     last = pages[-1]
     assert (

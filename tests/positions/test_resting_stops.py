@@ -4,17 +4,12 @@ pyramid, re-placed after a hand cancel, and never sold twice when the desk's rul
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core.broadcast import join_live
 from apps.core.models import Event
 from apps.exchanges.models import PaperBalance, PaperOrder, PaperSettings
 from apps.exchanges.paper.services import cancel_order as cancel_on_paper
@@ -25,6 +20,7 @@ from apps.positions.services.orders import RESTING_SYNC_EVERY
 from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.client_ids import client_id
+from tests.live import Listener
 from tests.positions.grouping import Desk, signal
 from tests.positions.resting import (
     GIVEN_UP,
@@ -488,22 +484,12 @@ def test_a_dca_fill_and_a_legs_own_take_profit_resize_the_resting_stop(paper, de
 
 def test_a_live_push_of_the_position_page_keeps_where_its_stop_acts(paper, desk, moves_at_once):
     position = activate(desk, paper, trailing_stop=TRAIL_1_5_PCT).position
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(join_live)(layer, user_id=paper.owner_id, channel_name=channel)
+    live = Listener(paper.owner_id)
 
     price("66000.00")
     tick(desk)  # the trailing stop moves up: the page's facts are pushed
 
-    async def drain() -> list[str]:
-        received = []
-        with contextlib.suppress(TimeoutError):
-            while True:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
-                received.append(message["html"])
-        return received
-
-    facts = [html for html in async_to_sync(drain)() if f'id="group-facts-{position.pk}"' in html]
+    facts = live.pushed(f'id="group-facts-{position.pk}"')
     [moved] = resting(position)
     assert facts, "no push of the position's facts"
     assert (

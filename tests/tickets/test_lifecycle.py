@@ -289,15 +289,9 @@ def test_the_entrys_fill_pushes_the_tickets_table_with_the_position_held(
 ):
     """The Desk's ticket row shows the position's size once the entry fills, not the empty
     position it was when the entry rule fired (the worker sends the order later)."""
-    import asyncio
-    import contextlib
-
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
     from apps.core import background
-    from apps.core.broadcast import join_live
     from apps.positions.services import send_order
+    from tests.live import Listener
     from tests.tickets.factories import TradeFactory, ticket_entry
 
     trade = TradeFactory(account=paper, owner=paper.owner, status=Trade.Status.PENDING)
@@ -305,21 +299,11 @@ def test_the_entrys_fill_pushes_the_tickets_table_with_the_position_held(
         held.setattr(background, "enqueue", lambda *args, **kwargs: None)
         entry = ticket_entry(trade, amount="0.01")  # what the fired entry wrote
     assert entry.status == Order.Status.PENDING
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(join_live)(layer, user_id=paper.owner_id, channel_name=channel)
+    live = Listener(paper.owner_id)
 
     on_commit(send_order, order_id=entry.pk, now=timezone.now())  # the worker's send: it fills
 
-    async def drain() -> list[str]:
-        received = []
-        with contextlib.suppress(TimeoutError):
-            while True:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
-                received.append(message["html"])
-        return received
-
-    tables = [html for html in async_to_sync(drain)() if 'id="trades-table"' in html]
+    tables = live.pushed('id="trades-table"')
     position = PositionGroup.objects.get(trade=trade)
     assert position.quantity == Decimal("0.01") * (1 - Decimal("0.001"))  # less the fee
     assert len(tables) == 1
