@@ -17,7 +17,6 @@ from apps.exchanges.paper.services import set_price
 from apps.positions.models import Order, PositionGroup
 from apps.positions.services import close_group, send_order, sync_orders
 from apps.positions.services.orders import RESTING_SYNC_EVERY
-from apps.tickets.models import Trade
 from apps.tickets.services import activate_ticket, evaluate_rules
 from tests.client_ids import client_id
 from tests.live import Listener
@@ -50,9 +49,18 @@ def moves_at_once(settings):
     settings.STOP_MOVE_SECONDS = 0
 
 
-def late_stop(trade: Trade, capture) -> Order:
-    """The ticket's entry sent and filled, and its stop written, with every task enqueued on
-    the way held back (as when the worker is slow): the stop is not sent yet."""
+def late_stop(desk: Desk, account, capture) -> Order:
+    """A ticket with a 2 % stop activated, its entry sent and filled, and its stop written,
+    with every task enqueued on the way held back (as when the worker is slow): the stop is
+    not sent yet."""
+    activation = desk.run(
+        activate_ticket,
+        user=account.owner,
+        ticket=ticket(account, initial_stop=STOP_2_PCT),
+        trade=None,
+        now=timezone.now(),
+    )
+    trade = activation.trade
     with capture(execute=False):
         evaluate_rules(now=timezone.now())  # the entry is written
     entry = Order.objects.get(group__trade=trade, side="buy")
@@ -341,20 +349,13 @@ def test_a_stop_the_price_has_already_crossed_is_refused_and_the_desk_exits_at_m
 ):
     """The entry fills at 65 000 and the stop is written; the price crashes before the stop's
     send reaches the exchange, which refuses it: the desk sells at market, saying why."""
-    activation = desk.run(
-        activate_ticket,
-        user=paper.owner,
-        ticket=ticket(paper, initial_stop=STOP_2_PCT),
-        trade=None,
-        now=timezone.now(),
-    )
-    stop = late_stop(activation.trade, django_capture_on_commit_callbacks)
+    stop = late_stop(desk, paper, django_capture_on_commit_callbacks)
     price("63000.00")
 
     desk.run(send_order, order_id=stop.pk, now=timezone.now())
 
-    position = Trade.objects.get(pk=activation.trade.pk).position
-    stop = position.orders.get(protective=True)
+    position = PositionGroup.objects.get(pk=stop.group_id)
+    stop.refresh_from_db()
     assert stop.status == Order.Status.REJECTED
     assert "would trigger immediately" in stop.error.lower()
     assert position.status == PositionGroup.Status.CLOSED
@@ -369,14 +370,7 @@ def test_a_stop_refused_for_another_reason_leaves_the_rules_loop_as_the_stop(
 ):
     """Refused for want of coins (someone sold them on the exchange): the trader is told, the
     position stays open under the desk's own rule, and the desk does not retry in a loop."""
-    activation = desk.run(
-        activate_ticket,
-        user=paper.owner,
-        ticket=ticket(paper, initial_stop=STOP_2_PCT),
-        trade=None,
-        now=timezone.now(),
-    )
-    stop = late_stop(activation.trade, django_capture_on_commit_callbacks)
+    stop = late_stop(desk, paper, django_capture_on_commit_callbacks)
     position = stop.group
     PaperBalance.objects.filter(account=paper, asset="BTC").update(free=D(0))
 
